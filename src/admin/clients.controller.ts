@@ -1,0 +1,115 @@
+import { Body, Controller, Delete, HttpCode, Inject, Param, Put, Query, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { DataSource, type EntityManager } from 'typeorm';
+import { hashSecret } from '../client-auth/secret-hash';
+import { ProtocolError } from '../protocol/protocol-error';
+import { AdminGuard } from './admin.guard';
+import { checkClientId, PutClientBody, PutTenantBody, TENANT_NAME, TenantScoped } from './dto';
+
+const UNIQUE_VIOLATION = '23505';
+
+/** CONTRACT §9: tenants and clients, replaced whole by PUT. Secrets are stored hashed, never returned. */
+@Controller('admin')
+@UseGuards(AdminGuard)
+export class ClientsController {
+  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+
+  @Put('tenants/:tenant')
+  async putTenant(@Param('tenant') tenant: string, @Body() body: PutTenantBody, @Res({ passthrough: true }) reply: FastifyReply) {
+    if (!TENANT_NAME.test(tenant)) throw ProtocolError.invalidRequest('tenant must match [A-Za-z0-9._-]{1,64}');
+    try {
+      const [row] = (await this.db.query(
+        `INSERT INTO tenants (name, issuer) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET issuer = EXCLUDED.issuer, updated_at = now()
+         RETURNING (xmax = 0) AS created`,
+        [tenant, body.issuer ?? null],
+      )) as Array<{ created: boolean }>;
+      reply.status(row.created ? 201 : 200);
+      return { tenant, issuer: body.issuer ?? null };
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
+        throw ProtocolError.invalidRequest('issuer is already used by another tenant');
+      }
+      throw error;
+    }
+  }
+
+  @Put('clients/:client_id')
+  async putClient(@Param('client_id') clientId: string, @Body() body: PutClientBody, @Res({ passthrough: true }) reply: FastifyReply) {
+    if (!checkClientId(clientId)) throw ProtocolError.invalidRequest('client_id must be 1-255 printable ASCII characters');
+    checkCredentialMetadata(body);
+    const hashed = body.secret !== undefined ? hashSecret(body.secret) : undefined;
+    const created = await this.db.transaction(async (tx: EntityManager) => {
+      // A client PUT into a tenant that does not exist yet creates it (CONTRACT §9).
+      await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [body.tenant]);
+      const [row] = (await tx.query(
+        `INSERT INTO clients (tenant, client_id, name, auth_method, secret_salt, secret_hash, jwks, jwks_uri,
+                              tls_client_auth_subject_dn, tls_client_auth_san_dns, tls_client_auth_san_uri,
+                              tls_client_auth_san_ip, tls_client_auth_san_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (tenant, client_id) DO UPDATE SET
+           name = EXCLUDED.name, auth_method = EXCLUDED.auth_method, secret_salt = EXCLUDED.secret_salt,
+           secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, jwks_uri = EXCLUDED.jwks_uri,
+           tls_client_auth_subject_dn = EXCLUDED.tls_client_auth_subject_dn,
+           tls_client_auth_san_dns = EXCLUDED.tls_client_auth_san_dns,
+           tls_client_auth_san_uri = EXCLUDED.tls_client_auth_san_uri,
+           tls_client_auth_san_ip = EXCLUDED.tls_client_auth_san_ip,
+           tls_client_auth_san_email = EXCLUDED.tls_client_auth_san_email,
+           updated_at = now()
+         RETURNING (xmax = 0) AS created`,
+        [
+          body.tenant,
+          clientId,
+          body.name ?? null,
+          body.auth_method,
+          hashed?.salt ?? null,
+          hashed?.hash ?? null,
+          body.jwks ? JSON.stringify(body.jwks) : null,
+          body.jwks_uri ?? null,
+          body.tls_client_auth_subject_dn ?? null,
+          body.tls_client_auth_san_dns ?? null,
+          body.tls_client_auth_san_uri ?? null,
+          body.tls_client_auth_san_ip ?? null,
+          body.tls_client_auth_san_email ?? null,
+        ],
+      )) as Array<{ created: boolean }>;
+      return row.created;
+    });
+    reply.status(created ? 201 : 200);
+    const { secret: _secret, ...visible } = body;
+    return { ...visible, client_id: clientId };
+  }
+
+  /** The client can no longer authenticate; its tokens stay as they are (revoke them in bulk). */
+  @Delete('clients/:client_id')
+  @HttpCode(204)
+  async deleteClient(@Param('client_id') clientId: string, @Query() query: TenantScoped): Promise<void> {
+    await this.db.query('DELETE FROM clients WHERE tenant = $1 AND client_id = $2', [query.tenant, clientId]);
+  }
+}
+
+/** The metadata each method needs (RFC 7591 §2, RFC 8705 §2.1.2 and §2.2.2), and nothing it cannot use. */
+function checkCredentialMetadata(body: PutClientBody): void {
+  const usesSecret = body.auth_method === 'client_secret_basic' || body.auth_method === 'client_secret_post';
+  if (usesSecret && body.secret === undefined) throw ProtocolError.invalidRequest(`secret is required for ${body.auth_method}`);
+  if (!usesSecret && body.secret !== undefined) throw ProtocolError.invalidRequest(`secret is not used by ${body.auth_method}`);
+
+  const usesKeys = body.auth_method === 'private_key_jwt' || body.auth_method === 'self_signed_tls_client_auth';
+  if (body.jwks !== undefined && !Array.isArray(body.jwks.keys)) throw ProtocolError.invalidRequest('jwks must be a JWK Set ({"keys": [...]})');
+  if (usesKeys && (body.jwks === undefined) === (body.jwks_uri === undefined)) {
+    throw ProtocolError.invalidRequest(`${body.auth_method} needs exactly one of jwks or jwks_uri`);
+  }
+  if (body.auth_method === 'tls_client_auth') {
+    const matchers = [
+      body.tls_client_auth_subject_dn,
+      body.tls_client_auth_san_dns,
+      body.tls_client_auth_san_uri,
+      body.tls_client_auth_san_ip,
+      body.tls_client_auth_san_email,
+    ].filter((value) => value !== undefined);
+    // RFC 8705 §2.1.2: exactly one of these metadata values is used.
+    if (matchers.length !== 1) {
+      throw ProtocolError.invalidRequest('tls_client_auth needs exactly one tls_client_auth_subject_dn or tls_client_auth_san_* value');
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+import { REVOCATION_LEVELS, type RevocationLevel } from '../revocation/levels';
+import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
+
+/** Variables whose value must never be echoed in an error line or a log. */
+const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN']);
+
+const toBoolean = ({ value }: { value: unknown }) =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
+
+/**
+ * The process environment as the gateway reads it: every variable it understands, validated once
+ * at start. CONTRACT §1: bad configuration fails with one line per variable.
+ */
+class EnvironmentVariables {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  PORT: number = 8080;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  MANAGEMENT_PORT: number = 9464;
+
+  /** Address both listeners bind to. */
+  @IsOptional() @IsString()
+  HOST: string = '0.0.0.0';
+
+  /** Unset: embedded PostgreSQL (PGlite) under DATA_DIR. */
+  @IsOptional() @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @IsString() @MinLength(1)
+  DATA_DIR: string = './data';
+
+  @IsOptional() @Transform(toBoolean) @IsBoolean({ message: 'must be true or false' })
+  MIGRATIONS_RUN: boolean = false;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  DATABASE_POOL_SIZE: number = 10;
+
+  /** Bounds the wait for a pooled connection, so a lost database answers 503 instead of hanging. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(60000)
+  DATABASE_CONNECT_TIMEOUT_MS: number = 2000;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(600000)
+  DATABASE_STATEMENT_TIMEOUT_MS: number = 5000;
+
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  ISSUER: string = 'http://localhost:8080';
+
+  /** Unset: the admin API answers 404. */
+  @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  ADMIN_API_TOKEN?: string;
+
+  @IsOptional() @Transform(toList) @IsIn(PROFILE_NAMES, { each: true, message: `must list profiles out of ${PROFILE_NAMES.join(',')}` })
+  PROFILES: ProfileName[] = [...PROFILE_NAMES];
+
+  @IsOptional() @IsIn(REVOCATION_LEVELS)
+  REVOCATION_DEFAULT_LEVEL?: RevocationLevel;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(600000)
+  SHUTDOWN_GRACE_MS: number = 10000;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+}
+
+export interface AppConfig {
+  readonly port: number;
+  readonly managementPort: number;
+  readonly host: string;
+  /** `undefined` selects the embedded database. */
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+  readonly migrationsRun: boolean;
+  readonly database: { readonly poolSize: number; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number };
+  /** Without a trailing slash. */
+  readonly issuer: string;
+  readonly adminApiToken?: string;
+  readonly profiles: ReadonlySet<ProfileName>;
+  readonly defaultLevel?: RevocationLevel;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const known = Object.keys(new EnvironmentVariables());
+  const raw: Record<string, string> = {};
+  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL']) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const vars = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: true, exposeDefaultValues: true });
+  const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    throw new ConfigError(
+      errors.map((error) => {
+        const reasons = Object.values(error.constraints ?? {}).join('; ');
+        const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(raw[error.property])})`;
+        return `Invalid configuration: ${error.property} ${reasons.replace(`${error.property} `, '')}${shown}`;
+      }),
+    );
+  }
+  return {
+    port: vars.PORT,
+    managementPort: vars.MANAGEMENT_PORT,
+    host: vars.HOST,
+    databaseUrl: vars.DATABASE_URL,
+    dataDir: vars.DATA_DIR,
+    migrationsRun: vars.MIGRATIONS_RUN,
+    database: {
+      poolSize: vars.DATABASE_POOL_SIZE,
+      connectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    issuer: vars.ISSUER.replace(/\/+$/, ''),
+    adminApiToken: vars.ADMIN_API_TOKEN,
+    profiles: new Set(vars.PROFILES),
+    defaultLevel: vars.REVOCATION_DEFAULT_LEVEL,
+    shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
+    logLevel: vars.LOG_LEVEL,
+  };
+}

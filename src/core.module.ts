@@ -1,0 +1,30 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from './config/config';
+import { Readiness } from './health/readiness';
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
+
+/** What the public and the management application share: one config, one pool, one logger. */
+export interface SharedServices {
+  readonly config: AppConfig;
+  readonly dataSource: DataSource;
+  readonly logger: Logger;
+  readonly readiness: Readiness;
+}
+
+@Global()
+@Module({})
+export class CoreModule {
+  static register(shared: SharedServices): DynamicModule {
+    const providers = [
+      { provide: APP_CONFIG, useValue: shared.config },
+      { provide: DataSource, useValue: shared.dataSource },
+      { provide: ROOT_LOGGER, useValue: shared.logger },
+      { provide: Readiness, useValue: shared.readiness },
+    ];
+    return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
+  }
+}

@@ -1,0 +1,29 @@
+import type { DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { migrations } from '../../migrations';
+
+/**
+ * The one TypeORM configuration, shared by the application and the migration command. Every
+ * bound is explicit: a lost database must turn into a quick 503, never a hanging request.
+ */
+export function dataSourceOptions(url: string, config: Pick<AppConfig, 'database'>, poolSize: number): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    synchronize: false,
+    migrationsRun: false,
+    migrations,
+    migrationsTableName: 'migrations',
+    poolSize,
+    connectTimeoutMS: config.database.connectTimeoutMs,
+    applicationName: 'fapi-revocation-gateway',
+    extra: {
+      statement_timeout: config.database.statementTimeoutMs,
+      // Client-side bound too: a server that stops answering mid-query must not hold the request.
+      query_timeout: config.database.statementTimeoutMs + 1000,
+      idle_in_transaction_session_timeout: config.database.statementTimeoutMs * 2,
+      idleTimeoutMillis: 30000,
+      keepAlive: true,
+    },
+  };
+}

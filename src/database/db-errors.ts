@@ -1,0 +1,39 @@
+/**
+ * Classifies a database failure: "the database cannot answer now" (connection lost or refused,
+ * pool exhausted, timeouts, shutdown, serialization conflicts) is transient and becomes 503 +
+ * Retry-After (RFC 7009 §2.2.1); anything else is a defect and becomes 500.
+ */
+const TRANSIENT_SQLSTATE_CLASSES = ['08', '53', '57', '40']; // connection, resources, operator intervention, rollback
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_MESSAGES = [
+  'timeout exceeded when trying to connect',
+  'Connection terminated',
+  'Query read timeout',
+  'connection timeout',
+  'Client has encountered a connection error',
+  'Cannot use a pool after calling end',
+  'Client was closed and is not queryable',
+  'Connection is not established',
+];
+
+/** Deadlock and serialization failures: safe to retry the same statement at once. */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = sqlState(error);
+  return code === '40P01' || code === '40001';
+}
+
+export function isTransientDatabaseError(error: unknown): boolean {
+  const code = sqlState(error);
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2));
+  if (code && TRANSIENT_NODE_CODES.has(code)) return true;
+  const message = error instanceof Error ? error.message : '';
+  return TRANSIENT_MESSAGES.some((fragment) => message.includes(fragment));
+}
+
+function sqlState(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  // TypeORM's QueryFailedError copies the driver error's fields; `driverError` keeps the original.
+  const candidate = error as { code?: unknown; driverError?: { code?: unknown } };
+  const code = candidate.code ?? candidate.driverError?.code;
+  return typeof code === 'string' ? code : undefined;
+}

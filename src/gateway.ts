@@ -1,0 +1,111 @@
+import { Module, ValidationPipe, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AddressInfo } from 'node:net';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { AdminModule } from './admin/admin.module';
+import type { AppConfig } from './config/config';
+import { CoreModule, type SharedServices } from './core.module';
+import { openDatabase, type Database } from './database/database';
+import { HealthModule } from './health/health.module';
+import { Readiness } from './health/readiness';
+import { createRootLogger, loggingModule } from './logging/logging';
+import { ProtocolErrorFilter, type RouteMethods } from './protocol/error-filter';
+import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
+import { PROFILE_ROUTES } from './protocol/profiles';
+import { RevocationModule } from './revocation/revocation.module';
+
+/** Admin bulk registration takes up to 10,000 tokens of up to 8 KiB each. */
+const MANAGEMENT_BODY_LIMIT = 64 * 1024 * 1024;
+
+@Module({})
+class PublicApplication {
+  static register(shared: SharedServices): DynamicModule {
+    return {
+      module: PublicApplication,
+      imports: [CoreModule.register(shared), loggingModule(shared.logger), RevocationModule.forProfiles(shared.config.profiles)],
+    };
+  }
+}
+
+@Module({})
+class ManagementApplication {
+  static register(shared: SharedServices): DynamicModule {
+    return {
+      module: ManagementApplication,
+      imports: [CoreModule.register(shared), loggingModule(shared.logger), HealthModule, AdminModule],
+    };
+  }
+}
+
+export interface Gateway {
+  readonly publicUrl: string;
+  readonly managementUrl: string;
+  readonly database: Database;
+  readonly readiness: Readiness;
+  /** Stops accepting, lets in-flight requests finish, closes the pool (and the embedded database). */
+  close(): Promise<void>;
+}
+
+/**
+ * Two Nest applications over one set of shared services: the public API for TPPs on PORT and the
+ * management API (admin, health, metrics) on MANAGEMENT_PORT. Separate route tables mean an admin
+ * route cannot exist on the public port, whatever a path or a proxy does.
+ */
+export async function startGateway(config: AppConfig, logger: Logger = createRootLogger(config)): Promise<Gateway> {
+  const database = await openDatabase(config, logger);
+  const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness() };
+  const apps: INestApplication[] = [];
+  try {
+    const publicRoutes: RouteMethods = new Map(
+      RevocationModule.routes(config.profiles).map((profile) => [PROFILE_ROUTES[profile], ['POST']]),
+    );
+    const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes);
+    acceptFormsOnly(publicApp.getHttpAdapter().getInstance());
+    apps.push(publicApp);
+
+    const managementApp = await createApplication(ManagementApplication.register(shared), 'management', logger, new Map());
+    managementApp.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, stopAtFirstError: true }));
+    apps.push(managementApp);
+
+    await publicApp.listen(config.port, config.host);
+    await managementApp.listen(config.managementPort, config.host);
+    logger.info({ port: port(publicApp), management_port: port(managementApp), embedded: database.embedded }, 'gateway listening');
+
+    return {
+      publicUrl: `http://127.0.0.1:${port(publicApp)}`,
+      managementUrl: `http://127.0.0.1:${port(managementApp)}`,
+      database,
+      readiness: shared.readiness,
+      async close() {
+        shared.readiness.draining = true;
+        await Promise.all(apps.map((app) => app.close()));
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(apps.map((app) => app.close()));
+    await database.close();
+    throw error;
+  }
+}
+
+async function createApplication(
+  module: DynamicModule,
+  surface: 'public' | 'management',
+  logger: Logger,
+  routes: RouteMethods,
+): Promise<NestFastifyApplication> {
+  const bodyLimit = surface === 'public' ? PUBLIC_BODY_LIMIT : MANAGEMENT_BODY_LIMIT;
+  const adapter = new FastifyAdapter({ bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle' });
+  installResponseHeaders(adapter.getInstance(), surface);
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(NestPinoLogger));
+  app.useGlobalFilters(new ProtocolErrorFilter(logger, routes));
+  return app;
+}
+
+function port(app: INestApplication): number {
+  return (app.getHttpServer().address() as AddressInfo).port;
+}

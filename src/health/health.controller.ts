@@ -1,0 +1,40 @@
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { DataSource } from 'typeorm';
+import { Readiness } from './readiness';
+
+/** Kubernetes probes on the management port (CONTRACT §10). */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly readiness: Readiness,
+    @Inject(DataSource) private readonly dataSource: DataSource,
+  ) {}
+
+  /** The process serves requests: nothing external is consulted, so a database outage never restarts pods. */
+  @Get('live')
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** 200 only while PostgreSQL answers within the probe budget and the process is not draining. */
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | object> {
+    if (this.readiness.draining) {
+      reply.status(503);
+      return { status: 'shutting_down' };
+    }
+    try {
+      return await this.health.check([
+        () => this.database.pingCheck('database', { connection: this.dataSource, timeout: 2000 }),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      reply.status(503).header('retry-after', '5');
+      return error.getResponse() as object;
+    }
+  }
+}

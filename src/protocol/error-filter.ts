@@ -1,0 +1,102 @@
+import { Catch, HttpException, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { isTransientDatabaseError } from '../database/db-errors';
+import { ProtocolError } from './protocol-error';
+import { profileForUrl } from './profiles';
+import { RENDERERS } from './renderers';
+import { requestContext } from './request-context';
+
+/** Path → methods served there; a miss on a known path is 405, anything else 404. */
+export type RouteMethods = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * The single place where anything thrown while serving a request becomes a response: protocol
+ * errors as their profile renders them, framework and parser errors as `invalid_request`, a lost
+ * database as 503, and everything unexpected as a bare `server_error` (detail to the log only).
+ */
+@Catch()
+export class ProtocolErrorFilter implements ExceptionFilter {
+  constructor(
+    private readonly logger: Logger,
+    private readonly routes: RouteMethods,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const error = this.classify(exception, request);
+    const context = requestContext(request.raw);
+    const profile = context?.profile ?? profileForUrl(request.url);
+
+    if (error.status >= 500) {
+      this.logger.error(
+        { interaction_id: context?.interactionId, profile, status: error.status, detail: error.detail, err: describe(exception) },
+        'request failed',
+      );
+    } else if (error.detail) {
+      this.logger.warn(
+        { interaction_id: context?.interactionId, profile, status: error.status, client_auth_id: error.clientAuthId, detail: error.detail },
+        error.status === 401 ? 'client authentication failed' : 'request rejected',
+      );
+    }
+    if (reply.sent) return;
+    reply.headers(error.headers).header('content-type', 'application/json; charset=utf-8');
+    reply.status(error.status).send(JSON.stringify(RENDERERS[profile](error)));
+  }
+
+  private classify(exception: unknown, request: FastifyRequest): ProtocolError {
+    if (exception instanceof ProtocolError) return exception;
+    if (exception instanceof NotFoundException) return this.routeMiss(request);
+    if (exception instanceof HttpException) return fromHttpStatus(exception.getStatus(), exception);
+    const raw = exception as { statusCode?: unknown };
+    if (typeof raw.statusCode === 'number' && raw.statusCode >= 400 && raw.statusCode < 500) {
+      return fromHttpStatus(raw.statusCode, exception);
+    }
+    if (isTransientDatabaseError(exception)) return ProtocolError.temporarilyUnavailable(describe(exception));
+    return ProtocolError.serverError(describe(exception));
+  }
+
+  private routeMiss(request: FastifyRequest): ProtocolError {
+    const allowed = this.routes.get(request.url.split('?', 1)[0]);
+    if (!allowed) return ProtocolError.notFound();
+    return new ProtocolError(405, 'method_not_allowed', `method ${request.method} is not allowed here`, {
+      headers: { allow: allowed.join(', ') },
+    });
+  }
+}
+
+/**
+ * Framework errors (Fastify's parser and limit errors arrive as HttpException with the
+ * FastifyError as cause): 413 stays 413, every other client error is `invalid_request`.
+ */
+function fromHttpStatus(status: number, exception: unknown): ProtocolError {
+  const detail = describe(exception);
+  if (status === 413) return new ProtocolError(413, 'invalid_request', 'request body is too large', { detail });
+  if (status === 415) return ProtocolError.invalidRequest('unsupported content type', detail);
+  if (status >= 500) return ProtocolError.serverError(detail);
+  const cause = exception instanceof Error ? exception.cause : undefined;
+  const fromFramework = cause instanceof Error || !(exception instanceof HttpException);
+  return ProtocolError.invalidRequest(fromFramework ? 'malformed request' : publicMessage(exception), detail);
+}
+
+/** Validation messages name fields and rules, never values: safe to return. */
+function publicMessage(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'object' && response !== null && 'message' in response) {
+    const message = (response as { message: unknown }).message;
+    if (Array.isArray(message)) return message.join('; ');
+    if (typeof message === 'string') return message;
+  }
+  return 'invalid request';
+}
+
+/** Error name, code and message only: driver errors may carry parameters, which may be secrets. */
+function describe(exception: unknown): string {
+  if (exception instanceof Error) {
+    const code = (exception as { code?: unknown }).code;
+    return `${exception.name}${code ? ` ${String(code)}` : ''}: ${exception.message}`;
+  }
+  return String(exception);
+}

@@ -1,0 +1,24 @@
+/** The wire contracts the gateway speaks (CONTRACT §2). One engine, one route and renderer each. */
+export const PROFILE_NAMES = ['rfc7009', 'fapi', 'oam', 'idv1', 'cdr'] as const;
+export type ProfileName = (typeof PROFILE_NAMES)[number];
+
+/** Audit-only pseudo-profile for admin bulk revocations. */
+export type AuditProfile = ProfileName | 'admin';
+
+export const PROFILE_ROUTES: Readonly<Record<ProfileName, string>> = {
+  rfc7009: '/token/revoke',
+  fapi: '/token/revocation',
+  oam: '/oauth2/rest/token/revoke',
+  idv1: '/api/id/v1/auth/token/revoke',
+  cdr: '/arrangements/revoke',
+};
+
+const profileByRoute = new Map<string, ProfileName>(
+  Object.entries(PROFILE_ROUTES).map(([profile, route]) => [route, profile as ProfileName]),
+);
+
+/** Strips the query string; the profile of anything that is not a revocation route is `rfc7009`. */
+export function profileForUrl(url: string): ProfileName {
+  const path = url.split('?', 1)[0];
+  return profileByRoute.get(path) ?? 'rfc7009';
+}

@@ -1,0 +1,118 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { isRetryableConflict } from '../database/db-errors';
+import type { AuditProfile } from '../protocol/profiles';
+import type { LevelByType } from './levels';
+import type { TokenType } from './token-types';
+
+export interface RevocationRequest {
+  readonly tenant: string;
+  readonly tokenHash: Buffer;
+  /** The authenticated client: only its own tokens are revoked (RFC 7009 §2.1). */
+  readonly clientId: string;
+  readonly levels: LevelByType;
+  readonly interactionId: string;
+  readonly profile: AuditProfile;
+  readonly psuIp?: string;
+}
+
+export type RevocationOutcome = 'revoked' | 'unknown' | 'foreign';
+
+export interface RevocationResult {
+  readonly outcome: RevocationOutcome;
+  readonly tokenType: TokenType | null;
+  /** Tokens newly revoked by this request (0 when repeated: revocation is idempotent). */
+  readonly revokedAccess: number;
+  readonly revokedRefresh: number;
+}
+
+/**
+ * One revocation as one statement, so one round trip and one implicit transaction: find the
+ * token, check its owner, pick the cascade for its level, revoke, mark the consent and write the
+ * audit row — all or nothing. Data-modifying CTEs share one snapshot (PostgreSQL "WITH Queries").
+ *
+ * Levels (CONTRACT §2): NONE the token only; RELATED_TOKENS an access token's parent refresh token,
+ * or a refresh token's access tokens; RELATED_CONSENT every token of the consent and the consent
+ * itself (without a consent: as RELATED_TOKENS).
+ */
+const REVOKE_SQL = `
+WITH target AS (
+  SELECT token_hash, token_type, client_id, consent_id, parent_hash,
+         CASE WHEN token_type = 'refresh_token' THEN $5::text ELSE $4::text END AS requested
+  FROM tokens WHERE tenant = $1 AND token_hash = $2
+), owned AS (
+  SELECT token_hash, token_type, consent_id, parent_hash,
+         CASE WHEN requested = 'RELATED_CONSENT' AND consent_id IS NULL THEN 'RELATED_TOKENS' ELSE requested END AS level
+  FROM target WHERE client_id = $3
+), victims AS (
+  SELECT token_hash FROM owned
+  UNION
+  SELECT parent_hash FROM owned
+   WHERE level = 'RELATED_TOKENS' AND token_type = 'access_token' AND parent_hash IS NOT NULL
+  UNION
+  SELECT c.token_hash FROM owned o JOIN tokens c ON c.tenant = $1 AND c.parent_hash = o.token_hash
+   WHERE o.level = 'RELATED_TOKENS' AND o.token_type = 'refresh_token'
+  UNION
+  SELECT k.token_hash FROM owned o JOIN tokens k ON k.tenant = $1 AND k.consent_id = o.consent_id
+   WHERE o.level = 'RELATED_CONSENT'
+), revoked AS (
+  UPDATE tokens SET revoked_at = now()
+   WHERE tenant = $1 AND token_hash IN (SELECT token_hash FROM victims) AND revoked_at IS NULL
+  RETURNING token_type
+), consent AS (
+  UPDATE consents SET revoked_at = now()
+   WHERE tenant = $1 AND consent_id = (SELECT consent_id FROM owned WHERE level = 'RELATED_CONSENT') AND revoked_at IS NULL
+  RETURNING 1
+), event AS (
+  INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, token_type, level, revoked, outcome, psu_ip)
+  SELECT $6, $1, $3, $7, (SELECT token_type FROM target), (SELECT level FROM owned), (SELECT count(*) FROM revoked),
+         CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'unknown'
+              WHEN NOT EXISTS (SELECT 1 FROM owned) THEN 'foreign'
+              ELSE 'revoked' END,
+         $8
+  RETURNING outcome, token_type
+)
+SELECT e.outcome, e.token_type,
+       (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS revoked_access,
+       (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS revoked_refresh,
+       (SELECT count(*) FROM consent)::int AS consents
+FROM event e`;
+
+/** Deadlocks between overlapping cascades are resolved by PostgreSQL aborting one; it is retried. */
+const MAX_ATTEMPTS = 3;
+
+@Injectable()
+export class RevocationEngine {
+  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+
+  async revoke(request: RevocationRequest): Promise<RevocationResult> {
+    const params = [
+      request.tenant,
+      request.tokenHash,
+      request.clientId,
+      request.levels.access_token,
+      request.levels.refresh_token,
+      request.interactionId,
+      request.profile,
+      request.psuIp ?? null,
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [row] = (await this.db.query(REVOKE_SQL, params)) as Array<{
+          outcome: RevocationOutcome;
+          token_type: TokenType | null;
+          revoked_access: number;
+          revoked_refresh: number;
+        }>;
+        return {
+          outcome: row.outcome,
+          tokenType: row.token_type,
+          revokedAccess: row.revoked_access,
+          revokedRefresh: row.revoked_refresh,
+        };
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isRetryableConflict(error)) throw error;
+      }
+    }
+  }
+}

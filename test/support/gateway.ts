@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { loadConfig } from '../../src/config/config';
+import { IN_MEMORY } from '../../src/database/database';
+import { startGateway, type Gateway } from '../../src/gateway';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestGateway extends Gateway {
+  /** Calls the admin API with the admin bearer token; JSON in, parsed JSON out. */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  /** POSTs a form to the public port. */
+  post(path: string, form: Record<string, string> | string, headers?: Record<string, string>): Promise<Response>;
+  /** Tears down the gateway and its fresh database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A gateway on ephemeral ports with a database of its own: a fresh database on the server named by
+ * DATABASE_URL when it is set (CI), else an in-memory embedded PostgreSQL.
+ */
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+  const database = env.DATABASE_URL ? undefined : await freshDatabase();
+  const config = loadConfig({
+    PORT: '0',
+    MANAGEMENT_PORT: '0',
+    HOST: '127.0.0.1',
+    ADMIN_API_TOKEN: ADMIN_TOKEN,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATA_DIR: IN_MEMORY,
+    ...(database ? { DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' } : {}),
+    ...env,
+  });
+  const gateway = await startGateway(config);
+  return {
+    ...gateway,
+    async admin(method, path, body) {
+      const response = await fetch(gateway.managementUrl + path, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    },
+    post(path, form, headers = {}) {
+      const body = typeof form === 'string' ? form : new URLSearchParams(form).toString();
+      return fetch(gateway.publicUrl + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body,
+      });
+    },
+    async stop() {
+      await gateway.close();
+      await database?.drop();
+    },
+  };
+}
+
+/** `DATABASE_URL` set: a new, empty database on that server for one test file. */
+export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const server = process.env.DATABASE_URL;
+  if (!server) return undefined;
+  const name = `revgw_test_${randomBytes(6).toString('hex')}`;
+  await withClient(server, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => withClient(server, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export function basic(clientId: string, secret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
+}
+
+export const IN_A_YEAR = new Date(Date.now() + 365 * 24 * 3600 * 1000).toISOString();
+export const YESTERDAY = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+
+/** A token value that looks like what an authorization server issues. */
+export function newToken(prefix = 'tok'): string {
+  return `${prefix}.${randomBytes(24).toString('base64url')}`;
+}
