@@ -1,6 +1,6 @@
 // NestJS 12, jose and PGlite ship ESM only; Jest on Node 20 cannot load ESM from CommonJS tests,
 // so swc transforms those packages to CommonJS along with our TypeScript (see ../shared/STACK.md).
-const esmOnly = ['@nestjs', 'jose', 'cookie', '@electric-sql', 'uuid'];
+const esmOnly = ['@nestjs', 'jose', 'cookie', '@electric-sql', 'uuid', 'openid-client', 'oauth4webapi'];
 
 /** @type {import('jest').Config} */
 module.exports = {

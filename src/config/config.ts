@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { plainToInstance, Transform, Type } from 'class-transformer';
+import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
@@ -19,20 +19,23 @@ import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 /** Variables whose value must never be echoed in an error line or a log. */
 const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN']);
 
-const toBoolean = ({ value }: { value: unknown }) =>
-  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
-const toList = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter(Boolean) : value;
+// Conversions read the raw string (`obj[key]`), so that nothing but the exact spellings converts:
+// '   ' is not 0 and 'false' is not true.
+type Raw = { obj: Record<string, unknown>; key: string };
+const toInteger = ({ obj, key }: Raw) => (typeof obj[key] === 'string' && /^\d+$/.test(obj[key]) ? Number(obj[key]) : obj[key]);
+const toBoolean = ({ obj, key }: Raw) => ({ true: true, '1': true, false: false, '0': false })[String(obj[key])] ?? obj[key];
+const toList = ({ obj, key }: Raw) =>
+  typeof obj[key] === 'string' ? obj[key].split(',').map((item) => item.trim()).filter(Boolean) : obj[key];
 
 /**
  * The process environment as the gateway reads it: every variable it understands, validated once
  * at start. CONTRACT §1: bad configuration fails with one line per variable.
  */
 class EnvironmentVariables {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(65535)
   PORT: number = 8080;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(65535)
   MANAGEMENT_PORT: number = 9464;
 
   /** Address both listeners bind to. */
@@ -49,14 +52,14 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toBoolean) @IsBoolean({ message: 'must be true or false' })
   MIGRATIONS_RUN: boolean = false;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(1) @Max(200)
   DATABASE_POOL_SIZE: number = 10;
 
   /** Bounds the wait for a pooled connection, so a lost database answers 503 instead of hanging. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(60000)
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(60000)
   DATABASE_CONNECT_TIMEOUT_MS: number = 2000;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(600000)
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(600000)
   DATABASE_STATEMENT_TIMEOUT_MS: number = 5000;
 
   @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
@@ -72,7 +75,7 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(REVOCATION_LEVELS)
   REVOCATION_DEFAULT_LEVEL?: RevocationLevel;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(600000)
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(600000)
   SHUTDOWN_GRACE_MS: number = 10000;
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -112,14 +115,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const vars = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: true, exposeDefaultValues: true });
-  const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true });
+  const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true, stopAtFirstError: true });
   if (errors.length > 0) {
     throw new ConfigError(
       errors.map((error) => {
-        const reasons = Object.values(error.constraints ?? {}).join('; ');
+        const reason = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
         const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(raw[error.property])})`;
-        return `Invalid configuration: ${error.property} ${reasons.replace(`${error.property} `, '')}${shown}`;
+        return `Invalid configuration: ${reason.startsWith(error.property) ? reason : `${error.property} ${reason}`}${shown}`;
       }),
     );
   }

@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { DataSourceOptions } from 'typeorm';
+import { TypeOrmPinoLogger } from './typeorm-logger';
 import type { AppConfig } from '../config/config';
 import { migrations } from '../../migrations';
 
@@ -6,7 +8,12 @@ import { migrations } from '../../migrations';
  * The one TypeORM configuration, shared by the application and the migration command. Every
  * bound is explicit: a lost database must turn into a quick 503, never a hanging request.
  */
-export function dataSourceOptions(url: string, config: Pick<AppConfig, 'database'>, poolSize: number): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  config: Pick<AppConfig, 'database'>,
+  poolSize: number,
+  logger: Logger,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -14,6 +21,9 @@ export function dataSourceOptions(url: string, config: Pick<AppConfig, 'database
     migrationsRun: false,
     migrations,
     migrationsTableName: 'migrations',
+    logging: ['warn', 'migration'],
+    logger: new TypeOrmPinoLogger(logger),
+    maxQueryExecutionTime: 1000,
     poolSize,
     connectTimeoutMS: config.database.connectTimeoutMs,
     applicationName: 'fapi-revocation-gateway',

@@ -30,7 +30,7 @@ export async function openDatabase(
     logger.info({ data_dir: config.dataDir }, 'embedded PostgreSQL (PGlite) started');
   }
   // PGlite serves one session at a time: one pooled connection (../shared/STACK.md).
-  const dataSource = new DataSource(dataSourceOptions(url, config, embedded ? 1 : config.database.poolSize));
+  const dataSource = new DataSource(dataSourceOptions(url, config, embedded ? 1 : config.database.poolSize, logger));
   try {
     await dataSource.initialize();
     if (options.runMigrations ?? (embedded !== undefined || config.migrationsRun)) {

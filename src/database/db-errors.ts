@@ -24,8 +24,8 @@ export function isRetryableConflict(error: unknown): boolean {
 
 export function isTransientDatabaseError(error: unknown): boolean {
   const code = sqlState(error);
+  if (code && TRANSIENT_NODE_CODES.has(code)) return true; // before SQLSTATE: 'EPIPE' is five letters too
   if (code && /^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2));
-  if (code && TRANSIENT_NODE_CODES.has(code)) return true;
   const message = error instanceof Error ? error.message : '';
   return TRANSIENT_MESSAGES.some((fragment) => message.includes(fragment));
 }

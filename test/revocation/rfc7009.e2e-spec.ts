@@ -1,4 +1,4 @@
-import { basic, IN_A_YEAR, newToken, startTestGateway, YESTERDAY, type TestGateway } from '../support/gateway';
+import { basic, IN_A_YEAR, newToken, startTestGateway, YESTERDAY, type TestGateway, json } from '../support/gateway';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const SECRET = 'Zx9+/=%&: secret with specials';
@@ -140,7 +140,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
       const { at1 } = await grant('other-app');
       const response = await gw.post('/token/revoke', { token: at1 }, asBank);
       expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+      expect(await json(response)).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
       expect(await active(at1)).toBe(true);
     });
 
@@ -169,7 +169,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     it.each(cases)('%s', async (_name, form, headers, basicAttempt) => {
       const response = await gw.post('/token/revoke', { token: 'whatever', ...form }, headers);
       expect(response.status).toBe(401);
-      const body = await response.json();
+      const body = await json(response);
       expect(body).toEqual({
         error: 'invalid_client',
         error_description: 'client authentication failed',
@@ -203,7 +203,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     it.each(cases)('%s', async (_name, body, headers) => {
       const response = await gw.post('/token/revoke', body, { ...asBank, ...headers });
       expect(response.status).toBe(400);
-      expect((await response.json()).error).toBe('invalid_request');
+      expect((await json(response)).error).toBe('invalid_request');
       expect(response.headers.get('x-fapi-interaction-id')).toMatch(UUID);
       expect(response.headers.get('cache-control')).toBe('no-store');
     });
@@ -215,7 +215,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     it('refuses two client authentication methods in one request', async () => {
       const response = await gw.post('/token/revoke', { token: 'a', client_id: 'bank-app', client_secret: SECRET }, asBank);
       expect(response.status).toBe(400);
-      expect((await response.json()).error).toBe('invalid_request');
+      expect((await json(response)).error).toBe('invalid_request');
     });
 
     it('refuses a body client_id that contradicts the Basic header', async () => {
@@ -226,7 +226,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     it('answers 413 for a body over 16 KiB', async () => {
       const response = await gw.post('/token/revoke', `token=${'a'.repeat(17 * 1024)}`, asBank);
       expect(response.status).toBe(413);
-      expect((await response.json()).error).toBe('invalid_request');
+      expect((await json(response)).error).toBe('invalid_request');
       expect(response.headers.get('x-fapi-interaction-id')).toMatch(UUID);
     });
   });
@@ -251,7 +251,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
       async (id) => {
         const response = await gw.post('/token/revoke', { token: 'x' }, { ...asBank, 'x-fapi-interaction-id': id });
         expect(response.status).toBe(400);
-        expect(await response.json()).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('x-fapi-interaction-id') });
+        expect(await json(response)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('x-fapi-interaction-id') });
         const answered = response.headers.get('x-fapi-interaction-id');
         expect(answered).toMatch(UUID);
         expect(answered).not.toBe(id);
@@ -263,7 +263,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     it('answers 404 not_found for an unknown route, with the rfc7009 shape and headers', async () => {
       const response = await fetch(`${gw.publicUrl}/token/introspect`, { method: 'POST' });
       expect(response.status).toBe(404);
-      expect(await response.json()).toEqual({ error: 'not_found', error_description: expect.any(String) });
+      expect(await json(response)).toEqual({ error: 'not_found', error_description: expect.any(String) });
       expect(response.headers.get('x-fapi-interaction-id')).toMatch(UUID);
       expect(response.headers.get('cache-control')).toBe('no-store');
     });
@@ -272,7 +272,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
       const response = await fetch(`${gw.publicUrl}/token/revoke`, { method });
       expect(response.status).toBe(405);
       expect(response.headers.get('allow')).toBe('POST');
-      expect((await response.json()).error).toBe('method_not_allowed');
+      expect((await json(response)).error).toBe('method_not_allowed');
       expect(response.headers.get('x-fapi-interaction-id')).toMatch(UUID);
     });
 

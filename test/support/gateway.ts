@@ -94,3 +94,8 @@ export const YESTERDAY = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
 export function newToken(prefix = 'tok'): string {
   return `${prefix}.${randomBytes(24).toString('base64url')}`;
 }
+
+/** A response body as JSON, typed loosely for assertions. */
+export async function json(response: Response): Promise<any> {
+  return JSON.parse(await response.text());
+}

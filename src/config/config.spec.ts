@@ -1,0 +1,117 @@
+import { ConfigError, loadConfig } from './config';
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe((error as ConfigError).problems.join('\n'));
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      managementPort: 9464,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      dataDir: './data',
+      migrationsRun: false,
+      database: { poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 5000 },
+      issuer: 'http://localhost:8080',
+      adminApiToken: undefined,
+      defaultLevel: undefined,
+      shutdownGraceMs: 10000,
+      logLevel: 'info',
+    });
+    expect([...config.profiles].sort()).toEqual(['cdr', 'fapi', 'idv1', 'oam', 'rfc7009']);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', ISSUER: '', PROFILES: '' })).toMatchObject({ port: 8080, issuer: 'http://localhost:8080' });
+  });
+
+  it('parses numbers', () => {
+    const config = loadConfig({ PORT: '3000', MANAGEMENT_PORT: '0', DATABASE_POOL_SIZE: '25', SHUTDOWN_GRACE_MS: '500' });
+    expect(config.port).toBe(3000);
+    expect(config.managementPort).toBe(0);
+    expect(config.database.poolSize).toBe(25);
+    expect(config.shutdownGraceMs).toBe(500);
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('parses MIGRATIONS_RUN=%s as %s', (value, expected) => {
+    expect(loadConfig({ MIGRATIONS_RUN: value }).migrationsRun).toBe(expected);
+  });
+
+  it('strips trailing slashes from ISSUER', () => {
+    expect(loadConfig({ ISSUER: 'https://issuer.example/' }).issuer).toBe('https://issuer.example');
+    expect(loadConfig({ ISSUER: 'https://issuer.example/tenant//' }).issuer).toBe('https://issuer.example/tenant');
+  });
+
+  it('reads profiles as a trimmed comma list, and the other optional values', () => {
+    const config = loadConfig({
+      PROFILES: ' rfc7009 , cdr ',
+      REVOCATION_DEFAULT_LEVEL: 'RELATED_CONSENT',
+      DATABASE_URL: 'postgresql://u:p@db/x',
+      ADMIN_API_TOKEN: 'a'.repeat(16),
+    });
+    expect([...config.profiles].sort()).toEqual(['cdr', 'rfc7009']);
+    expect(config.defaultLevel).toBe('RELATED_CONSENT');
+    expect(config.databaseUrl).toBe('postgresql://u:p@db/x');
+    expect(config.adminApiToken).toBe('a'.repeat(16));
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['PORT', '   '],
+    ['MIGRATIONS_RUN', 'yes'],
+    ['PROFILES', 'rfc7009,bogus'],
+    ['REVOCATION_DEFAULT_LEVEL', 'ALL'],
+    ['ADMIN_API_TOKEN', 'short'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['ISSUER', 'ftp://issuer.example'],
+    ['LOG_LEVEL', 'verbose'],
+  ])('names %s=%s in exactly one problem line', (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+  });
+
+  it('shows the bad value of an ordinary variable', () => {
+    expect(problemsOf({ PORT: '70000' })[0]).toContain('"70000"');
+  });
+
+  it('never echoes the value of DATABASE_URL or ADMIN_API_TOKEN', () => {
+    const url = 'mysql://admin:hunter2secret@db.internal/x';
+    const token = 'tooShortTok';
+    const problems = problemsOf({ DATABASE_URL: url, ADMIN_API_TOKEN: token });
+    expect(problems).toHaveLength(2);
+    const message = problems.join('\n');
+    expect(message).not.toContain(url);
+    expect(message).not.toContain('hunter2secret');
+    expect(message).not.toContain(token);
+  });
+
+  it('reports several bad variables with one line each', () => {
+    const problems = problemsOf({ PORT: 'abc', PROFILES: 'bogus', REVOCATION_DEFAULT_LEVEL: 'ALL', HOST: 'fine' });
+    expect(problems).toHaveLength(3);
+    for (const name of ['PORT', 'PROFILES', 'REVOCATION_DEFAULT_LEVEL']) {
+      expect(problems.filter((line) => line.includes(name))).toHaveLength(1);
+    }
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadConfig({ UNRELATED: 'x', NODE_ENV: 'production' }).port).toBe(8080);
+  });
+});

@@ -1,0 +1,63 @@
+import { isRetryableConflict, isTransientDatabaseError } from './db-errors';
+
+/** What node-postgres throws: an Error carrying the SQLSTATE or errno code. */
+const withCode = (code: string, message = 'db failure') => Object.assign(new Error(message), { code });
+/** TypeORM's QueryFailedError shape when only the driver error carries the code. */
+const typeorm = (code: string) => Object.assign(new Error('query failed'), { driverError: withCode(code) });
+
+describe('isTransientDatabaseError', () => {
+  it.each(['08006', '08001', '57P01', '57014', '53300', '53100', '40P01', '40001'])(
+    'classifies SQLSTATE %s as transient',
+    (code) => expect(isTransientDatabaseError(withCode(code))).toBe(true),
+  );
+
+  it.each(['23505', '42P01', '22P02', '42501', 'XX000'])('classifies SQLSTATE %s as a defect', (code) =>
+    expect(isTransientDatabaseError(withCode(code))).toBe(false),
+  );
+
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])(
+    'classifies node error code %s as transient',
+    (code) => expect(isTransientDatabaseError(withCode(code, `connect ${code}`))).toBe(true),
+  );
+
+  it.each([
+    'timeout exceeded when trying to connect',
+    'Connection terminated unexpectedly',
+    'Connection terminated due to connection timeout',
+    'Cannot use a pool after calling end on the pool',
+    'Client was closed and is not queryable',
+  ])('classifies a driver message "%s" as transient', (message) =>
+    expect(isTransientDatabaseError(new Error(message))).toBe(true),
+  );
+
+  it('classifies plain errors and non-errors as defects', () => {
+    expect(isTransientDatabaseError(new Error('boom'))).toBe(false);
+    expect(isTransientDatabaseError(withCode('ERR_SOMETHING', 'boom'))).toBe(false);
+    expect(isTransientDatabaseError(undefined)).toBe(false);
+    expect(isTransientDatabaseError(null)).toBe(false);
+    expect(isTransientDatabaseError('Connection terminated')).toBe(false);
+    expect(isTransientDatabaseError({ code: 42 })).toBe(false);
+  });
+
+  it('reads the code of a TypeORM error from driverError', () => {
+    expect(isTransientDatabaseError(typeorm('57P01'))).toBe(true);
+    expect(isTransientDatabaseError(typeorm('ECONNREFUSED'))).toBe(true);
+    expect(isTransientDatabaseError(typeorm('23505'))).toBe(false);
+  });
+});
+
+describe('isRetryableConflict', () => {
+  it.each(['40P01', '40001'])('retries deadlock/serialization failure %s', (code) => {
+    expect(isRetryableConflict(withCode(code))).toBe(true);
+    expect(isRetryableConflict(typeorm(code))).toBe(true);
+  });
+
+  it.each(['40002', '40003', '08006', '57P01', '23505', 'ECONNRESET'])('does not retry %s', (code) =>
+    expect(isRetryableConflict(withCode(code))).toBe(false),
+  );
+
+  it('does not retry errors without a code', () => {
+    expect(isRetryableConflict(new Error('deadlock detected'))).toBe(false);
+    expect(isRetryableConflict(undefined)).toBe(false);
+  });
+});

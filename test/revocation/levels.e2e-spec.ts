@@ -1,0 +1,108 @@
+import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+
+/** CONTRACT §2 revocation levels, through the rfc7009 route with REVOCATION_DEFAULT_LEVEL. */
+describe('revocation levels', () => {
+  const auth = { authorization: basic('tpp', 'tpp-secret-value') };
+
+  async function setUp(env: Record<string, string>) {
+    const gw = await startTestGateway(env);
+    await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+    return gw;
+  }
+
+  /** consent C: rt1 → at1a, at1b; rt2 → at2; loose access token `lone`; and a token of another consent. */
+  async function family(gw: TestGateway) {
+    const consent = newToken('consent');
+    const t = { rt1: newToken('rt'), at1a: newToken('at'), at1b: newToken('at'), rt2: newToken('rt'), at2: newToken('at'), lone: newToken('at'), elsewhere: newToken('at') };
+    const base = { client_id: 'tpp', grant_id: 'g', consent_id: consent, expires_at: IN_A_YEAR };
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: [
+        { ...base, token: t.rt1, token_type: 'refresh_token' },
+        { ...base, token: t.at1a, token_type: 'access_token', refresh_token: t.rt1 },
+        { ...base, token: t.at1b, token_type: 'access_token', refresh_token: t.rt1 },
+        { ...base, token: t.rt2, token_type: 'refresh_token' },
+        { ...base, token: t.at2, token_type: 'access_token', refresh_token: t.rt2 },
+        { ...base, token: t.lone, token_type: 'access_token' },
+        { ...base, consent_id: 'other-consent', token: t.elsewhere, token_type: 'access_token' },
+      ],
+    });
+    return { consent, t };
+  }
+
+  async function activeSet(gw: TestGateway, tokens: Record<string, string>): Promise<string[]> {
+    const active: string[] = [];
+    for (const [name, token] of Object.entries(tokens)) {
+      if ((await gw.admin('POST', '/admin/tokens/status', { token })).body.active) active.push(name);
+    }
+    return active;
+  }
+
+  describe('REVOCATION_DEFAULT_LEVEL=RELATED_TOKENS', () => {
+    let gw: TestGateway;
+    beforeAll(async () => (gw = await setUp({ REVOCATION_DEFAULT_LEVEL: 'RELATED_TOKENS' })));
+    afterAll(() => gw.stop());
+
+    it('revokes an access token and its parent refresh token, not its siblings', async () => {
+      const { t } = await family(gw);
+      expect((await gw.post('/token/revoke', { token: t.at1a }, auth)).status).toBe(200);
+      expect(await activeSet(gw, t)).toEqual(['at1b', 'rt2', 'at2', 'lone', 'elsewhere']);
+    });
+  });
+
+  describe('REVOCATION_DEFAULT_LEVEL=RELATED_CONSENT', () => {
+    let gw: TestGateway;
+    beforeAll(async () => (gw = await setUp({ REVOCATION_DEFAULT_LEVEL: 'RELATED_CONSENT' })));
+    afterAll(() => gw.stop());
+
+    it('revokes every token of the consent and marks the consent revoked', async () => {
+      const { consent, t } = await family(gw);
+      expect((await gw.post('/token/revoke', { token: t.at2 }, auth)).status).toBe(200);
+      expect(await activeSet(gw, t)).toEqual(['elsewhere']);
+      const [row] = await gw.database.dataSource.query('SELECT revoked_at FROM consents WHERE consent_id = $1', [consent]);
+      expect(row.revoked_at).not.toBeNull();
+    });
+
+    it('treats a token without consent as RELATED_TOKENS', async () => {
+      const rt = newToken('rt');
+      const at = newToken('at');
+      const sibling = newToken('at');
+      const base = { client_id: 'tpp', grant_id: 'g2', expires_at: IN_A_YEAR };
+      await gw.admin('POST', '/admin/tokens', {
+        tokens: [
+          { ...base, token: rt, token_type: 'refresh_token' },
+          { ...base, token: at, token_type: 'access_token', refresh_token: rt },
+          { ...base, token: sibling, token_type: 'access_token', refresh_token: rt },
+        ],
+      });
+      expect((await gw.post('/token/revoke', { token: at }, auth)).status).toBe(200);
+      expect(await activeSet(gw, { rt, at, sibling })).toEqual(['sibling']);
+    });
+
+    it('survives concurrent cascades over one consent: no 5xx, every token revoked, one audit row per request', async () => {
+      const { t } = await family(gw);
+      const ids = Object.values(t).slice(0, 6).flatMap((token) => [token, token]);
+      const responses = await Promise.all(ids.map((token) => gw.post('/token/revoke', { token }, auth)));
+      expect(responses.map((r) => r.status)).toEqual(ids.map(() => 200));
+      expect(await activeSet(gw, t)).toEqual(['elsewhere']);
+      const interactionIds = responses.map((r) => r.headers.get('x-fapi-interaction-id'));
+      const rows = await gw.database.dataSource.query('SELECT interaction_id FROM revocation_events WHERE interaction_id = ANY($1::uuid[])', [interactionIds]);
+      expect(rows).toHaveLength(ids.length);
+      const [{ total }] = await gw.database.dataSource.query(
+        'SELECT sum(revoked)::int AS total FROM revocation_events WHERE interaction_id = ANY($1::uuid[])',
+        [interactionIds],
+      );
+      expect(total).toBe(6); // each of the six tokens of the consent was newly revoked exactly once
+    });
+  });
+
+  describe('PROFILES without rfc7009', () => {
+    let gw: TestGateway;
+    beforeAll(async () => (gw = await setUp({ PROFILES: 'fapi' })));
+    afterAll(() => gw.stop());
+
+    it('answers 404 on the switched-off route', async () => {
+      const response = await gw.post('/token/revoke', { token: 'x' }, auth);
+      expect(response.status).toBe(404);
+    });
+  });
+});

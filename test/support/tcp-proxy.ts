@@ -1,0 +1,84 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback TCP proxy in front of PostgreSQL, to take the database away from the gateway and give
+ * it back without touching the server: `refuse()` drops every connection and refuses new ones,
+ * `blackhole()` accepts connections and never answers, `restore()` forwards again.
+ */
+export class TcpProxy {
+  private mode: 'forward' | 'refuse' | 'blackhole' = 'forward';
+  private readonly sockets = new Set<Socket>();
+  private server?: Server;
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.listen(0);
+  }
+
+  /** Rewrites a postgres URL to go through this proxy. */
+  route(url: string): string {
+    const routed = new URL(url);
+    routed.hostname = '127.0.0.1';
+    routed.port = String(this.port);
+    return routed.toString();
+  }
+
+  async refuse(): Promise<void> {
+    this.mode = 'refuse';
+    this.dropAll();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    this.server = undefined;
+  }
+
+  blackhole(): void {
+    this.mode = 'blackhole';
+    this.dropAll();
+  }
+
+  async restore(): Promise<void> {
+    this.mode = 'forward';
+    if (!this.server) await this.listen(this.port);
+  }
+
+  async stop(): Promise<void> {
+    this.dropAll();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  private dropAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+  }
+
+  private listen(port: number): Promise<void> {
+    const server = createServer((client) => {
+      this.sockets.add(client);
+      client.on('close', () => this.sockets.delete(client));
+      client.on('error', () => client.destroy());
+      if (this.mode !== 'forward') return; // blackhole: hold the connection, say nothing
+      const upstream = connect(this.targetPort, this.targetHost);
+      this.sockets.add(upstream);
+      upstream.on('close', () => {
+        this.sockets.delete(upstream);
+        client.destroy();
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        this.port = (server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+}
