@@ -116,11 +116,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
-  const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true, stopAtFirstError: true });
+  const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true });
   if (errors.length > 0) {
     throw new ConfigError(
       errors.map((error) => {
-        const reason = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
+        // Decorators apply bottom-up, so the last failed constraint is the first one written: the type check.
+        const reason = Object.values(error.constraints ?? {}).at(-1) ?? 'is invalid';
         const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(raw[error.property])})`;
         return `Invalid configuration: ${reason.startsWith(error.property) ? reason : `${error.property} ${reason}`}${shown}`;
       }),
