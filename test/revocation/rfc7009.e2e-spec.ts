@@ -90,10 +90,16 @@ describe('rfc7009 profile: POST /token/revoke', () => {
 
     it('answers 200 for an unknown token and audits it as unknown', async () => {
       const id = '5f1c9f2e-0a0b-4c3d-8e7f-123456789abc';
-      const response = await gw.post('/token/revoke', { token: 'never-issued' }, { ...asBank, 'x-fapi-interaction-id': id });
+      const response = await gw.post(
+        '/token/revoke',
+        { token: 'never-issued' },
+        { ...asBank, 'x-fapi-interaction-id': id, 'x-fapi-customer-ip-address': '2001:db8::7' },
+      );
       expect(response.status).toBe(200);
       const { body } = await gw.admin('GET', `/admin/revocation-events?interaction_id=${id}`);
-      expect(body.events).toEqual([expect.objectContaining({ outcome: 'unknown', revoked: 0, client_id: 'bank-app', profile: 'rfc7009' })]);
+      expect(body.events).toEqual([
+        expect.objectContaining({ outcome: 'unknown', revoked: 0, client_id: 'bank-app', profile: 'rfc7009', psu_ip: '2001:db8::7' }),
+      ]);
     });
 
     it('revokes an expired but registered token', async () => {
