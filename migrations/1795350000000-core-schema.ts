@@ -46,6 +46,8 @@ export class CoreSchema1795350000000 implements MigrationInterface {
       CREATE TABLE consents (
         tenant      text NOT NULL REFERENCES tenants (name) ON DELETE CASCADE,
         consent_id  text NOT NULL,
+        -- A consent is given to one TPP: its tokens can only be those of that client.
+        client_id   text NOT NULL,
         revoked_at  timestamptz,
         created_at  timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT consents_pkey PRIMARY KEY (tenant, consent_id)

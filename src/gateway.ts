@@ -1,4 +1,4 @@
-import { Module, ValidationPipe, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
@@ -12,8 +12,10 @@ import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
 import { createRootLogger, loggingModule } from './logging/logging';
 import { ProtocolErrorFilter, type RouteMethods } from './protocol/error-filter';
+import { clientErrorHandler, frameworkErrors } from './protocol/framework-errors';
 import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
 import { PROFILE_ROUTES } from './protocol/profiles';
+import { validationPipe } from './protocol/validation';
 import { RevocationModule } from './revocation/revocation.module';
 
 /** Admin bulk registration takes up to 10,000 tokens of up to 8 KiB each. */
@@ -66,7 +68,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     apps.push(publicApp);
 
     const managementApp = await createApplication(ManagementApplication.register(shared), 'management', logger, new Map());
-    managementApp.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true, stopAtFirstError: true }));
+    managementApp.useGlobalPipes(validationPipe());
     apps.push(managementApp);
 
     await publicApp.listen(config.port, config.host);
@@ -98,7 +100,15 @@ async function createApplication(
   routes: RouteMethods,
 ): Promise<NestFastifyApplication> {
   const bodyLimit = surface === 'public' ? PUBLIC_BODY_LIMIT : MANAGEMENT_BODY_LIMIT;
-  const adapter = new FastifyAdapter({ bodyLimit, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const adapter = new FastifyAdapter({
+    bodyLimit,
+    // A client gets 30 s to send its request: a slow drip must not hold a connection forever.
+    requestTimeout: 30000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    frameworkErrors,
+    clientErrorHandler,
+  });
   installResponseHeaders(adapter.getInstance(), surface);
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(NestPinoLogger));

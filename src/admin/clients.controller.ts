@@ -4,7 +4,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { hashSecret } from '../client-auth/secret-hash';
 import { ProtocolError } from '../protocol/protocol-error';
 import { AdminGuard } from './admin.guard';
-import { checkClientId, PutClientBody, PutTenantBody, TENANT_NAME, TenantScoped } from './dto';
+import { CLIENT_ID } from '../client-auth/credentials';
+import { PutClientBody, PutTenantBody, TENANT_NAME, TenantScoped } from './dto';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -36,7 +37,7 @@ export class ClientsController {
 
   @Put('clients/:client_id')
   async putClient(@Param('client_id') clientId: string, @Body() body: PutClientBody, @Res({ passthrough: true }) reply: FastifyReply) {
-    if (!checkClientId(clientId)) throw ProtocolError.invalidRequest('client_id must be 1-255 printable ASCII characters');
+    checkClientId(clientId);
     checkCredentialMetadata(body);
     const hashed = body.secret !== undefined ? hashSecret(body.secret) : undefined;
     const created = await this.db.transaction(async (tx: EntityManager) => {
@@ -84,8 +85,13 @@ export class ClientsController {
   @Delete('clients/:client_id')
   @HttpCode(204)
   async deleteClient(@Param('client_id') clientId: string, @Query() query: TenantScoped): Promise<void> {
+    checkClientId(clientId);
     await this.db.query('DELETE FROM clients WHERE tenant = $1 AND client_id = $2', [query.tenant, clientId]);
   }
+}
+
+function checkClientId(clientId: string): void {
+  if (!CLIENT_ID.test(clientId)) throw ProtocolError.invalidRequest('client_id must be 1-255 printable ASCII characters');
 }
 
 /** The metadata each method needs (RFC 7591 §2, RFC 8705 §2.1.2 and §2.2.2), and nothing it cannot use. */

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -7,7 +8,6 @@ import {
   IsInt,
   IsISO8601,
   IsObject,
-  IsOptional,
   IsString,
   IsUrl,
   IsUUID,
@@ -15,59 +15,71 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { AUTH_METHODS, type AuthMethod } from '../client-auth/credentials';
+import { AUTH_METHODS, CLIENT_ID, type AuthMethod } from '../client-auth/credentials';
 import { MAX_TOKEN_LENGTH } from '../revocation/revocation-params';
 import { TOKEN_TYPES, type TokenType } from '../revocation/token-types';
 
 /** CONTRACT §8: tenant names. */
 export const TENANT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-/** RFC 6749 Appendix A.1: client_id is VSCHAR (printable ASCII). */
-const VSCHAR = /^[\x20-\x7e]{1,255}$/;
-const IDENTIFIER = { message: '$property must be 1-255 printable ASCII characters' };
-/** ISO 8601 with an explicit offset: a timestamp without one is ambiguous. */
-const WITH_OFFSET = /(Z|[+-]\d{2}:?\d{2})$/i;
+/**
+ * RFC 3339 date-time with an explicit offset (a timestamp without one is ambiguous), and an offset
+ * PostgreSQL accepts. Week dates and comma fractions, which ISO 8601 allows, are refused.
+ */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/i;
+
+/**
+ * Absent is fine, `null` is not: class-validator's IsOptional lets null through to code that
+ * expects either nothing or a valid value.
+ */
+const Optional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+/** A string PostgreSQL can store (no NUL) within length bounds. */
+const Text = (min: number, max: number) =>
+  applyDecorators(IsString(), Length(min, max), Matches(/^[^\u0000]*$/, { message: '$property must not contain NUL' }));
+const ClientId = () => Matches(CLIENT_ID, { message: '$property must be 1-255 printable ASCII characters' });
+const Tenant = () => Matches(TENANT_NAME, { message: '$property must match [A-Za-z0-9._-]{1,64}' });
 
 export class TenantScoped {
-  @IsOptional() @IsString() @Matches(TENANT_NAME, { message: 'tenant must match [A-Za-z0-9._-]{1,64}' })
+  @Optional() @IsString() @Tenant()
   tenant: string = 'default';
 }
 
 export class PutTenantBody {
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @Optional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   issuer?: string;
 }
 
 export class PutClientBody extends TenantScoped {
-  @IsOptional() @IsString() @Length(1, 255)
+  @Optional() @Text(1, 255)
   name?: string;
 
   @IsIn(AUTH_METHODS)
   auth_method!: AuthMethod;
 
-  @IsOptional() @IsString() @Length(1, 512)
+  @Optional() @Text(1, 512)
   secret?: string;
 
-  @IsOptional() @IsObject()
+  @Optional() @IsObject()
   jwks?: { keys: unknown[] };
 
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['https', 'http'] })
+  @Optional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['https', 'http'] })
   jwks_uri?: string;
 
-  @IsOptional() @IsString() @Length(1, 1024)
+  @Optional() @Text(1, 1024)
   tls_client_auth_subject_dn?: string;
 
-  @IsOptional() @IsString() @Length(1, 255)
+  @Optional() @Text(1, 255)
   tls_client_auth_san_dns?: string;
 
-  @IsOptional() @IsString() @Length(1, 2048)
+  @Optional() @Text(1, 2048)
   tls_client_auth_san_uri?: string;
 
-  @IsOptional() @IsString() @Length(1, 64)
+  @Optional() @Text(1, 64)
   tls_client_auth_san_ip?: string;
 
-  @IsOptional() @IsString() @Length(1, 320)
+  @Optional() @Text(1, 320)
   tls_client_auth_san_email?: string;
 }
 
@@ -78,22 +90,23 @@ export class TokenEntry {
   @IsIn(TOKEN_TYPES)
   token_type!: TokenType;
 
-  @IsString() @Matches(VSCHAR, IDENTIFIER)
+  @IsString() @ClientId()
   client_id!: string;
 
-  @IsString() @Length(1, 255)
+  @Text(1, 255)
   grant_id!: string;
 
-  @IsOptional() @IsString() @Length(1, 255)
+  @Optional() @Text(1, 255)
   consent_id?: string;
 
-  @IsOptional() @IsString() @Length(1, 255)
+  @Optional() @Text(1, 255)
   subject?: string;
 
-  @IsOptional() @IsString() @Length(1, MAX_TOKEN_LENGTH)
+  @Optional() @IsString() @Length(1, MAX_TOKEN_LENGTH)
   refresh_token?: string;
 
-  @IsISO8601({ strict: true, strictSeparator: true }) @Matches(WITH_OFFSET, { message: 'expires_at must carry a UTC offset' })
+  @IsISO8601({ strict: true, strictSeparator: true })
+  @Matches(RFC3339, { message: 'expires_at must be an RFC 3339 date-time with a UTC offset' })
   expires_at!: string;
 }
 
@@ -108,30 +121,26 @@ export class TokenStatusBody extends TenantScoped {
 }
 
 export class BulkRevocationBody extends TenantScoped {
-  @IsOptional() @IsString() @Length(1, 255)
+  @Optional() @Text(1, 255)
   subject?: string;
 
-  @IsOptional() @IsString() @Matches(VSCHAR, IDENTIFIER)
+  @Optional() @IsString() @ClientId()
   client_id?: string;
 
-  @IsOptional() @IsString() @Length(1, 255)
+  @Optional() @Text(1, 255)
   consent_id?: string;
 }
 
 export class EventsQuery {
-  @IsOptional() @IsUUID('all')
+  @Optional() @IsUUID('all')
   interaction_id?: string;
 
-  @IsOptional() @IsString() @Matches(VSCHAR, IDENTIFIER)
+  @Optional() @IsString() @ClientId()
   client_id?: string;
 
-  @IsOptional() @IsString() @Matches(TENANT_NAME)
+  @Optional() @IsString() @Tenant()
   tenant?: string;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
   limit: number = 100;
-}
-
-export function checkClientId(clientId: string): boolean {
-  return VSCHAR.test(clientId);
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
-import { CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
+import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
 import { verifySecret } from './secret-hash';
 
 export interface AuthenticatedClient {
@@ -45,6 +45,7 @@ export class ClientAuthenticator {
 
     if (!accepted.includes(presented.method)) throw fail(`${presented.method} is not accepted on this endpoint`);
     if (!presented.clientId) throw fail('no client_id');
+    if (!CLIENT_ID.test(presented.clientId)) throw fail('client_id is not 1-255 printable ASCII characters');
 
     const [client] = (await this.db.query(
       'SELECT auth_method, secret_salt, secret_hash FROM clients WHERE tenant = $1 AND client_id = $2',

@@ -11,6 +11,9 @@ export const AUTH_METHODS = [
 ] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
+/** RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII); we also bound its length. */
+export const CLIENT_ID = /^[\x20-\x7e]{1,255}$/;
+
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** What the request claims, before anything is checked against the registry. */

@@ -16,6 +16,11 @@ const TRANSIENT_MESSAGES = [
   'Connection is not established',
 ];
 
+/** SQLSTATE class 22: a value the database cannot store (out of range, bad encoding) — bad input. */
+export function isDataException(error: unknown): boolean {
+  return sqlState(error)?.startsWith('22') ?? false;
+}
+
 /** Deadlock and serialization failures: safe to retry the same statement at once. */
 export function isRetryableConflict(error: unknown): boolean {
   const code = sqlState(error);

@@ -1,7 +1,7 @@
 import { Catch, HttpException, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { isTransientDatabaseError } from '../database/db-errors';
+import { isDataException, isTransientDatabaseError } from '../database/db-errors';
 import { ProtocolError } from './protocol-error';
 import { profileForUrl } from './profiles';
 import { RENDERERS } from './renderers';
@@ -55,6 +55,8 @@ export class ProtocolErrorFilter implements ExceptionFilter {
       return fromHttpStatus(raw.statusCode, exception);
     }
     if (isTransientDatabaseError(exception)) return ProtocolError.temporarilyUnavailable(describe(exception));
+    // Validation should have caught it; if a value still cannot be stored, it is the caller's value.
+    if (isDataException(exception)) return ProtocolError.invalidRequest('a value is malformed or out of range', describe(exception));
     return ProtocolError.serverError(describe(exception));
   }
 

@@ -56,8 +56,10 @@ WITH target AS (
   SELECT k.token_hash FROM owned o JOIN tokens k ON k.tenant = $1 AND k.consent_id = o.consent_id
    WHERE o.level = 'RELATED_CONSENT'
 ), revoked AS (
+  -- client_id again: registration keeps families and consents within one client; this keeps any
+  -- inconsistency from ever letting one client's request revoke another's token.
   UPDATE tokens SET revoked_at = now()
-   WHERE tenant = $1 AND token_hash IN (SELECT token_hash FROM victims) AND revoked_at IS NULL
+   WHERE tenant = $1 AND token_hash IN (SELECT token_hash FROM victims) AND client_id = $3 AND revoked_at IS NULL
   RETURNING token_type
 ), consent AS (
   UPDATE consents SET revoked_at = now()

@@ -156,6 +156,50 @@ describe('admin API (management port)', () => {
       expect((await status(tokens[0].token as string)).status).toBe(404);
     });
 
+    it('accepts the same token twice in one call when both entries agree, and refuses them when they differ', async () => {
+      const t = token();
+      expect((await gw.admin('POST', '/admin/tokens', { tokens: [t, { ...t }] })).body).toEqual({ registered: 1 });
+      const u = token();
+      const response = await gw.admin('POST', '/admin/tokens', { tokens: [u, { ...u, client_id: 'tpp-2' }] });
+      expect(response.status).toBe(400);
+      expect((await status(u.token)).status).toBe(404);
+    });
+
+    it('cannot repoint a stored token: re-registering another client’s access token as my refresh token fails', async () => {
+      const victim = token({ client_id: 'tpp' });
+      await gw.admin('POST', '/admin/tokens', { tokens: [victim] });
+      const response = await gw.admin('POST', '/admin/tokens', {
+        tokens: [
+          { ...victim, token_type: 'refresh_token', client_id: 'tpp-2' },
+          token({ client_id: 'tpp-2', refresh_token: victim.token }),
+        ],
+      });
+      expect(response.status).toBe(400);
+      expect((await status(victim.token)).body).toMatchObject({ token_type: 'access_token', client_id: 'tpp', active: true });
+    });
+
+    it('keeps a consent to one client', async () => {
+      await gw.admin('POST', '/admin/tokens', { tokens: [token({ consent_id: 'consent-owned' })] });
+      const other = token({ client_id: 'tpp-2', consent_id: 'consent-owned' });
+      const response = await gw.admin('POST', '/admin/tokens', { tokens: [other] });
+      expect(response.status).toBe(400);
+      expect(response.body.error_description).toContain('belongs to another client');
+      expect((await status(other.token)).status).toBe(404);
+      const mixed = await gw.admin('POST', '/admin/tokens', { tokens: [token({ consent_id: 'c-new' }), token({ client_id: 'tpp-2', consent_id: 'c-new' })] });
+      expect(mixed.status).toBe(400);
+    });
+
+    it('registers a token under a revoked parent or a revoked consent as revoked', async () => {
+      const rt = token({ token_type: 'refresh_token', consent_id: 'consent-gone' });
+      await gw.admin('POST', '/admin/tokens', { tokens: [rt] });
+      await gw.admin('POST', '/admin/revocations', { consent_id: 'consent-gone' });
+      const child = token({ refresh_token: rt.token });
+      const sibling = token({ consent_id: 'consent-gone' });
+      await gw.admin('POST', '/admin/tokens', { tokens: [child, sibling] });
+      expect((await status(child.token)).body.active).toBe(false);
+      expect((await status(sibling.token)).body.active).toBe(false);
+    });
+
     it('refuses an empty batch and one over 10,000 tokens', async () => {
       expect((await gw.admin('POST', '/admin/tokens', { tokens: [] })).status).toBe(400);
       const tooMany = Array.from({ length: 10001 }, (_, i) => ({ ...token(), token: `bulk-${i}` }));
@@ -182,6 +226,35 @@ describe('admin API (management port)', () => {
       const t = token();
       await gw.admin('POST', '/admin/tokens', { tokens: [t] });
       expect((await gw.admin('POST', '/admin/tokens/status', { token: t.token, tenant: 'bank-uk' })).status).toBe(404);
+    });
+  });
+
+  describe('hostile input', () => {
+    it.each([
+      ['PUT', '/admin/clients/x', { tenant: null, auth_method: 'none' }],
+      ['PUT', '/admin/clients/x', { auth_method: 'client_secret_basic', secret: null }],
+      ['PUT', '/admin/clients/x', { auth_method: 'private_key_jwt', jwks: null }],
+      ['PUT', '/admin/clients/x', { auth_method: 'none', name: 'a\u0000b' }],
+      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', refresh_token: null, expires_at: IN_A_YEAR }] }],
+      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'a\u0000', expires_at: IN_A_YEAR }] }],
+      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '9999-12-31T23:59:59+23:59' }] }],
+      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '2030-W01-1T00:00:00Z' }] }],
+      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '2030-01-01T00:00:00,5Z' }] }],
+      ['POST', '/admin/tokens', { tokens: 'all of them' }],
+      ['POST', '/admin/revocations', { subject: null }],
+      ['POST', '/admin/revocations', { subject: 'psu-42', client_id: null }],
+      ['POST', '/admin/revocations', { subject: 'a\u0000b' }],
+      ['DELETE', '/admin/clients/x%00', undefined],
+    ])('%s %s %j → 400, not 500 and not a silent no-op', async (method, path, body) => {
+      const response = await gw.admin(method, path, body);
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('invalid_request');
+    });
+
+    it('names the field that is wrong, the type check first', async () => {
+      expect((await gw.admin('POST', '/admin/tokens', {})).body.error_description).toBe('tokens must be an array');
+      const nested = await gw.admin('POST', '/admin/tokens', { tokens: [token(), token({ expires_at: 'soon' })] });
+      expect(nested.body.error_description).toMatch(/^tokens\[1\]\.expires_at /);
     });
   });
 

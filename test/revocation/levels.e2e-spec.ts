@@ -62,6 +62,19 @@ describe('revocation levels', () => {
       expect(row.revoked_at).not.toBeNull();
     });
 
+    it('never cascades into another client’s token, even if the database says it shares the consent', async () => {
+      const { consent, t } = await family(gw);
+      // A state registration refuses to create (consents belong to one client), written directly.
+      await gw.admin('PUT', '/admin/clients/intruder', { auth_method: 'none' });
+      await gw.database.dataSource.query(
+        `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, consent_id, expires_at)
+         VALUES ('default', sha256('foreign-in-consent'::bytea), 'access_token', 'intruder', 'g', $1, now() + interval '1 day')`,
+        [consent],
+      );
+      expect((await gw.post('/token/revoke', { token: t.lone }, auth)).status).toBe(200);
+      expect(await activeSet(gw, { ...t, foreign: 'foreign-in-consent' })).toEqual(['elsewhere', 'foreign']);
+    });
+
     it('treats a token without consent as RELATED_TOKENS', async () => {
       const rt = newToken('rt');
       const at = newToken('at');

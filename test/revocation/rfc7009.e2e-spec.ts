@@ -1,4 +1,4 @@
-import { basic, IN_A_YEAR, newToken, startTestGateway, YESTERDAY, type TestGateway, json } from '../support/gateway';
+import { basic, IN_A_YEAR, newToken, rawHttp, startTestGateway, YESTERDAY, type TestGateway, json } from '../support/gateway';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const SECRET = 'Zx9+/=%&: secret with specials';
@@ -263,6 +263,44 @@ describe('rfc7009 profile: POST /token/revoke', () => {
         expect(answered).not.toBe(id);
       },
     );
+  });
+
+  describe('hostile input', () => {
+    it.each([
+      ['a NUL in a public client_id', 'token=x&client_id=pub%00', {}],
+      ['a NUL in a client_secret_post client_id', 'token=x&client_id=a%00&client_secret=s', {}],
+      ['a NUL in a Basic client_id', 'token=x', { authorization: `Basic ${Buffer.from('a%00b:s').toString('base64')}` }],
+      ['a control character in client_id', 'token=x&client_id=a%0Ab', {}],
+    ])('answers 401, not 500, to %s', async (_name, body, headers) => {
+      const response = await gw.post('/token/revoke', body, headers);
+      expect(response.status).toBe(401);
+      expect((await json(response)).error).toBe('invalid_client');
+    });
+
+    it('answers an undecodable URL in the contract shape, with an interaction id and no echo', async () => {
+      const answer = await rawHttp(gw.publicUrl, 'POST /token/revoke% HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/\r\nx-fapi-interaction-id: [0-9a-f-]{36}\r\n/i);
+      expect(answer).toMatch(/\r\ncache-control: no-store\r\n/i);
+      expect(answer).toContain('{"error":"invalid_request"');
+      expect(answer).not.toContain('/token/revoke%');
+    });
+
+    it('answers headers over the size limit with 431 in the contract shape', async () => {
+      const answer = await rawHttp(gw.publicUrl, `POST /token/revoke HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+      expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+      expect(answer).toMatch(/\r\nx-fapi-interaction-id: [0-9a-f-]{36}\r\n/i);
+      expect(answer).toContain('{"error":"invalid_request"');
+    });
+
+    it('answers an unparseable request (Content-Length with Transfer-Encoding) with 400 in the contract shape', async () => {
+      const answer = await rawHttp(
+        gw.publicUrl,
+        'POST /token/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/\r\nx-fapi-interaction-id: [0-9a-f-]{36}\r\n/i);
+    });
   });
 
   describe('routing', () => {

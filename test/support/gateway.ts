@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { Client } from 'pg';
 import { loadConfig } from '../../src/config/config';
 import { IN_MEMORY } from '../../src/database/database';
@@ -98,4 +99,17 @@ export function newToken(prefix = 'tok'): string {
 /** A response body as JSON, typed loosely for assertions. */
 export async function json(response: Response): Promise<any> {
   return JSON.parse(await response.text());
+}
+
+/** Sends bytes as they are (for requests no HTTP client would build) and returns the raw answer. */
+export function rawHttp(baseUrl: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(request));
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
 }
