@@ -66,7 +66,8 @@ export class CoreSchema1795350000000 implements MigrationInterface {
         expires_at   timestamptz NOT NULL,
         revoked_at   timestamptz,
         created_at   timestamptz NOT NULL DEFAULT now(),
-        CONSTRAINT tokens_pkey PRIMARY KEY (tenant, token_hash)
+        -- The hash leads: a 32-byte random value is the most selective key there is.
+        CONSTRAINT tokens_pkey PRIMARY KEY (token_hash, tenant)
       )`);
     // RELATED_TOKENS from a refresh token: its access tokens.
     await db.query(`CREATE INDEX tokens_parent_idx ON tokens (tenant, parent_hash) WHERE parent_hash IS NOT NULL`);

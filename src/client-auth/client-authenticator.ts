@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { FormBody } from '../protocol/form';
+import { PreparedStatements } from '../database/pg-pool';
 import { ProtocolError } from '../protocol/protocol-error';
 import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
 import { verifySecret } from './secret-hash';
@@ -26,7 +27,11 @@ interface ClientRow {
  */
 @Injectable()
 export class ClientAuthenticator {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(@Inject(DataSource) db: DataSource) {
+    this.statements = new PreparedStatements(db);
+  }
 
   async authenticate(
     headers: { authorization?: string },
@@ -47,10 +52,11 @@ export class ClientAuthenticator {
     if (!presented.clientId) throw fail('no client_id');
     if (!CLIENT_ID.test(presented.clientId)) throw fail('client_id is not 1-255 printable ASCII characters');
 
-    const [client] = (await this.db.query(
+    const [client] = await this.statements.run<ClientRow>(
+      'revgw_client',
       'SELECT auth_method, secret_salt, secret_hash FROM clients WHERE tenant = $1 AND client_id = $2',
       [tenant, presented.clientId],
-    )) as ClientRow[];
+    );
     if (!client) throw fail(`unknown client ${JSON.stringify(presented.clientId)} in tenant ${tenant}`);
     // RFC 7591 token_endpoint_auth_method: the registered method is the only one the client may use.
     if (client.auth_method !== presented.method) {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isRetryableConflict } from '../database/db-errors';
+import { PreparedStatements } from '../database/pg-pool';
 import type { AuditProfile } from '../protocol/profiles';
 import type { LevelByType } from './levels';
 import type { TokenType } from './token-types';
@@ -39,27 +40,29 @@ const REVOKE_SQL = `
 WITH target AS (
   SELECT token_hash, token_type, client_id, consent_id, parent_hash,
          CASE WHEN token_type = 'refresh_token' THEN $5::text ELSE $4::text END AS requested
-  FROM tokens WHERE tenant = $1 AND token_hash = $2
+  FROM tokens WHERE token_hash = $2 AND tenant = $1
 ), owned AS (
   SELECT token_hash, token_type, consent_id, parent_hash,
          CASE WHEN requested = 'RELATED_CONSENT' AND consent_id IS NULL THEN 'RELATED_TOKENS' ELSE requested END AS level
   FROM target WHERE client_id = $3
 ), victims AS (
-  SELECT token_hash FROM owned
+  SELECT token_hash, $3 AS client_id FROM owned
   UNION
-  SELECT parent_hash FROM owned
-   WHERE level = 'RELATED_TOKENS' AND token_type = 'access_token' AND parent_hash IS NOT NULL
+  SELECT p.token_hash, p.client_id FROM owned o JOIN tokens p ON p.token_hash = o.parent_hash AND p.tenant = $1
+   WHERE o.level = 'RELATED_TOKENS' AND o.token_type = 'access_token'
   UNION
-  SELECT c.token_hash FROM owned o JOIN tokens c ON c.tenant = $1 AND c.parent_hash = o.token_hash
+  SELECT c.token_hash, c.client_id FROM owned o JOIN tokens c ON c.tenant = $1 AND c.parent_hash = o.token_hash
    WHERE o.level = 'RELATED_TOKENS' AND o.token_type = 'refresh_token'
   UNION
-  SELECT k.token_hash FROM owned o JOIN tokens k ON k.tenant = $1 AND k.consent_id = o.consent_id
+  SELECT k.token_hash, k.client_id FROM owned o JOIN tokens k ON k.tenant = $1 AND k.consent_id = o.consent_id
    WHERE o.level = 'RELATED_CONSENT'
 ), revoked AS (
-  -- client_id again: registration keeps families and consents within one client; this keeps any
-  -- inconsistency from ever letting one client's request revoke another's token.
+  -- Cascades stay within the requesting client: registration keeps families and consents within
+  -- one client, and this keeps any inconsistency from letting one client revoke another's token.
+  -- The check reads the CTE, not the table, so no client_id predicate can tempt the planner away
+  -- from the primary key (with stale statistics it would scan all of a client's tokens).
   UPDATE tokens SET revoked_at = now()
-   WHERE tenant = $1 AND token_hash IN (SELECT token_hash FROM victims) AND client_id = $3 AND revoked_at IS NULL
+   WHERE token_hash IN (SELECT token_hash FROM victims WHERE client_id = $3) AND tenant = $1 AND revoked_at IS NULL
   RETURNING token_type
 ), consent AS (
   UPDATE consents SET revoked_at = now()
@@ -85,7 +88,11 @@ const MAX_ATTEMPTS = 3;
 
 @Injectable()
 export class RevocationEngine {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(@Inject(DataSource) db: DataSource) {
+    this.statements = new PreparedStatements(db);
+  }
 
   async revoke(request: RevocationRequest): Promise<RevocationResult> {
     const params = [
@@ -100,12 +107,12 @@ export class RevocationEngine {
     ];
     for (let attempt = 1; ; attempt++) {
       try {
-        const [row] = (await this.db.query(REVOKE_SQL, params)) as Array<{
+        const [row] = await this.statements.run<{
           outcome: RevocationOutcome;
           token_type: TokenType | null;
           revoked_access: number;
           revoked_refresh: number;
-        }>;
+        }>('revgw_revoke', REVOKE_SQL, params);
         return {
           outcome: row.outcome,
           tokenType: row.token_type,

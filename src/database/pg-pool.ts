@@ -1,0 +1,49 @@
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+
+const DUPLICATE_PREPARED_STATEMENT = '42P05';
+
+/**
+ * The pg pool under TypeORM's data source, for the hot path: named prepared statements are parsed
+ * and planned once per connection instead of on every request (TypeORM's `query()` sends unnamed
+ * ones), and no QueryRunner is created per call. Same pool, same limits, same timeouts.
+ */
+export class PreparedStatements {
+  private readonly pool: Pool;
+
+  constructor(dataSource: DataSource) {
+    this.pool = (dataSource.driver as PostgresDriver).master as Pool;
+  }
+
+  async run<Row extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<Row[]> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client that loses its socket emits 'error'; unheard, that would crash the process.
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    try {
+      return await prepared<Row>(client, name, text, values);
+    } catch (error) {
+      // Only an error the server reported (it has a severity) leaves the connection usable; a
+      // socket error or a client-side timeout must not go back to the pool.
+      if (!(error instanceof Error && 'severity' in error)) broken = error as Error;
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+}
+
+async function prepared<Row extends QueryResultRow>(client: PoolClient, name: string, text: string, values: unknown[]): Promise<Row[]> {
+  try {
+    return (await client.query<Row>({ name, text, values })).rows;
+  } catch (error) {
+    // PGlite keeps one server session behind every socket connection, so a statement prepared by
+    // an earlier connection can still exist on a new one. Drop it and prepare again.
+    if ((error as { code?: string }).code !== DUPLICATE_PREPARED_STATEMENT) throw error;
+    await client.query(`DEALLOCATE ${name}`);
+    return (await client.query<Row>({ name, text, values })).rows;
+  }
+}
