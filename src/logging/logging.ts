@@ -44,6 +44,9 @@ export function loggingModule(logger: Logger): DynamicModule {
       quietReqLogger: true,
       customSuccessMessage: () => 'request completed',
       customErrorMessage: () => 'request failed',
+      // pino-http would attach a synthetic "failed with status code" error and its stack; the
+      // exception filter already logged the real cause, without a stack or any request data.
+      customErrorObject: (_req, _res, _error, value: Record<string, unknown>) => ({ ...value, err: undefined }),
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
         res: () => undefined,
