@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { isIP } from 'node:net';
 import { parseForm } from './form';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
 import { ProtocolError } from './protocol-error';
@@ -16,14 +15,7 @@ export const PUBLIC_BODY_LIMIT = 16 * 1024;
 export function installResponseHeaders(fastify: FastifyInstance, surface: 'public' | 'management'): void {
   fastify.addHook('onRequest', async (request, reply) => {
     const { id, rejected } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-    const psuIp = request.headers['x-fapi-customer-ip-address'];
-    setRequestContext(request.raw, {
-      interactionId: id,
-      surface,
-      profile: profileForUrl(request.url),
-      // The PSU's address for the audit trail (CONTRACT §9 psu_ip); only a well-formed address is kept.
-      psuIp: typeof psuIp === 'string' && isIP(psuIp) ? psuIp : undefined,
-    });
+    setRequestContext(request.raw, { interactionId: id, surface, profile: profileForUrl(request.url) });
     reply.header(INTERACTION_ID_HEADER, id).header('cache-control', 'no-store');
     if (rejected) throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);
   });

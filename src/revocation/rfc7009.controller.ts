@@ -1,9 +1,10 @@
-import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ClientAuthenticator } from '../client-auth/client-authenticator';
 import type { AuthMethod } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
+import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import type { FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
 import { PROFILE_ROUTES } from '../protocol/profiles';
@@ -34,6 +35,7 @@ export class Rfc7009Controller {
 
   @Post(PROFILE_ROUTES.rfc7009)
   @HttpCode(200)
+  @UseGuards(FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const form = (request.body ?? {}) as FormBody;
     const context = requestContext(request.raw)!;

@@ -265,6 +265,33 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     );
   });
 
+  describe('FAPI request headers (CONTRACT §4)', () => {
+    const valid = {
+      'x-fapi-auth-date': 'Sun, 22 Nov 2026 17:57:00 GMT',
+      'x-fapi-customer-ip-address': '198.51.100.7',
+      'x-customer-user-agent': 'Mozilla/5.0 (bank app 1.2)',
+    };
+
+    it('accepts well-formed headers', async () => {
+      const { at1 } = await grant();
+      expect((await gw.post('/token/revoke', { token: at1 }, { ...asBank, ...valid })).status).toBe(200);
+      expect(await active(at1)).toBe(false);
+    });
+
+    it.each([
+      ['x-fapi-auth-date', 'Sun, 31 Feb 2026 17:57:00 GMT'],
+      ['x-fapi-auth-date', '2026-11-22T17:57:00Z'],
+      ['x-fapi-customer-ip-address', '300.1.1.1'],
+      ['x-fapi-customer-ip-address', 'localhost'],
+      ['x-customer-user-agent', 'a'.repeat(513)],
+    ])('refuses a malformed %s with 400 naming it, before authenticating', async (header, value) => {
+      const response = await gw.post('/token/revoke', { token: 'x' }, { authorization: basic('bank-app', 'wrong'), [header]: value });
+      expect(response.status).toBe(400);
+      expect(await json(response)).toEqual({ error: 'invalid_request', error_description: `${header} is malformed` });
+      expect(response.headers.get('x-fapi-interaction-id')).toMatch(UUID);
+    });
+  });
+
   describe('hostile input', () => {
     it.each([
       ['a NUL in a public client_id', 'token=x&client_id=pub%00', {}],
