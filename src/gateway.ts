@@ -4,10 +4,12 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { AddressInfo } from 'node:net';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
+import { installAdminGate } from './admin/admin-gate';
 import { AdminModule } from './admin/admin.module';
 import type { AppConfig } from './config/config';
 import { CoreModule, type SharedServices } from './core.module';
 import { openDatabase, type Database } from './database/database';
+import { METADATA_PATH } from './discovery/metadata.controller';
 import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
 import { createRootLogger, loggingModule } from './logging/logging';
@@ -60,14 +62,16 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness() };
   const apps: INestApplication[] = [];
   try {
-    const publicRoutes: RouteMethods = new Map(
-      RevocationModule.routes(config.profiles).map((profile) => [PROFILE_ROUTES[profile], ['POST']]),
-    );
+    const publicRoutes: RouteMethods = new Map([
+      [METADATA_PATH, ['GET', 'HEAD']],
+      ...RevocationModule.routes(config.profiles).map((profile): [string, string[]] => [PROFILE_ROUTES[profile], ['POST']]),
+    ]);
     const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes);
     acceptFormsOnly(publicApp.getHttpAdapter().getInstance());
     apps.push(publicApp);
 
     const managementApp = await createApplication(ManagementApplication.register(shared), 'management', logger, new Map());
+    installAdminGate(managementApp.getHttpAdapter().getInstance(), config.adminApiToken);
     managementApp.useGlobalPipes(validationPipe());
     apps.push(managementApp);
 

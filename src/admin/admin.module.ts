@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
-import { AdminGuard } from './admin.guard';
 import { ClientsController } from './clients.controller';
 import { RevocationsController } from './revocations.controller';
 import { TokenRegistry } from './token-registry';
 import { TokensController } from './tokens.controller';
 
-/** The operator's API on the management port (CONTRACT §9). */
+/** The operator's API on the management port (CONTRACT §9); its bearer check is `installAdminGate`. */
 @Module({
   controllers: [ClientsController, TokensController, RevocationsController],
-  providers: [AdminGuard, TokenRegistry],
+  providers: [TokenRegistry],
 })
 export class AdminModule {}

@@ -1,9 +1,8 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { ProtocolError } from '../protocol/protocol-error';
 import { requestContext } from '../protocol/request-context';
-import { AdminGuard } from './admin.guard';
 import { BulkRevocationBody, EventsQuery } from './dto';
 
 /**
@@ -11,7 +10,6 @@ import { BulkRevocationBody, EventsQuery } from './dto';
  * audit trail. A bulk revocation is one statement: tokens, consent and its one audit event.
  */
 @Controller('admin')
-@UseGuards(AdminGuard)
 export class RevocationsController {
   constructor(@Inject(DataSource) private readonly db: DataSource) {}
 

@@ -1,11 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { JSONWebKeySet } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { FormBody } from '../protocol/form';
 import { PreparedStatements } from '../database/pg-pool';
+import type { FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
+import { AssertionRejected, assertedClientId, verifyClientAssertion } from './client-assertion';
 import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
+import { KeySets } from './key-sets';
+import { REPLAY_STORE, type ReplayStore } from './replay-store';
 import { verifySecret } from './secret-hash';
+
+/** What an endpoint accepts (CONTRACT §5): its methods, its JWS algorithms, its audiences. */
+export interface AuthPolicy {
+  readonly methods: readonly AuthMethod[];
+  readonly algorithms: readonly string[];
+  /** ISSUER and the endpoint's own URL. */
+  readonly audiences: readonly string[];
+}
 
 export interface AuthenticatedClient {
   readonly clientId: string;
@@ -18,65 +30,97 @@ interface ClientRow {
   auth_method: AuthMethod;
   secret_salt: Buffer | null;
   secret_hash: Buffer | null;
+  jwks: JSONWebKeySet | null;
+  jwks_uri: string | null;
 }
 
+/** A reason authentication failed; the caller sees only "client authentication failed". */
+class AuthFailure extends Error {}
+
 /**
- * Client authentication (RFC 6749 §2.3, RFC 7009 §2.1 "first validates the client credentials").
- * Every failure is the same public 401; the cause goes to the log under a `client_auth_id` that the
- * response also carries, so support can find it without the response revealing it.
+ * Client authentication (RFC 6749 §2.3, RFC 7523, RFC 7009 §2.1 "first validates the client
+ * credentials"). Every failure is the same public 401; the cause goes to the log under a
+ * `client_auth_id` that the response also carries, so support can find it without the response
+ * revealing it.
  */
 @Injectable()
 export class ClientAuthenticator {
   private readonly statements: PreparedStatements;
 
-  constructor(@Inject(DataSource) db: DataSource) {
+  constructor(
+    @Inject(DataSource) db: DataSource,
+    private readonly keySets: KeySets,
+    @Inject(REPLAY_STORE) private readonly replays: ReplayStore,
+  ) {
     this.statements = new PreparedStatements(db);
   }
 
-  async authenticate(
-    headers: { authorization?: string },
-    form: FormBody,
-    tenant: string,
-    accepted: readonly AuthMethod[],
-  ): Promise<AuthenticatedClient> {
-    let presented: PresentedCredentials;
+  async authenticate(headers: { authorization?: string }, form: FormBody, tenant: string, policy: AuthPolicy): Promise<AuthenticatedClient> {
+    let presented: PresentedCredentials | undefined;
     try {
       presented = presentedCredentials(headers.authorization, form);
+      return await this.verify(presented, tenant, policy);
     } catch (error) {
       if (error instanceof CredentialsUnreadable) throw unauthorized(error.reason, error.viaAuthorizationHeader);
+      if (error instanceof AuthFailure || error instanceof AssertionRejected) {
+        throw unauthorized(error.message, presented?.viaAuthorizationHeader ?? false);
+      }
       throw error;
     }
-    const fail = (cause: string) => unauthorized(cause, presented.viaAuthorizationHeader);
+  }
 
-    if (!accepted.includes(presented.method)) throw fail(`${presented.method} is not accepted on this endpoint`);
-    if (!presented.clientId) throw fail('no client_id');
-    if (!CLIENT_ID.test(presented.clientId)) throw fail('client_id is not 1-255 printable ASCII characters');
+  private async verify(presented: PresentedCredentials, tenant: string, policy: AuthPolicy): Promise<AuthenticatedClient> {
+    if (!policy.methods.includes(presented.method)) throw new AuthFailure(`${presented.method} is not accepted on this endpoint`);
+    const clientId = presented.method === 'private_key_jwt' ? assertionClient(presented) : presented.clientId;
+    if (!clientId) throw new AuthFailure('no client_id');
+    if (!CLIENT_ID.test(clientId)) throw new AuthFailure('client_id is not 1-255 printable ASCII characters');
 
     const [client] = await this.statements.run<ClientRow>(
       'revgw_client',
-      'SELECT auth_method, secret_salt, secret_hash FROM clients WHERE tenant = $1 AND client_id = $2',
-      [tenant, presented.clientId],
+      'SELECT auth_method, secret_salt, secret_hash, jwks, jwks_uri FROM clients WHERE tenant = $1 AND client_id = $2',
+      [tenant, clientId],
     );
-    if (!client) throw fail(`unknown client ${JSON.stringify(presented.clientId)} in tenant ${tenant}`);
+    if (!client) throw new AuthFailure(`unknown client ${JSON.stringify(clientId)} in tenant ${tenant}`);
     // RFC 7591 token_endpoint_auth_method: the registered method is the only one the client may use.
     if (client.auth_method !== presented.method) {
-      throw fail(`client is registered for ${client.auth_method}, presented ${presented.method}`);
+      throw new AuthFailure(`client is registered for ${client.auth_method}, presented ${presented.method}`);
     }
     switch (presented.method) {
       case 'client_secret_basic':
       case 'client_secret_post':
-        if (!client.secret_salt || !client.secret_hash) throw fail('client has no secret registered');
+        if (!client.secret_salt || !client.secret_hash) throw new AuthFailure('client has no secret registered');
         if (!verifySecret(presented.secret ?? '', { salt: client.secret_salt, hash: client.secret_hash })) {
-          throw fail('wrong client secret');
+          throw new AuthFailure('wrong client secret');
         }
         break;
+      case 'private_key_jwt': {
+        const keys = this.keySets.forClient({ tenant, clientId, jwks: client.jwks, jwksUri: client.jwks_uri });
+        const { jti, exp } = await verifyClientAssertion(presented.assertion!, {
+          clientId,
+          audiences: policy.audiences,
+          algorithms: policy.algorithms,
+          keys,
+        });
+        // RFC 7523 §3 item 7: the server may keep used jti values to refuse replays; we must.
+        if (!(await this.replays.firstUse(tenant, clientId, jti, exp))) throw new AuthFailure('client_assertion jti was already used');
+        break;
+      }
       case 'none':
         break;
       default:
-        throw fail(`${presented.method} is not supported yet`);
+        throw new AuthFailure(`${presented.method} is not supported yet`);
     }
-    return { clientId: presented.clientId, method: presented.method, confidential: presented.method !== 'none' };
+    return { clientId, method: presented.method, confidential: presented.method !== 'none' };
   }
+}
+
+/** CONTRACT §5: `iss` = `sub` = client_id; a `client_id` form field, if sent, must name the same client. */
+function assertionClient(presented: PresentedCredentials): string {
+  const subject = assertedClientId(presented.assertion!);
+  if (presented.clientId !== undefined && presented.clientId !== subject) {
+    throw new AuthFailure('client_id does not match the client_assertion subject');
+  }
+  return subject;
 }
 
 function unauthorized(cause: string, viaAuthorizationHeader: boolean): ProtocolError {

@@ -104,11 +104,31 @@ describe('loadConfig', () => {
   });
 
   it('reports several bad variables with one line each', () => {
-    const problems = problemsOf({ PORT: 'abc', PROFILES: 'bogus', REVOCATION_DEFAULT_LEVEL: 'ALL', HOST: 'fine' });
+    const problems = problemsOf({ PORT: 'abc', PROFILES: 'bogus', REVOCATION_DEFAULT_LEVEL: 'ALL', HOST: '127.0.0.1' });
     expect(problems).toHaveLength(3);
     for (const name of ['PORT', 'PROFILES', 'REVOCATION_DEFAULT_LEVEL']) {
       expect(problems.filter((line) => line.includes(name))).toHaveLength(1);
     }
+  });
+
+  it.each([
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://u:pw@host:notaport/db' }],
+    ['REDIS_URL', { REDIS_URL: 'redis://:secret@host:port' }],
+    ['HOST', { HOST: '999.1.1.1' }],
+    ['HOST', { HOST: 'db.internal' }],
+    ['ADMIN_API_TOKEN', { ADMIN_API_TOKEN: ' '.repeat(17) }],
+    ['ADMIN_API_TOKEN', { ADMIN_API_TOKEN: 'sixteen chars with space' }],
+    ['MANAGEMENT_PORT', { PORT: '9000', MANAGEMENT_PORT: '9000' }],
+  ])('fails at start on a bad %s, naming it, without echoing secrets', (name, env) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+    expect(problems[0]).not.toMatch(/pw|secret|with space/);
+  });
+
+  it('accepts IPv6 and localhost bind addresses, and two ephemeral ports', () => {
+    expect(loadConfig({ HOST: '::' }).host).toBe('::');
+    expect(loadConfig({ HOST: 'localhost', PORT: '0', MANAGEMENT_PORT: '0' }).host).toBe('localhost');
   });
 
   it('ignores variables it does not know', () => {

@@ -10,20 +10,44 @@ import {
   Matches,
   Max,
   Min,
-  MinLength,
+  ValidateBy,
   validateSync,
 } from 'class-validator';
+import { isIP } from 'node:net';
 import { REVOCATION_LEVELS, type RevocationLevel } from '../revocation/levels';
 import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 
 /** Variables whose value must never be echoed in an error line or a log. */
-const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN']);
+const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN', 'REDIS_URL']);
 
 // Conversions read the raw string (`obj[key]`), so that nothing but the exact spellings converts:
 // '   ' is not 0 and 'false' is not true.
 type Raw = { obj: Record<string, unknown>; key: string };
 const toInteger = ({ obj, key }: Raw) => (typeof obj[key] === 'string' && /^\d+$/.test(obj[key]) ? Number(obj[key]) : obj[key]);
 const toBoolean = ({ obj, key }: Raw) => ({ true: true, '1': true, false: false, '0': false })[String(obj[key])] ?? obj[key];
+/** A URL `new URL()` accepts, with one of these schemes (a bad port or host fails here, not at connect). */
+const IsUrlWith = (protocols: string[]) =>
+  ValidateBy({
+    name: 'isUrlWith',
+    validator: {
+      validate: (value) => {
+        try {
+          return typeof value === 'string' && protocols.includes(new URL(value).protocol) && new URL(value).hostname !== '';
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`,
+    },
+  });
+const IsBindAddress = () =>
+  ValidateBy({
+    name: 'isBindAddress',
+    validator: {
+      validate: (value) => typeof value === 'string' && (isIP(value) !== 0 || value === 'localhost'),
+      defaultMessage: () => 'must be an IPv4 or IPv6 address (0.0.0.0 or :: for every interface) or localhost',
+    },
+  });
 const toList = ({ obj, key }: Raw) =>
   typeof obj[key] === 'string' ? obj[key].split(',').map((item) => item.trim()).filter(Boolean) : obj[key];
 
@@ -39,14 +63,18 @@ class EnvironmentVariables {
   MANAGEMENT_PORT: number = 9464;
 
   /** Address both listeners bind to. */
-  @IsOptional() @IsString()
+  @IsOptional() @IsBindAddress()
   HOST: string = '0.0.0.0';
 
   /** Unset: embedded PostgreSQL (PGlite) under DATA_DIR. */
-  @IsOptional() @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+  @IsOptional() @IsUrlWith(['postgres:', 'postgresql:'])
   DATABASE_URL?: string;
 
-  @IsOptional() @IsString() @MinLength(1)
+  /** Set: client assertion jti replay store (and later throttling counters) in Redis, shared by replicas. */
+  @IsOptional() @IsUrlWith(['redis:', 'rediss:'])
+  REDIS_URL?: string;
+
+  @IsOptional() @IsString()
   DATA_DIR: string = './data';
 
   @IsOptional() @Transform(toBoolean) @IsBoolean({ message: 'must be true or false' })
@@ -66,7 +94,8 @@ class EnvironmentVariables {
   ISSUER: string = 'http://localhost:8080';
 
   /** Unset: the admin API answers 404. */
-  @IsOptional() @IsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  /** A bearer token: no whitespace, or no Authorization header could ever carry it. */
+  @IsOptional() @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters without whitespace' })
   ADMIN_API_TOKEN?: string;
 
   @IsOptional() @Transform(toList) @IsIn(PROFILE_NAMES, { each: true, message: `must list profiles out of ${PROFILE_NAMES.join(',')}` })
@@ -88,6 +117,7 @@ export interface AppConfig {
   readonly host: string;
   /** `undefined` selects the embedded database. */
   readonly databaseUrl?: string;
+  readonly redisUrl?: string;
   readonly dataDir: string;
   readonly migrationsRun: boolean;
   readonly database: { readonly poolSize: number; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number };
@@ -111,27 +141,28 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const raw: Record<string, string> = {};
-  for (const key of [...known, 'DATABASE_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL']) {
+  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL']) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
   const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true });
-  if (errors.length > 0) {
-    throw new ConfigError(
-      errors.map((error) => {
-        // Decorators apply bottom-up, so the last failed constraint is the first one written: the type check.
-        const reason = Object.values(error.constraints ?? {}).at(-1) ?? 'is invalid';
-        const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(raw[error.property])})`;
-        return `Invalid configuration: ${reason.startsWith(error.property) ? reason : `${error.property} ${reason}`}${shown}`;
-      }),
-    );
+  const problems = errors.map((error) => {
+    // Decorators apply bottom-up, so the last failed constraint is the first one written: the type check.
+    const reason = Object.values(error.constraints ?? {}).at(-1) ?? 'is invalid';
+    const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(raw[error.property])})`;
+    return `Invalid configuration: ${reason.startsWith(error.property) ? reason : `${error.property} ${reason}`}${shown}`;
+  });
+  if (problems.length === 0 && vars.PORT === vars.MANAGEMENT_PORT && vars.PORT !== 0) {
+    problems.push(`Invalid configuration: MANAGEMENT_PORT must differ from PORT (both ${vars.PORT})`);
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,
     managementPort: vars.MANAGEMENT_PORT,
     host: vars.HOST,
     databaseUrl: vars.DATABASE_URL,
+    redisUrl: vars.REDIS_URL,
     dataDir: vars.DATA_DIR,
     migrationsRun: vars.MIGRATIONS_RUN,
     database: {

@@ -34,7 +34,8 @@ export class HealthController {
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       reply.status(503).header('retry-after', '5');
-      return error.getResponse() as object;
+      // Terminus would include the driver's message (host and port); the probe needs only the verdict.
+      return { status: 'error', details: { database: { status: 'down' } } };
     }
   }
 }

@@ -28,7 +28,8 @@ export class ProtocolErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const error = this.classify(exception, request);
     const context = requestContext(request.raw);
-    const profile = context?.profile ?? profileForUrl(request.url);
+    // CONTRACT §2: an unknown route or method is answered in the rfc7009 shape whatever the path.
+    const profile = exception instanceof NotFoundException ? 'rfc7009' : (context?.profile ?? profileForUrl(request.url));
 
     if (error.status >= 500) {
       this.logger.error(

@@ -1,12 +1,21 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from '../client-auth/client-authenticator';
+import { KeySets } from '../client-auth/key-sets';
+import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from '../client-auth/replay-store';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../core.module';
+import { MetadataController } from '../discovery/metadata.controller';
 import type { ProfileName } from '../protocol/profiles';
+import { FapiController } from './fapi.controller';
 import { RevocationEngine } from './revocation-engine';
+import { RevocationPipeline } from './revocation-pipeline';
 import { Rfc7009Controller } from './rfc7009.controller';
 
 /** Profile → its controller; a profile switched off by PROFILES has no route at all (404). */
 const CONTROLLERS: Partial<Record<ProfileName, Type>> = {
   rfc7009: Rfc7009Controller,
+  fapi: FapiController,
 };
 
 @Module({})
@@ -14,8 +23,18 @@ export class RevocationModule {
   static forProfiles(profiles: ReadonlySet<ProfileName>): DynamicModule {
     return {
       module: RevocationModule,
-      controllers: [...profiles].flatMap((profile) => CONTROLLERS[profile] ?? []),
-      providers: [ClientAuthenticator, RevocationEngine],
+      controllers: [MetadataController, ...[...profiles].flatMap((profile) => CONTROLLERS[profile] ?? [])],
+      providers: [
+        ClientAuthenticator,
+        RevocationEngine,
+        RevocationPipeline,
+        KeySets,
+        {
+          provide: REPLAY_STORE,
+          inject: [APP_CONFIG, DataSource],
+          useFactory: (config: AppConfig, db: DataSource) => (config.redisUrl ? new RedisReplayStore(config.redisUrl) : new PostgresReplayStore(db)),
+        },
+      ],
     };
   }
 

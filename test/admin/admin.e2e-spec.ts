@@ -31,6 +31,13 @@ describe('admin API (management port)', () => {
       expect(wrong.status).toBe(401);
     });
 
+    it('checks the bearer before reading the body: malformed or foreign bodies still get 401', async () => {
+      for (const [contentType, body] of [['application/json', '{bad'], ['application/x-www-form-urlencoded', 'a=b']]) {
+        const response = await fetch(`${gw.managementUrl}/admin/tokens`, { method: 'POST', headers: { 'content-type': contentType }, body });
+        expect(response.status).toBe(401);
+      }
+    });
+
     it('answers 404 on every admin route when ADMIN_API_TOKEN is unset', async () => {
       const bare = await startTestGateway({ ADMIN_API_TOKEN: '' });
       try {
@@ -38,6 +45,8 @@ describe('admin API (management port)', () => {
           const response = await fetch(bare.managementUrl + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
           expect(response.status).toBe(404);
         }
+        const malformed = await fetch(`${bare.managementUrl}/admin/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' });
+        expect(malformed.status).toBe(404);
       } finally {
         await bare.stop();
       }

@@ -54,6 +54,7 @@ describe('database loss', () => {
     await expectUnavailable(await gw.post('/token/revoke', { token }, auth));
     const ready = await fetch(`${gw.managementUrl}/health/ready`);
     expect(ready.status).toBe(503);
+    expect(await json(ready)).toEqual({ status: 'error', details: { database: { status: 'down' } } });
     expect((await fetch(`${gw.managementUrl}/health/live`)).status).toBe(200);
     // nothing was half-applied: the token is still active once the database is back
     await proxy.restore();

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { request } from 'undici';
+
+/** Bounds on a client's jwks_uri: a TPP's key server must not be able to slow or flood us. */
+export const JWKS_FETCH_TIMEOUT_MS = 2000;
+export const JWKS_MAX_BYTES = 64 * 1024;
+/** Without Cache-Control, keys are kept this long. */
+const DEFAULT_MAX_AGE_S = 300;
+const MAX_MAX_AGE_S = 24 * 3600;
+/** An unknown `kid` refetches the set, at most once a minute per URI (key rotation, not a DoS lever). */
+const REFETCH_INTERVAL_MS = 60_000;
+
+export interface ClientKeys {
+  readonly tenant: string;
+  readonly clientId: string;
+  readonly jwks: JSONWebKeySet | null;
+  readonly jwksUri: string | null;
+}
+
+/**
+ * Verification keys per client: the registered `jwks` (parsed once per registration) or the
+ * `jwks_uri` (fetched with undici, cached as its Cache-Control says, shared by every client that
+ * names the same URI).
+ */
+@Injectable()
+export class KeySets {
+  private readonly local = new Map<string, { source: string; keys: JWTVerifyGetKey }>();
+  private readonly remote = new Map<string, RemoteKeySet>();
+
+  forClient(client: ClientKeys): JWTVerifyGetKey {
+    if (client.jwksUri) {
+      let set = this.remote.get(client.jwksUri);
+      if (!set) this.remote.set(client.jwksUri, (set = new RemoteKeySet(client.jwksUri)));
+      return set.getKey;
+    }
+    const key = `${client.tenant}\u0000${client.clientId}`;
+    const source = JSON.stringify(client.jwks ?? { keys: [] });
+    const cached = this.local.get(key);
+    if (cached?.source === source) return cached.keys;
+    const keys = createLocalJWKSet(client.jwks ?? { keys: [] });
+    this.local.set(key, { source, keys });
+    return keys;
+  }
+}
+
+class RemoteKeySet {
+  private keys?: JWTVerifyGetKey;
+  private expiresAt = 0;
+  private fetchedAt = 0;
+  private inflight?: Promise<void>;
+
+  constructor(private readonly uri: string) {}
+
+  readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    if (!this.keys || Date.now() >= this.expiresAt) await this.refresh();
+    try {
+      return await this.keys!(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.fetchedAt < REFETCH_INTERVAL_MS) throw error;
+      await this.refresh();
+      return this.keys!(header, token);
+    }
+  };
+
+  private refresh(): Promise<void> {
+    this.inflight ??= this.fetch().finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async fetch(): Promise<void> {
+    this.fetchedAt = Date.now();
+    const response = await request(this.uri, {
+      method: 'GET',
+      headers: { accept: 'application/json, application/jwk-set+json' },
+      headersTimeout: JWKS_FETCH_TIMEOUT_MS,
+      bodyTimeout: JWKS_FETCH_TIMEOUT_MS,
+      signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS),
+    });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw new errors.JWKSInvalid(`jwks_uri answered ${response.statusCode}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.length;
+      if (size > JWKS_MAX_BYTES) {
+        response.body.destroy();
+        throw new errors.JWKSInvalid(`jwks_uri response exceeds ${JWKS_MAX_BYTES} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    let set: unknown;
+    try {
+      set = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new errors.JWKSInvalid('jwks_uri did not return JSON');
+    }
+    if (typeof set !== 'object' || set === null || !Array.isArray((set as JSONWebKeySet).keys)) {
+      throw new errors.JWKSInvalid('jwks_uri did not return a JWK Set');
+    }
+    this.keys = createLocalJWKSet(set as JSONWebKeySet);
+    this.expiresAt = Date.now() + maxAge(response.headers['cache-control']) * 1000;
+  }
+}
+
+/** Seconds the response may be reused: `max-age`, 0 for no-store/no-cache, else a default. */
+export function maxAge(header: string | string[] | undefined): number {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  if (/(^|,)\s*(no-store|no-cache)\s*(,|$)/i.test(value)) return 0;
+  const match = /(^|,)\s*max-age\s*=\s*"?(\d+)"?\s*(,|$)/i.exec(value);
+  return match ? Math.min(Number(match[2]), MAX_MAX_AGE_S) : DEFAULT_MAX_AGE_S;
+}

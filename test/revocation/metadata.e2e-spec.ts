@@ -1,0 +1,30 @@
+import { json, startTestGateway, type TestGateway } from '../support/gateway';
+
+describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => (gw = await startTestGateway({ ISSUER: 'https://rev.bank.example/' })));
+  afterAll(() => gw.stop());
+
+  it('describes the revocation endpoint under ISSUER', async () => {
+    const response = await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(response.headers.get('x-fapi-interaction-id')).toBeTruthy();
+    expect(await json(response)).toEqual({
+      issuer: 'https://rev.bank.example',
+      revocation_endpoint: 'https://rev.bank.example/token/revoke',
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    });
+  });
+
+  it('answers 405 to POST', async () => {
+    const response = await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`, { method: 'POST' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('is not served on the management port', async () => {
+    expect((await fetch(`${gw.managementUrl}/.well-known/oauth-authorization-server`)).status).toBe(404);
+  });
+});
