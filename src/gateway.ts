@@ -1,7 +1,9 @@
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { TlsOptions as SecureServerOptions } from 'node:tls';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { installAdminGate } from './admin/admin-gate';
@@ -66,7 +68,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       [METADATA_PATH, ['GET', 'HEAD']],
       ...RevocationModule.routes(config.profiles).map((profile): [string, string[]] => [PROFILE_ROUTES[profile], ['POST']]),
     ]);
-    const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes);
+    const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes, tlsOptions(config));
     acceptFormsOnly(publicApp.getHttpAdapter().getInstance());
     apps.push(publicApp);
 
@@ -80,7 +82,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     logger.info({ port: port(publicApp), management_port: port(managementApp), embedded: database.embedded }, 'gateway listening');
 
     return {
-      publicUrl: `http://127.0.0.1:${port(publicApp)}`,
+      publicUrl: `${config.tls ? 'https' : 'http'}://127.0.0.1:${port(publicApp)}`,
       managementUrl: `http://127.0.0.1:${port(managementApp)}`,
       database,
       readiness: shared.readiness,
@@ -102,9 +104,11 @@ async function createApplication(
   surface: 'public' | 'management',
   logger: Logger,
   routes: RouteMethods,
+  tls?: SecureServerOptions,
 ): Promise<NestFastifyApplication> {
   const bodyLimit = surface === 'public' ? PUBLIC_BODY_LIMIT : MANAGEMENT_BODY_LIMIT;
   const adapter = new FastifyAdapter({
+    ...(surface === 'public' && tls ? { https: tls } : {}),
     bodyLimit,
     // A client gets 30 s to send its request: a slow drip must not hold a connection forever.
     requestTimeout: 30000,
@@ -118,6 +122,24 @@ async function createApplication(
   app.useLogger(app.get(NestPinoLogger));
   app.useGlobalFilters(new ProtocolErrorFilter(logger, routes));
   return app;
+}
+
+/**
+ * The public listener terminates TLS itself when TLS_CERT_FILE/TLS_KEY_FILE are set. It asks every
+ * client for a certificate but lets the handshake succeed without one (or with a self-signed one):
+ * which certificate a client needs is decided per client by its registered method (RFC 8705), and
+ * `authorized` tells whether the chain verified against TLS_CA_FILE.
+ */
+function tlsOptions(config: AppConfig): SecureServerOptions | undefined {
+  if (!config.tls) return undefined;
+  return {
+    cert: readFileSync(config.tls.certFile),
+    key: readFileSync(config.tls.keyFile),
+    ca: config.tls.caFile ? readFileSync(config.tls.caFile) : undefined,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  };
 }
 
 function port(app: INestApplication): number {

@@ -8,6 +8,7 @@ import { ProtocolError } from '../protocol/protocol-error';
 import { AssertionRejected, assertedClientId, verifyClientAssertion } from './client-assertion';
 import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
 import { KeySets } from './key-sets';
+import { matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate, type TlsClientMetadata } from './mtls';
 import { REPLAY_STORE, type ReplayStore } from './replay-store';
 import { verifySecret } from './secret-hash';
 
@@ -26,7 +27,7 @@ export interface AuthenticatedClient {
   readonly confidential: boolean;
 }
 
-interface ClientRow {
+interface ClientRow extends TlsClientMetadata {
   auth_method: AuthMethod;
   secret_salt: Buffer | null;
   secret_hash: Buffer | null;
@@ -55,11 +56,15 @@ export class ClientAuthenticator {
     this.statements = new PreparedStatements(db);
   }
 
-  async authenticate(headers: { authorization?: string }, form: FormBody, tenant: string, policy: AuthPolicy): Promise<AuthenticatedClient> {
+  async authenticate(
+    request: { headers: { authorization?: string }; form: FormBody; certificate?: PresentedCertificate },
+    tenant: string,
+    policy: AuthPolicy,
+  ): Promise<AuthenticatedClient> {
     let presented: PresentedCredentials | undefined;
     try {
-      presented = presentedCredentials(headers.authorization, form);
-      return await this.verify(presented, tenant, policy);
+      presented = presentedCredentials(request.headers.authorization, request.form);
+      return await this.verify(presented, request.certificate, tenant, policy);
     } catch (error) {
       if (error instanceof CredentialsUnreadable) throw unauthorized(error.reason, error.viaAuthorizationHeader);
       if (error instanceof AuthFailure || error instanceof AssertionRejected) {
@@ -69,23 +74,33 @@ export class ClientAuthenticator {
     }
   }
 
-  private async verify(presented: PresentedCredentials, tenant: string, policy: AuthPolicy): Promise<AuthenticatedClient> {
-    if (!policy.methods.includes(presented.method)) throw new AuthFailure(`${presented.method} is not accepted on this endpoint`);
+  private async verify(
+    presented: PresentedCredentials,
+    certificate: PresentedCertificate | undefined,
+    tenant: string,
+    policy: AuthPolicy,
+  ): Promise<AuthenticatedClient> {
+    // A bare client_id is a public client or, with a certificate, mutual TLS: the registration says which.
+    if (presented.method !== 'none' && !policy.methods.includes(presented.method)) {
+      throw new AuthFailure(`${presented.method} is not accepted on this endpoint`);
+    }
     const clientId = presented.method === 'private_key_jwt' ? assertionClient(presented) : presented.clientId;
     if (!clientId) throw new AuthFailure('no client_id');
     if (!CLIENT_ID.test(clientId)) throw new AuthFailure('client_id is not 1-255 printable ASCII characters');
 
     const [client] = await this.statements.run<ClientRow>(
       'revgw_client',
-      'SELECT auth_method, secret_salt, secret_hash, jwks, jwks_uri FROM clients WHERE tenant = $1 AND client_id = $2',
+      `SELECT auth_method, secret_salt, secret_hash, jwks, jwks_uri, tls_client_auth_subject_dn, tls_client_auth_san_dns,
+              tls_client_auth_san_uri, tls_client_auth_san_ip, tls_client_auth_san_email
+         FROM clients WHERE tenant = $1 AND client_id = $2`,
       [tenant, clientId],
     );
     if (!client) throw new AuthFailure(`unknown client ${JSON.stringify(clientId)} in tenant ${tenant}`);
+    const method = presented.method === 'none' && isMutualTls(client.auth_method) ? client.auth_method : presented.method;
+    if (!policy.methods.includes(method)) throw new AuthFailure(`${method} is not accepted on this endpoint`);
     // RFC 7591 token_endpoint_auth_method: the registered method is the only one the client may use.
-    if (client.auth_method !== presented.method) {
-      throw new AuthFailure(`client is registered for ${client.auth_method}, presented ${presented.method}`);
-    }
-    switch (presented.method) {
+    if (client.auth_method !== method) throw new AuthFailure(`client is registered for ${client.auth_method}, presented ${method}`);
+    switch (method) {
       case 'client_secret_basic':
       case 'client_secret_post':
         if (!client.secret_salt || !client.secret_hash) throw new AuthFailure('client has no secret registered');
@@ -105,13 +120,30 @@ export class ClientAuthenticator {
         if (!(await this.replays.firstUse(tenant, clientId, jti, exp))) throw new AuthFailure('client_assertion jti was already used');
         break;
       }
+      case 'tls_client_auth':
+        // RFC 8705 §2.1: PKI — a certificate chaining to a trust anchor, with the registered subject or SAN.
+        if (!certificate) throw new AuthFailure('no client certificate');
+        if (!certificate.chainVerified) throw new AuthFailure('client certificate does not chain to a trusted CA');
+        if (!matchesTlsClientAuth(certificate.certificate, client)) throw new AuthFailure('client certificate does not match the registered subject');
+        break;
+      case 'self_signed_tls_client_auth': {
+        // RFC 8705 §2.2: no chain; the certificate's key must be one the client registered.
+        if (!certificate) throw new AuthFailure('no client certificate');
+        const keys = await this.keySets.jwksFor({ tenant, clientId, jwks: client.jwks, jwksUri: client.jwks_uri }).catch((error: Error) => {
+          throw new AuthFailure(`client keys unavailable: ${error.message}`);
+        });
+        if (!(await matchesSelfSigned(certificate.certificate, keys))) throw new AuthFailure('client certificate key is not registered');
+        break;
+      }
       case 'none':
         break;
-      default:
-        throw new AuthFailure(`${presented.method} is not supported yet`);
     }
-    return { clientId, method: presented.method, confidential: presented.method !== 'none' };
+    return { clientId, method, confidential: method !== 'none' };
   }
+}
+
+function isMutualTls(method: AuthMethod): boolean {
+  return method === 'tls_client_auth' || method === 'self_signed_tls_client_auth';
 }
 
 /** CONTRACT §5: `iss` = `sub` = client_id; a `client_id` form field, if sent, must name the same client. */

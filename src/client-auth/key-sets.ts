@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { request } from 'undici';
 
 /** Bounds on a client's jwks_uri: a TPP's key server must not be able to slow or flood us. */
@@ -28,12 +28,14 @@ export class KeySets {
   private readonly local = new Map<string, { source: string; keys: JWTVerifyGetKey }>();
   private readonly remote = new Map<string, RemoteKeySet>();
 
+  /** The client's keys as a JWK Set (self-signed certificates are matched against it). */
+  async jwksFor(client: ClientKeys): Promise<readonly JWK[]> {
+    if (!client.jwksUri) return client.jwks?.keys ?? [];
+    return this.remoteSet(client.jwksUri).keyList();
+  }
+
   forClient(client: ClientKeys): JWTVerifyGetKey {
-    if (client.jwksUri) {
-      let set = this.remote.get(client.jwksUri);
-      if (!set) this.remote.set(client.jwksUri, (set = new RemoteKeySet(client.jwksUri)));
-      return set.getKey;
-    }
+    if (client.jwksUri) return this.remoteSet(client.jwksUri).getKey;
     const key = `${client.tenant}\u0000${client.clientId}`;
     const source = JSON.stringify(client.jwks ?? { keys: [] });
     const cached = this.local.get(key);
@@ -42,10 +44,17 @@ export class KeySets {
     this.local.set(key, { source, keys });
     return keys;
   }
+
+  private remoteSet(uri: string): RemoteKeySet {
+    let set = this.remote.get(uri);
+    if (!set) this.remote.set(uri, (set = new RemoteKeySet(uri)));
+    return set;
+  }
 }
 
 class RemoteKeySet {
   private keys?: JWTVerifyGetKey;
+  private set?: JSONWebKeySet;
   private expiresAt = 0;
   private fetchedAt = 0;
   private inflight?: Promise<void>;
@@ -62,6 +71,11 @@ class RemoteKeySet {
       return this.keys!(header, token);
     }
   };
+
+  async keyList(): Promise<readonly JWK[]> {
+    if (!this.set || Date.now() >= this.expiresAt) await this.refresh();
+    return this.set!.keys;
+  }
 
   private refresh(): Promise<void> {
     this.inflight ??= this.fetch().finally(() => (this.inflight = undefined));
@@ -100,7 +114,8 @@ class RemoteKeySet {
     if (typeof set !== 'object' || set === null || !Array.isArray((set as JSONWebKeySet).keys)) {
       throw new errors.JWKSInvalid('jwks_uri did not return a JWK Set');
     }
-    this.keys = createLocalJWKSet(set as JSONWebKeySet);
+    this.set = set as JSONWebKeySet;
+    this.keys = createLocalJWKSet(this.set);
     this.expiresAt = Date.now() + maxAge(response.headers['cache-control']) * 1000;
   }
 }

@@ -13,9 +13,14 @@ import {
   ValidateBy,
   validateSync,
 } from 'class-validator';
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
+import { TrustedProxies } from '../client-auth/mtls';
 import { REVOCATION_LEVELS, type RevocationLevel } from '../revocation/levels';
 import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
+
+/** Variables without a default (absent from `new EnvironmentVariables()`'s keys). */
+const OPTIONAL = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE', 'MTLS_CLIENT_CERT_HEADER'];
 
 /** Variables whose value must never be echoed in an error line or a log. */
 const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN', 'REDIS_URL']);
@@ -46,6 +51,29 @@ const IsBindAddress = () =>
     validator: {
       validate: (value) => typeof value === 'string' && (isIP(value) !== 0 || value === 'localhost'),
       defaultMessage: () => 'must be an IPv4 or IPv6 address (0.0.0.0 or :: for every interface) or localhost',
+    },
+  });
+const IsReadableFile = () =>
+  ValidateBy({
+    name: 'isReadableFile',
+    validator: {
+      validate: (value) => {
+        try {
+          accessSync(String(value), constants.R_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () => 'must name a readable file',
+    },
+  });
+const IsCidrList = () =>
+  ValidateBy({
+    name: 'isCidrList',
+    validator: {
+      validate: (value) => Array.isArray(value) && value.every((entry) => TrustedProxies.isValidEntry(String(entry))),
+      defaultMessage: () => 'must be a comma-separated list of IP addresses or CIDR ranges',
     },
   });
 const toList = ({ obj, key }: Raw) =>
@@ -104,6 +132,25 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(REVOCATION_LEVELS)
   REVOCATION_DEFAULT_LEVEL?: RevocationLevel;
 
+  /** Set both: the public port terminates TLS itself and asks for client certificates (RFC 8705). */
+  @IsOptional() @IsReadableFile()
+  TLS_CERT_FILE?: string;
+
+  @IsOptional() @IsReadableFile()
+  TLS_KEY_FILE?: string;
+
+  /** Trust anchors for tls_client_auth certificates presented to our own TLS listener. */
+  @IsOptional() @IsReadableFile()
+  TLS_CA_FILE?: string;
+
+  /** Header carrying the client certificate (URL-encoded PEM) from a TLS-terminating proxy. */
+  @IsOptional() @Matches(/^[A-Za-z0-9-]{1,64}$/, { message: 'must be an HTTP header name' })
+  MTLS_CLIENT_CERT_HEADER?: string;
+
+  /** Peers (addresses, CIDR ranges) whose certificate header and X-Forwarded-For are believed. */
+  @IsOptional() @Transform(toList) @IsCidrList()
+  TRUSTED_PROXIES: string[] = [];
+
   @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(600000)
   SHUTDOWN_GRACE_MS: number = 10000;
 
@@ -127,6 +174,11 @@ export interface AppConfig {
   readonly profiles: ReadonlySet<ProfileName>;
   readonly defaultLevel?: RevocationLevel;
   readonly shutdownGraceMs: number;
+  /** Paths; set when the public port terminates TLS. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
+  /** Lower-cased header name, when a proxy forwards client certificates. */
+  readonly mtlsClientCertHeader?: string;
+  readonly trustedProxies: readonly string[];
   readonly logLevel: string;
 }
 
@@ -141,7 +193,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const raw: Record<string, string> = {};
-  for (const key of [...known, 'DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL']) {
+  for (const key of [...known, ...OPTIONAL]) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
@@ -155,6 +207,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   });
   if (problems.length === 0 && vars.PORT === vars.MANAGEMENT_PORT && vars.PORT !== 0) {
     problems.push(`Invalid configuration: MANAGEMENT_PORT must differ from PORT (both ${vars.PORT})`);
+  }
+  if (problems.length === 0 && !vars.TLS_CERT_FILE !== !vars.TLS_KEY_FILE) {
+    problems.push(`Invalid configuration: ${vars.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -175,6 +230,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     profiles: new Set(vars.PROFILES),
     defaultLevel: vars.REVOCATION_DEFAULT_LEVEL,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
+    tls: vars.TLS_CERT_FILE && vars.TLS_KEY_FILE ? { certFile: vars.TLS_CERT_FILE, keyFile: vars.TLS_KEY_FILE, caFile: vars.TLS_CA_FILE } : undefined,
+    mtlsClientCertHeader: vars.MTLS_CLIENT_CERT_HEADER?.toLowerCase(),
+    trustedProxies: vars.TRUSTED_PROXIES,
     logLevel: vars.LOG_LEVEL,
   };
 }

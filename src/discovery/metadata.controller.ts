@@ -7,8 +7,14 @@ import { PROFILE_ROUTES } from '../protocol/profiles';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
-/** The methods the gateway can verify today; mutual TLS joins when certificate handling lands. */
-const SUPPORTED_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
+const SUPPORTED_METHODS: readonly AuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+  'none',
+];
 
 /** RFC 8414 §2 subset for revocation: where the endpoint is and how clients authenticate to it. */
 @Controller()

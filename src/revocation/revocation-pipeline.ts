@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ClientAuthenticator, type AuthenticatedClient, type AuthPolicy } from '../client-auth/client-authenticator';
+import { presentedCertificate, TrustedProxies } from '../client-auth/mtls';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import type { FormBody } from '../protocol/form';
@@ -36,7 +37,8 @@ export class RevocationPipeline {
   constructor(
     private readonly clientAuth: ClientAuthenticator,
     private readonly engine: RevocationEngine,
-    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly proxies: TrustedProxies,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.levels = defaultLevels(config.defaultLevel);
   }
@@ -46,7 +48,8 @@ export class RevocationPipeline {
     const context = requestContext(request.raw)!;
     context.tenant = 'default';
     rejectRepeatedParameters(form);
-    const client = await this.clientAuth.authenticate(request.headers, form, context.tenant, spec.policy);
+    const certificate = presentedCertificate(request, this.config.mtlsClientCertHeader, this.proxies);
+    const client = await this.clientAuth.authenticate({ headers: request.headers, form, certificate }, context.tenant, spec.policy);
     context.clientId = client.clientId;
     const token = requiredToken(form);
     tokenTypeHint(form, spec.hint);

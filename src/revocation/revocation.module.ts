@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from '../client-auth/client-authenticator';
 import { KeySets } from '../client-auth/key-sets';
+import { TrustedProxies } from '../client-auth/mtls';
 import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from '../client-auth/replay-store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
@@ -29,6 +30,7 @@ export class RevocationModule {
         RevocationEngine,
         RevocationPipeline,
         KeySets,
+        { provide: TrustedProxies, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new TrustedProxies(config.trustedProxies) },
         {
           provide: REPLAY_STORE,
           inject: [APP_CONFIG, DataSource],

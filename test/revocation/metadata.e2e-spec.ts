@@ -13,7 +13,7 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
     expect(await json(response)).toEqual({
       issuer: 'https://rev.bank.example',
       revocation_endpoint: 'https://rev.bank.example/token/revoke',
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
       revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     });
   });
