@@ -1,0 +1,83 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { freshDatabase, json, startTestGateway, type TestGateway } from '../support/gateway';
+import { assertionForm, clientAssertion, signingKey, type SigningKey } from '../support/keys';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A client assertion used on one replica is refused on another (RFC 7523 §3 item 7). */
+describe('jti replay store shared by replicas', () => {
+  let key: SigningKey;
+  beforeAll(async () => (key = await signingKey('ES256')));
+
+  async function register(gw: TestGateway) {
+    await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
+  }
+
+  describe('in Redis (REDIS_URL)', () => {
+    let a: TestGateway;
+    let b: TestGateway;
+    beforeAll(async () => {
+      a = await startTestGateway({ REDIS_URL });
+      b = await startTestGateway({ REDIS_URL });
+      await register(a);
+      await register(b);
+    });
+    afterAll(async () => {
+      await a.stop();
+      await b.stop();
+    });
+
+    it('refuses on replica B an assertion already used on replica A', async () => {
+      const assertion = await clientAssertion(key, 'tpp');
+      expect((await a.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(200);
+      expect((await b.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(401);
+      expect((await a.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(key, 'tpp')) })).status).toBe(200);
+    });
+  });
+
+  describe('Redis unreachable', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      gw = await startTestGateway({ REDIS_URL: `redis://127.0.0.1:${port}` });
+      await register(gw);
+    });
+    afterAll(() => gw.stop());
+
+    it('answers 503 + Retry-After: a replay cannot be ruled out, the client retries', async () => {
+      const response = await gw.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(key, 'tpp')) });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBeTruthy();
+      expect((await json(response)).error).toBe('temporarily_unavailable');
+    });
+  });
+
+  const withServer = process.env.DATABASE_URL ? describe : describe.skip;
+  withServer('in PostgreSQL (two replicas on one database; needs DATABASE_URL)', () => {
+    let a: TestGateway;
+    let b: TestGateway;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      const database = (await freshDatabase())!;
+      drop = database.drop;
+      a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
+      b = await startTestGateway({ DATABASE_URL: database.url });
+      await register(a);
+    });
+    afterAll(async () => {
+      await a.stop();
+      await b.stop();
+      await drop();
+    });
+
+    it('refuses on replica B an assertion already used on replica A', async () => {
+      const assertion = await clientAssertion(key, 'tpp');
+      expect((await a.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(200);
+      expect((await b.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(401);
+    });
+  });
+});
