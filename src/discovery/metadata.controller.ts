@@ -1,20 +1,11 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
-import type { AuthMethod } from '../client-auth/credentials';
+import { AUTH_METHODS } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
-
-const SUPPORTED_METHODS: readonly AuthMethod[] = [
-  'client_secret_basic',
-  'client_secret_post',
-  'private_key_jwt',
-  'tls_client_auth',
-  'self_signed_tls_client_auth',
-  'none',
-];
 
 /** RFC 8414 §2 subset for revocation: where the endpoint is and how clients authenticate to it. */
 @Controller()
@@ -25,7 +16,7 @@ export class MetadataController {
     this.metadata = {
       issuer: config.issuer,
       revocation_endpoint: config.issuer + PROFILE_ROUTES.rfc7009,
-      revocation_endpoint_auth_methods_supported: SUPPORTED_METHODS,
+      revocation_endpoint_auth_methods_supported: AUTH_METHODS,
       revocation_endpoint_auth_signing_alg_values_supported: PLAIN_ALGORITHMS,
     };
   }
