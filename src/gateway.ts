@@ -135,7 +135,8 @@ function tlsOptions(config: AppConfig): SecureServerOptions | undefined {
   return {
     cert: readFileSync(config.tls.certFile),
     key: readFileSync(config.tls.keyFile),
-    ca: config.tls.caFile ? readFileSync(config.tls.caFile) : undefined,
+    // No TLS_CA_FILE: no trust anchors at all (Node would otherwise use its public root store).
+    ca: config.tls.caFile ? readFileSync(config.tls.caFile) : [],
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',

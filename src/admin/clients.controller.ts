@@ -3,7 +3,10 @@ import type { FastifyReply } from 'fastify';
 import { DataSource, type EntityManager } from 'typeorm';
 import { hashSecret } from '../client-auth/secret-hash';
 import { ProtocolError } from '../protocol/protocol-error';
+import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
+import { isIP } from 'node:net';
 import { CLIENT_ID } from '../client-auth/credentials';
+import { parseRfc4514 } from '../client-auth/distinguished-name';
 import { PutClientBody, PutTenantBody, TENANT_NAME, TenantScoped } from './dto';
 
 const UNIQUE_VIOLATION = '23505';
@@ -99,7 +102,7 @@ function checkCredentialMetadata(body: PutClientBody): void {
   if (!usesSecret && body.secret !== undefined) throw ProtocolError.invalidRequest(`secret is not used by ${body.auth_method}`);
 
   const usesKeys = body.auth_method === 'private_key_jwt' || body.auth_method === 'self_signed_tls_client_auth';
-  if (body.jwks !== undefined && !Array.isArray(body.jwks.keys)) throw ProtocolError.invalidRequest('jwks must be a JWK Set ({"keys": [...]})');
+  if (body.jwks !== undefined && !isJwkSet(body.jwks)) throw ProtocolError.invalidRequest('jwks must be a JWK Set ({"keys": [...]})');
   if (usesKeys && (body.jwks === undefined) === (body.jwks_uri === undefined)) {
     throw ProtocolError.invalidRequest(`${body.auth_method} needs exactly one of jwks or jwks_uri`);
   }
@@ -115,5 +118,28 @@ function checkCredentialMetadata(body: PutClientBody): void {
     if (matchers.length !== 1) {
       throw ProtocolError.invalidRequest('tls_client_auth needs exactly one tls_client_auth_subject_dn or tls_client_auth_san_* value');
     }
+    if (body.tls_client_auth_subject_dn !== undefined && !parseRfc4514(body.tls_client_auth_subject_dn)) {
+      throw ProtocolError.invalidRequest('tls_client_auth_subject_dn must be an RFC 4514 distinguished name');
+    }
+    if (body.tls_client_auth_san_ip !== undefined && isIP(body.tls_client_auth_san_ip) === 0) {
+      throw ProtocolError.invalidRequest('tls_client_auth_san_ip must be an IPv4 or IPv6 address');
+    }
+    if (body.tls_client_auth_san_email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(body.tls_client_auth_san_email)) {
+      throw ProtocolError.invalidRequest('tls_client_auth_san_email must be an e-mail address');
+    }
+    if (body.tls_client_auth_san_uri !== undefined && !URL.canParse(body.tls_client_auth_san_uri)) {
+      throw ProtocolError.invalidRequest('tls_client_auth_san_uri must be an absolute URI');
+    }
   }
+}
+
+/** What jose will accept as a JWK Set: every key an object with a `kty`. */
+function isJwkSet(jwks: unknown): boolean {
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray((jwks as { keys?: unknown }).keys)) return false;
+  try {
+    createLocalJWKSet(jwks as JSONWebKeySet);
+  } catch {
+    return false;
+  }
+  return (jwks as { keys: unknown[] }).keys.every((key) => typeof key === 'object' && key !== null && typeof (key as { kty?: unknown }).kty === 'string');
 }

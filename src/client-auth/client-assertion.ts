@@ -13,8 +13,11 @@ export class AssertionRejected extends Error {}
 
 export interface VerifiedAssertion {
   readonly jti: string;
-  /** Seconds since the epoch; the jti must stay single-use until then. */
-  readonly exp: number;
+  /**
+   * Seconds since the epoch until which this assertion would still verify (`exp` plus the allowed
+   * skew): its jti must stay single-use until then, or a replay inside the skew would pass.
+   */
+  readonly usableUntil: number;
 }
 
 /** The client the assertion claims to be (`sub`, which must equal `iss`), read before verification. */
@@ -57,7 +60,7 @@ export async function verifyClientAssertion(
   if (typeof jti !== 'string' || jti === '' || jti.length > 255) throw new AssertionRejected('jti must be a non-empty string of at most 255 characters');
   if (iat !== undefined && iat > now + CLOCK_SKEW_S) throw new AssertionRejected('iat is in the future');
   if (exp - (iat ?? now) > MAX_LIFETIME_S) throw new AssertionRejected('assertion lifetime exceeds 60 minutes');
-  return { jti, exp };
+  return { jti, usableUntil: exp + CLOCK_SKEW_S };
 }
 
 function describe(error: unknown): string {

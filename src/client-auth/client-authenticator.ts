@@ -110,14 +110,14 @@ export class ClientAuthenticator {
         break;
       case 'private_key_jwt': {
         const keys = this.keySets.forClient({ tenant, clientId, jwks: client.jwks, jwksUri: client.jwks_uri });
-        const { jti, exp } = await verifyClientAssertion(presented.assertion!, {
+        const { jti, usableUntil } = await verifyClientAssertion(presented.assertion!, {
           clientId,
           audiences: policy.audiences,
           algorithms: policy.algorithms,
           keys,
         });
         // RFC 7523 §3 item 7: the server may keep used jti values to refuse replays; we must.
-        if (!(await this.replays.firstUse(tenant, clientId, jti, exp))) throw new AuthFailure('client_assertion jti was already used');
+        if (!(await this.replays.firstUse(tenant, clientId, jti, usableUntil))) throw new AuthFailure('client_assertion jti was already used');
         break;
       }
       case 'tls_client_auth':

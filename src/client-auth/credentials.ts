@@ -19,7 +19,7 @@ export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type
 /** What the request claims, before anything is checked against the registry. */
 export interface PresentedCredentials {
   readonly method: AuthMethod;
-  /** Absent only for private_key_jwt without a client_id field (the assertion names the client). */
+  /** Absent only for private_key_jwt without a client_id field (the assertion names the client); may be '' there. */
   readonly clientId?: string;
   readonly secret?: string;
   readonly assertion?: string;
@@ -65,7 +65,7 @@ export function presentedCredentials(authorization: string | undefined, form: Fo
   if (assertion !== undefined || assertionType !== undefined) {
     if (assertionType !== JWT_BEARER_ASSERTION) throw new CredentialsUnreadable('unsupported client_assertion_type', false);
     if (!assertion) throw new CredentialsUnreadable('client_assertion is missing', false);
-    return { method: 'private_key_jwt', clientId: formClientId || undefined, assertion, viaAuthorizationHeader: false };
+    return { method: 'private_key_jwt', clientId: formClientId, assertion, viaAuthorizationHeader: false };
   }
   if (formClientId) return { method: 'none', clientId: formClientId, viaAuthorizationHeader: false };
   throw new CredentialsUnreadable('no client credentials in the request', false);

@@ -40,7 +40,7 @@ export class KeySets {
     const source = JSON.stringify(client.jwks ?? { keys: [] });
     const cached = this.local.get(key);
     if (cached?.source === source) return cached.keys;
-    const keys = createLocalJWKSet(client.jwks ?? { keys: [] });
+    const keys = localKeySet(client.jwks ?? { keys: [] });
     this.local.set(key, { source, keys });
     return keys;
   }
@@ -117,6 +117,15 @@ class RemoteKeySet {
     this.set = set as JSONWebKeySet;
     this.keys = createLocalJWKSet(this.set);
     this.expiresAt = Date.now() + maxAge(response.headers['cache-control']) * 1000;
+  }
+}
+
+/** A registered set jose refuses (possible for clients registered before validation) verifies nothing. */
+function localKeySet(jwks: JSONWebKeySet): JWTVerifyGetKey {
+  try {
+    return createLocalJWKSet(jwks);
+  } catch (error) {
+    return () => Promise.reject(error);
   }
 }
 

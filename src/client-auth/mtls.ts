@@ -62,13 +62,14 @@ export class TrustedProxies {
  */
 export function presentedCertificate(
   request: FastifyRequest,
-  header: string | undefined,
-  proxies: TrustedProxies,
+  source: { header?: string; proxies: TrustedProxies; trustAnchors: boolean },
 ): PresentedCertificate | undefined {
+  const { header, proxies } = source;
   const socket = request.raw.socket as Partial<TLSSocket>;
   if (typeof socket.getPeerX509Certificate === 'function') {
     const certificate = socket.getPeerX509Certificate();
-    if (certificate) return { certificate, chainVerified: socket.authorized === true };
+    // Only TLS_CA_FILE makes a chain count: without it Node would verify against its public roots.
+    if (certificate) return { certificate, chainVerified: source.trustAnchors && socket.authorized === true };
   }
   if (!header || !proxies.includes(socket.remoteAddress)) return undefined;
   const value = request.headers[header];
@@ -90,6 +91,14 @@ export interface TlsClientMetadata {
 
 /** RFC 8705 §2.1.2: the one registered subject DN or SAN value must be in the certificate. */
 export function matchesTlsClientAuth(certificate: X509Certificate, client: TlsClientMetadata): boolean {
+  try {
+    return matches(certificate, client);
+  } catch {
+    return false; // a value Node cannot compare (registered before validation existed) matches nothing
+  }
+}
+
+function matches(certificate: X509Certificate, client: TlsClientMetadata): boolean {
   if (client.tls_client_auth_subject_dn !== null) {
     const registered = parseRfc4514(client.tls_client_auth_subject_dn);
     const actual = parseCertificateSubject(certificate.subject);
@@ -108,7 +117,12 @@ export function matchesTlsClientAuth(certificate: X509Certificate, client: TlsCl
 
 /** RFC 8705 §2.2: self-signed — the certificate's public key is one of the client's registered keys. */
 export async function matchesSelfSigned(certificate: X509Certificate, keys: readonly JWK[]): Promise<boolean> {
-  const presented = await calculateJwkThumbprint(certificate.publicKey.export({ format: 'jwk' }) as JWK);
+  let presented: string;
+  try {
+    presented = await calculateJwkThumbprint(certificate.publicKey.export({ format: 'jwk' }) as JWK);
+  } catch {
+    return false; // a key type JWK cannot express (e.g. RSA-PSS) cannot be a registered key
+  }
   for (const key of keys) {
     try {
       if ((await calculateJwkThumbprint(key)) === presented) return true;

@@ -11,8 +11,8 @@ import { ProtocolError } from '../protocol/protocol-error';
 export const REPLAY_STORE = Symbol('REPLAY_STORE');
 
 export interface ReplayStore extends OnApplicationShutdown {
-  /** `true` the first time a (tenant, client, jti) is seen before `exp`; `false` for a replay. */
-  firstUse(tenant: string, clientId: string, jti: string, exp: number): Promise<boolean>;
+  /** `true` the first time a (tenant, client, jti) is seen before `until`; `false` for a replay. */
+  firstUse(tenant: string, clientId: string, jti: string, until: number): Promise<boolean>;
 }
 
 /** Expired entries are pruned every this many uses, by whichever request comes along. */
@@ -26,7 +26,7 @@ export class PostgresReplayStore implements ReplayStore {
     this.statements = new PreparedStatements(dataSource);
   }
 
-  async firstUse(tenant: string, clientId: string, jti: string, exp: number): Promise<boolean> {
+  async firstUse(tenant: string, clientId: string, jti: string, until: number): Promise<boolean> {
     if (++this.uses % PRUNE_EVERY === 0) {
       await this.statements.run('revgw_jti_prune', 'DELETE FROM client_assertion_jtis WHERE expires_at < now()', []);
     }
@@ -37,7 +37,7 @@ export class PostgresReplayStore implements ReplayStore {
        ON CONFLICT (tenant, client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
         WHERE client_assertion_jtis.expires_at < now()
        RETURNING 1`,
-      [tenant, clientId, jti, exp],
+      [tenant, clientId, jti, until],
     );
     return rows.length === 1;
   }
@@ -54,10 +54,10 @@ export class RedisReplayStore implements ReplayStore {
     this.redis.on('error', () => undefined); // reported per command; ioredis reconnects by itself
   }
 
-  async firstUse(tenant: string, clientId: string, jti: string, exp: number): Promise<boolean> {
+  async firstUse(tenant: string, clientId: string, jti: string, until: number): Promise<boolean> {
     const key = `revgw:jti:${JSON.stringify([tenant, clientId, jti])}`;
     try {
-      return (await this.redis.set(key, '1', 'EXAT', Math.max(exp, Math.floor(Date.now() / 1000) + 1), 'NX')) === 'OK';
+      return (await this.redis.set(key, '1', 'EXAT', Math.max(until, Math.floor(Date.now() / 1000) + 1), 'NX')) === 'OK';
     } catch (error) {
       // Without the store a replay cannot be ruled out: refuse for now, the client retries.
       throw ProtocolError.temporarilyUnavailable(`replay store: ${(error as Error).message}`);

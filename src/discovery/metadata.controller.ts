@@ -1,23 +1,38 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
-import { AUTH_METHODS } from '../client-auth/credentials';
+import { FAPI_ALGORITHMS, PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
+import { AUTH_METHODS, type AuthMethod } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
-/** RFC 8414 §2 subset for revocation: where the endpoint is and how clients authenticate to it. */
+const FAPI_METHODS: readonly AuthMethod[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
+
+/**
+ * RFC 8414 §2 subset for revocation: where the endpoint is and how clients can authenticate to it.
+ * It advertises only what works with this configuration: the rfc7009 route (or the fapi route when
+ * rfc7009 is switched off), and mutual TLS only when a certificate can reach the gateway.
+ */
 @Controller()
 export class MetadataController {
   private readonly metadata: Record<string, unknown>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const profile = config.profiles.has('rfc7009') ? 'rfc7009' : config.profiles.has('fapi') ? 'fapi' : undefined;
+    const mutualTls = config.tls !== undefined || (config.mtlsClientCertHeader !== undefined && config.trustedProxies.length > 0);
+    const methods = (profile === 'fapi' ? FAPI_METHODS : AUTH_METHODS).filter(
+      (method) => mutualTls || (method !== 'tls_client_auth' && method !== 'self_signed_tls_client_auth'),
+    );
     this.metadata = {
       issuer: config.issuer,
-      revocation_endpoint: config.issuer + PROFILE_ROUTES.rfc7009,
-      revocation_endpoint_auth_methods_supported: AUTH_METHODS,
-      revocation_endpoint_auth_signing_alg_values_supported: PLAIN_ALGORITHMS,
+      ...(profile
+        ? {
+            revocation_endpoint: config.issuer + PROFILE_ROUTES[profile],
+            revocation_endpoint_auth_methods_supported: methods,
+            revocation_endpoint_auth_signing_alg_values_supported: profile === 'fapi' ? FAPI_ALGORITHMS : PLAIN_ALGORITHMS,
+          }
+        : {}),
     };
   }
 

@@ -53,7 +53,7 @@ describe('x-fapi-customer-ip-address', () => {
     fc.assert(fc.property(fc.ipV6(), (ip) => void expect(isCustomerIpAddress(ip)).toBe(true)));
   });
 
-  it.each(['256.1.1.1', '1.2.3', '::g', 'example.com', '1.2.3.4, 5.6.7.8', ' 1.2.3.4', ''])('refuses %j', (value) => {
+  it.each(['256.1.1.1', '1.2.3', '::g', 'example.com', '1.2.3.4, 5.6.7.8', ' 1.2.3.4', '', 'fe80::1%eth0'])('refuses %j', (value) => {
     expect(isCustomerIpAddress(value)).toBe(false);
   });
 });

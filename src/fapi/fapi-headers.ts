@@ -32,8 +32,9 @@ export function isFapiAuthDate(value: string): boolean {
   );
 }
 
+/** An IPv4 or IPv6 address of the PSU; a zone index (`fe80::1%eth0`) names our interfaces, not theirs. */
 export function isCustomerIpAddress(value: string): boolean {
-  return isIP(value) !== 0;
+  return isIP(value) !== 0 && !value.includes('%');
 }
 
 export function isCustomerUserAgent(value: string): boolean {

@@ -48,7 +48,11 @@ export class RevocationPipeline {
     const context = requestContext(request.raw)!;
     context.tenant = 'default';
     rejectRepeatedParameters(form);
-    const certificate = presentedCertificate(request, this.config.mtlsClientCertHeader, this.proxies);
+    const certificate = presentedCertificate(request, {
+      header: this.config.mtlsClientCertHeader,
+      proxies: this.proxies,
+      trustAnchors: this.config.tls?.caFile !== undefined,
+    });
     const client = await this.clientAuth.authenticate({ headers: request.headers, form, certificate }, context.tenant, spec.policy);
     context.clientId = client.clientId;
     const token = requiredToken(form);

@@ -92,6 +92,11 @@ describe('admin API (management port)', () => {
       ['tls_client_auth without subject or SAN', { auth_method: 'tls_client_auth' }],
       ['tls_client_auth with two matchers', { auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=tpp', tls_client_auth_san_dns: 'tpp.example' }],
       ['a bad tenant', { auth_method: 'none', tenant: 'no spaces' }],
+      ['jwks whose keys are not JWKs', { auth_method: 'private_key_jwt', jwks: { keys: [1] } }],
+      ['a SAN IP that is not an address', { auth_method: 'tls_client_auth', tls_client_auth_san_ip: 'not-an-ip' }],
+      ['a subject DN that does not parse', { auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'no equals sign' }],
+      ['a SAN URI that is not absolute', { auth_method: 'tls_client_auth', tls_client_auth_san_uri: 'relative/path' }],
+      ['a SAN e-mail without @', { auth_method: 'tls_client_auth', tls_client_auth_san_email: 'ops.example' }],
     ])('refuses a client with %s: 400 invalid_request', async (_name, body) => {
       const response = await gw.admin('PUT', '/admin/clients/bad-client', body);
       expect(response.status).toBe(400);

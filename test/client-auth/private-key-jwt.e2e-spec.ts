@@ -117,6 +117,17 @@ describe('private_key_jwt', () => {
       expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(401);
     });
 
+    it('a replay inside the clock-skew allowance after exp', async () => {
+      const assertion = await clientAssertion(keys.ES256, 'jwt-app', { iat: now() - 60, exp: now() - 5 });
+      expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(200);
+      expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(401);
+    });
+
+    it('an empty client_id field next to the assertion', async () => {
+      const response = await gw.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(keys.ES256, 'jwt-app'), { client_id: '' }) });
+      expect(response.status).toBe(401);
+    });
+
     it('RS256 on the fapi route (FAPI 1.0 Advanced §8.6)', async () => {
       const assertion = await clientAssertion(keys.RS256, 'jwt-app', { aud: ISSUER });
       const response = await gw.post('/token/revocation', { token: await token(), ...assertionForm(assertion) });

@@ -1,30 +1,56 @@
 import { json, startTestGateway, type TestGateway } from '../support/gateway';
 
 describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
-  let gw: TestGateway;
-  beforeAll(async () => (gw = await startTestGateway({ ISSUER: 'https://rev.bank.example/' })));
-  afterAll(() => gw.stop());
+  describe('default profiles, certificates forwarded by a proxy', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway({ ISSUER: 'https://rev.bank.example/', MTLS_CLIENT_CERT_HEADER: 'x-ssl-client-cert', TRUSTED_PROXIES: '10.0.0.1' });
+    });
+    afterAll(() => gw.stop());
 
-  it('describes the revocation endpoint under ISSUER', async () => {
-    const response = await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(response.headers.get('x-fapi-interaction-id')).toBeTruthy();
-    expect(await json(response)).toEqual({
-      issuer: 'https://rev.bank.example',
-      revocation_endpoint: 'https://rev.bank.example/token/revoke',
-      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
-      revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    it('describes the rfc7009 endpoint under ISSUER with every method', async () => {
+      const response = await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(response.headers.get('x-fapi-interaction-id')).toBeTruthy();
+      expect(await json(response)).toEqual({
+        issuer: 'https://rev.bank.example',
+        revocation_endpoint: 'https://rev.bank.example/token/revoke',
+        revocation_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+          'private_key_jwt',
+          'tls_client_auth',
+          'self_signed_tls_client_auth',
+          'none',
+        ],
+        revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      });
+    });
+
+    it('answers 405 to POST', async () => {
+      const response = await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`, { method: 'POST' });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('GET, HEAD');
+    });
+
+    it('is not served on the management port', async () => {
+      expect((await fetch(`${gw.managementUrl}/.well-known/oauth-authorization-server`)).status).toBe(404);
     });
   });
 
-  it('answers 405 to POST', async () => {
-    const response = await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`, { method: 'POST' });
-    expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET, HEAD');
-  });
+  describe('fapi only, no way for a certificate to arrive', () => {
+    let gw: TestGateway;
+    beforeAll(async () => (gw = await startTestGateway({ PROFILES: 'fapi' })));
+    afterAll(() => gw.stop());
 
-  it('is not served on the management port', async () => {
-    expect((await fetch(`${gw.managementUrl}/.well-known/oauth-authorization-server`)).status).toBe(404);
+    it('advertises the fapi endpoint, private_key_jwt only, and the FAPI algorithms', async () => {
+      expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({
+        issuer: 'http://localhost:8080',
+        revocation_endpoint: 'http://localhost:8080/token/revocation',
+        revocation_endpoint_auth_methods_supported: ['private_key_jwt'],
+        revocation_endpoint_auth_signing_alg_values_supported: ['PS256', 'ES256', 'EdDSA'],
+      });
+    });
   });
 });
