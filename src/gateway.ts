@@ -66,7 +66,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   try {
     const publicRoutes: RouteMethods = new Map([
       [METADATA_PATH, ['GET', 'HEAD']],
-      ...RevocationModule.routes(config.profiles).map((profile): [string, string[]] => [PROFILE_ROUTES[profile], ['POST']]),
+      ...[...config.profiles].map((profile): [string, string[]] => [PROFILE_ROUTES[profile], ['POST']]),
     ]);
     const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes, tlsOptions(config));
     acceptFormsOnly(publicApp.getHttpAdapter().getInstance());

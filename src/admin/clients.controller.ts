@@ -7,7 +7,8 @@ import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { isIP } from 'node:net';
 import { CLIENT_ID } from '../client-auth/credentials';
 import { parseRfc4514 } from '../client-auth/distinguished-name';
-import { PutClientBody, PutTenantBody, TENANT_NAME, TenantScoped } from './dto';
+import { TENANT_NAME } from '../tenancy/tenant-name';
+import { PutClientBody, PutTenantBody, TenantScoped } from './dto';
 
 const UNIQUE_VIOLATION = '23505';
 

@@ -21,9 +21,8 @@ import {
 import { AUTH_METHODS, CLIENT_ID, type AuthMethod } from '../client-auth/credentials';
 import { MAX_TOKEN_LENGTH } from '../revocation/revocation-params';
 import { TOKEN_TYPES, type TokenType } from '../revocation/token-types';
+import { TENANT_NAME } from '../tenancy/tenant-name';
 
-/** CONTRACT §8: tenant names. */
-export const TENANT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /**
  * RFC 3339 date-time with an explicit offset (a timestamp without one is ambiguous), and an offset
  * PostgreSQL accepts. Week dates and comma fractions, which ISO 8601 allows, are refused.

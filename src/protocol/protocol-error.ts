@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'bad_gateway',
   'gateway_timeout',
   'temporarily_unavailable',
+  // CDR only (422): the arrangement is unknown or not the caller's.
+  'invalid_arrangement',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -24,12 +26,15 @@ export interface ProtocolErrorOptions {
   headers?: Record<string, string>;
   /** Correlates a 401 body with the log line that holds the real cause (CONTRACT §2, §10). */
   clientAuthId?: string;
+  /** A required parameter is absent (CDR distinguishes Field/Missing from Field/Invalid). */
+  missing?: boolean;
 }
 
 export class ProtocolError extends Error {
   readonly detail?: string;
   readonly headers: Record<string, string>;
   readonly clientAuthId?: string;
+  readonly missing: boolean;
 
   constructor(
     readonly status: number,
@@ -42,6 +47,11 @@ export class ProtocolError extends Error {
     this.detail = options.detail;
     this.headers = options.headers ?? {};
     this.clientAuthId = options.clientAuthId;
+    this.missing = options.missing ?? false;
+  }
+
+  static missingParameter(name: string): ProtocolError {
+    return new ProtocolError(400, 'invalid_request', `${name} is required`, { missing: true });
   }
 
   static invalidRequest(description: string, detail?: string): ProtocolError {

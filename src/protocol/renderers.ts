@@ -16,7 +16,11 @@ function cdrError(error: ProtocolError): { code: string; title: string } {
   switch (code) {
     case 'invalid_request':
     case 'unsupported_token_type':
-      return { code: 'urn:au-cds:error:cds-all:Field/Invalid', title: 'Invalid Field' };
+      return error.missing
+        ? { code: 'urn:au-cds:error:cds-all:Field/Missing', title: 'Missing Required Field' }
+        : { code: 'urn:au-cds:error:cds-all:Field/Invalid', title: 'Invalid Field' };
+    case 'invalid_arrangement':
+      return { code: 'urn:au-cds:error:cds-all:Authorisation/InvalidArrangement', title: 'Invalid Consent Arrangement' };
     case 'invalid_client':
       return { code: 'urn:au-cds:error:cds-all:Authorisation/Unauthorized', title: 'Unauthorized' };
     case 'not_found':

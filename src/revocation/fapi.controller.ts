@@ -7,7 +7,9 @@ import { AcceptJsonGuard } from '../fapi/accept-json.guard';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
 import { PROFILE_ROUTES } from '../protocol/profiles';
-import { profileSpec, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
+import { defaultLevels } from './levels';
+import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
+import { requiredToken, tokenTypeHint } from './revocation-params';
 
 /**
  * `POST /token/revocation`, the FAPI profile (CONTRACT §2): 204 when revoked, 404 for a token that
@@ -22,7 +24,16 @@ export class FapiController {
     private readonly pipeline: RevocationPipeline,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.spec = profileSpec(config, 'fapi', ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'], FAPI_ALGORITHMS, 'strict');
+    const levels = defaultLevels(config.defaultLevel);
+    this.spec = {
+      profile: 'fapi',
+      policy: authPolicy(config, 'fapi', ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'], FAPI_ALGORITHMS),
+      target: (form) => {
+        const token = requiredToken(form);
+        tokenTypeHint(form, 'strict');
+        return { kind: 'token', token, levels };
+      },
+    };
   }
 
   @Post(PROFILE_ROUTES.fapi)

@@ -83,6 +83,44 @@ SELECT e.outcome, e.token_type,
        (SELECT count(*) FROM consent)::int AS consents
 FROM event e`;
 
+/**
+ * CDR arrangement revocation (CONTRACT §2 `cdr`): the consent and every token under it, in one
+ * statement with its audit row. The consent must be the caller's; tokens are found by the consent
+ * index and revoked by primary key, again only the caller's.
+ */
+const REVOKE_CONSENT_SQL = `
+WITH consent AS (
+  SELECT consent_id, client_id FROM consents WHERE tenant = $1 AND consent_id = $2
+), owned AS (
+  SELECT consent_id FROM consent WHERE client_id = $3
+), victims AS (
+  SELECT t.token_hash, t.client_id FROM owned o JOIN tokens t ON t.tenant = $1 AND t.consent_id = o.consent_id
+), revoked AS (
+  UPDATE tokens SET revoked_at = now()
+   WHERE token_hash IN (SELECT token_hash FROM victims WHERE client_id = $3) AND tenant = $1 AND revoked_at IS NULL
+  RETURNING token_type
+), marked AS (
+  UPDATE consents SET revoked_at = now()
+   WHERE tenant = $1 AND consent_id = (SELECT consent_id FROM owned) AND revoked_at IS NULL
+  RETURNING 1
+), event AS (
+  INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, token_type, level, revoked, outcome, psu_ip)
+  SELECT $4, $1, $3, $5, NULL, 'RELATED_CONSENT', (SELECT count(*) FROM revoked),
+         CASE WHEN NOT EXISTS (SELECT 1 FROM consent) THEN 'unknown'
+              WHEN NOT EXISTS (SELECT 1 FROM owned) THEN 'foreign'
+              ELSE 'revoked' END,
+         $6
+  RETURNING outcome
+)
+SELECT e.outcome, NULL AS token_type,
+       (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS revoked_access,
+       (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS revoked_refresh
+FROM event e`;
+
+export interface ConsentRevocationRequest extends Omit<RevocationRequest, 'tokenHash' | 'levels'> {
+  readonly consentId: string;
+}
+
 /** Deadlocks between overlapping cascades are resolved by PostgreSQL aborting one; it is retried. */
 const MAX_ATTEMPTS = 3;
 
@@ -95,7 +133,7 @@ export class RevocationEngine {
   }
 
   async revoke(request: RevocationRequest): Promise<RevocationResult> {
-    const params = [
+    return this.run('revgw_revoke', REVOKE_SQL, [
       request.tenant,
       request.tokenHash,
       request.clientId,
@@ -104,7 +142,21 @@ export class RevocationEngine {
       request.interactionId,
       request.profile,
       request.psuIp ?? null,
-    ];
+    ]);
+  }
+
+  async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
+    return this.run('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
+      request.tenant,
+      request.consentId,
+      request.clientId,
+      request.interactionId,
+      request.profile,
+      request.psuIp ?? null,
+    ]);
+  }
+
+  private async run(name: string, sql: string, params: unknown[]): Promise<RevocationResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         const [row] = await this.statements.run<{
@@ -112,7 +164,7 @@ export class RevocationEngine {
           token_type: TokenType | null;
           revoked_access: number;
           revoked_refresh: number;
-        }>('revgw_revoke', REVOKE_SQL, params);
+        }>(name, sql, params);
         return {
           outcome: row.outcome,
           tokenType: row.token_type,

@@ -1,5 +1,6 @@
 import { repeatedParameters, single, type FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
+import { REVOCATION_LEVELS, type RevocationLevel } from './levels';
 import { isTokenType, type TokenType } from './token-types';
 
 /** CONTRACT §2: longer tokens are refused before any hashing or lookup. */
@@ -14,7 +15,7 @@ export function rejectRepeatedParameters(form: FormBody): void {
 /** RFC 7009 §2.1: `token` is REQUIRED. */
 export function requiredToken(form: FormBody): string {
   const token = single(form, 'token');
-  if (!token) throw ProtocolError.invalidRequest('token is required');
+  if (!token) throw ProtocolError.missingParameter('token');
   if (token.length > MAX_TOKEN_LENGTH) throw ProtocolError.invalidRequest(`token is longer than ${MAX_TOKEN_LENGTH} characters`);
   return token;
 }
@@ -30,4 +31,33 @@ export function tokenTypeHint(form: FormBody, mode: 'lenient' | 'strict'): Token
   if (hint === undefined || isTokenType(hint)) return hint;
   if (mode === 'lenient') return undefined;
   throw new ProtocolError(400, 'unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
+}
+
+const OAM_HINTS: Readonly<Record<string, TokenType | undefined>> = { ACCESS_TOKEN: 'access_token', REFRESH_TOKEN: 'refresh_token', NONE: undefined };
+
+/** CONTRACT §2 `oam`: `token_type_hint` ∈ {ACCESS_TOKEN, REFRESH_TOKEN, NONE} (default NONE); anything else is a 400. */
+export function oamTokenTypeHint(form: FormBody): TokenType | undefined {
+  const hint = single(form, 'token_type_hint') ?? 'NONE';
+  if (!Object.hasOwn(OAM_HINTS, hint)) {
+    throw new ProtocolError(400, 'unsupported_token_type', 'token_type_hint must be ACCESS_TOKEN, REFRESH_TOKEN or NONE');
+  }
+  return OAM_HINTS[hint];
+}
+
+/** CONTRACT §2 `oam`: `revocation_level` ∈ {NONE, RELATED_TOKENS, RELATED_CONSENT}; absent → `fallback`. */
+export function oamRevocationLevel(form: FormBody, fallback: RevocationLevel): RevocationLevel {
+  const level = single(form, 'revocation_level');
+  if (level === undefined) return fallback;
+  if (!(REVOCATION_LEVELS as readonly string[]).includes(level)) {
+    throw ProtocolError.invalidRequest('revocation_level must be NONE, RELATED_TOKENS or RELATED_CONSENT');
+  }
+  return level as RevocationLevel;
+}
+
+/** CONTRACT §2 `cdr`: `cdr_arrangement_id` (the consent id) is required. */
+export function requiredArrangementId(form: FormBody): string {
+  const id = single(form, 'cdr_arrangement_id');
+  if (!id) throw ProtocolError.missingParameter('cdr_arrangement_id');
+  if (id.length > 255) throw ProtocolError.invalidRequest('cdr_arrangement_id is longer than 255 characters');
+  return id;
 }

@@ -8,15 +8,22 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { MetadataController } from '../discovery/metadata.controller';
 import type { ProfileName } from '../protocol/profiles';
+import { TenantDirectory } from '../tenancy/tenant-directory';
+import { CdrController } from './cdr.controller';
 import { FapiController } from './fapi.controller';
+import { Idv1Controller } from './idv1.controller';
+import { OamController } from './oam.controller';
 import { RevocationEngine } from './revocation-engine';
 import { RevocationPipeline } from './revocation-pipeline';
 import { Rfc7009Controller } from './rfc7009.controller';
 
 /** Profile → its controller; a profile switched off by PROFILES has no route at all (404). */
-const CONTROLLERS: Partial<Record<ProfileName, Type>> = {
+const CONTROLLERS: Record<ProfileName, Type> = {
   rfc7009: Rfc7009Controller,
   fapi: FapiController,
+  oam: OamController,
+  idv1: Idv1Controller,
+  cdr: CdrController,
 };
 
 @Module({})
@@ -24,11 +31,12 @@ export class RevocationModule {
   static forProfiles(profiles: ReadonlySet<ProfileName>): DynamicModule {
     return {
       module: RevocationModule,
-      controllers: [MetadataController, ...[...profiles].flatMap((profile) => CONTROLLERS[profile] ?? [])],
+      controllers: [MetadataController, ...[...profiles].map((profile) => CONTROLLERS[profile])],
       providers: [
         ClientAuthenticator,
         RevocationEngine,
         RevocationPipeline,
+        TenantDirectory,
         KeySets,
         { provide: TrustedProxies, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new TrustedProxies(config.trustedProxies) },
         {
@@ -38,10 +46,5 @@ export class RevocationModule {
         },
       ],
     };
-  }
-
-  /** The routes that exist for these profiles, for 405 answers. */
-  static routes(profiles: ReadonlySet<ProfileName>): ProfileName[] {
-    return [...profiles].filter((profile) => CONTROLLERS[profile] !== undefined);
   }
 }

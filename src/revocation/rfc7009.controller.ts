@@ -1,12 +1,15 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
+import { AUTH_METHODS } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
 import { PROFILE_ROUTES } from '../protocol/profiles';
-import { profileSpec, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
+import { defaultLevels } from './levels';
+import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
+import { requiredToken, tokenTypeHint } from './revocation-params';
 
 /**
  * `POST /token/revoke`, RFC 7009 §2: 200 with an empty body for a revoked, already revoked or
@@ -20,13 +23,16 @@ export class Rfc7009Controller {
     private readonly pipeline: RevocationPipeline,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.spec = profileSpec(
-      config,
-      'rfc7009',
-      ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'],
-      PLAIN_ALGORITHMS,
-      'lenient',
-    );
+    const levels = defaultLevels(config.defaultLevel);
+    this.spec = {
+      profile: 'rfc7009',
+      policy: authPolicy(config, 'rfc7009', AUTH_METHODS, PLAIN_ALGORITHMS),
+      target: (form) => {
+        const token = requiredToken(form);
+        tokenTypeHint(form, 'lenient'); // RFC 7009 §2.2: an unknown hint is ignored
+        return { kind: 'token', token, levels };
+      },
+    };
   }
 
   @Post(PROFILE_ROUTES.rfc7009)

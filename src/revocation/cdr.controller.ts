@@ -1,0 +1,41 @@
+import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { FAPI_ALGORITHMS } from '../client-auth/client-assertion';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../core.module';
+import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
+import { ProtocolError } from '../protocol/protocol-error';
+import { PROFILE_ROUTES } from '../protocol/profiles';
+import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
+import { requiredArrangementId } from './revocation-params';
+
+/**
+ * `POST /arrangements/revoke`, the Australian CDR arrangement revocation (CONTRACT §2 `cdr`): the
+ * data recipient withdraws a whole arrangement (our consent) and every token under it. 204; an
+ * unknown or foreign arrangement is 422; private_key_jwt only.
+ */
+@Controller()
+export class CdrController {
+  private readonly spec: ProfileSpec;
+
+  constructor(
+    private readonly pipeline: RevocationPipeline,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.spec = {
+      profile: 'cdr',
+      policy: authPolicy(config, 'cdr', ['private_key_jwt'], FAPI_ALGORITHMS),
+      target: (form) => ({ kind: 'consent', consentId: requiredArrangementId(form) }),
+    };
+  }
+
+  @Post(PROFILE_ROUTES.cdr)
+  @HttpCode(204)
+  @UseGuards(FapiHeadersGuard)
+  async revoke(@Req() request: FastifyRequest): Promise<void> {
+    const { result } = await this.pipeline.revoke(request, this.spec);
+    if (result.outcome !== 'revoked') {
+      throw new ProtocolError(422, 'invalid_arrangement', 'the arrangement is not known for this client');
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
+import { AUTH_METHODS } from '../client-auth/credentials';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../core.module';
+import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
+import { ProtocolError } from '../protocol/protocol-error';
+import { PROFILE_ROUTES } from '../protocol/profiles';
+import { defaultLevels } from './levels';
+import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
+import { requiredToken, tokenTypeHint } from './revocation-params';
+
+/**
+ * `POST /api/id/v1/auth/token/revoke`, the in-house `/api/id/v1` contract (CONTRACT §2 `idv1`):
+ * RFC 7009 semantics with camelCase errors, a strict `token_type_hint`, and 400 for another
+ * client's token.
+ */
+@Controller()
+export class Idv1Controller {
+  private readonly spec: ProfileSpec;
+
+  constructor(
+    private readonly pipeline: RevocationPipeline,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    const levels = defaultLevels(config.defaultLevel);
+    this.spec = {
+      profile: 'idv1',
+      policy: authPolicy(config, 'idv1', AUTH_METHODS, PLAIN_ALGORITHMS),
+      target: (form) => {
+        const token = requiredToken(form);
+        tokenTypeHint(form, 'strict');
+        return { kind: 'token', token, levels };
+      },
+    };
+  }
+
+  @Post(PROFILE_ROUTES.idv1)
+  @HttpCode(200)
+  @UseGuards(FapiHeadersGuard)
+  async revoke(@Req() request: FastifyRequest): Promise<void> {
+    const { result } = await this.pipeline.revoke(request, this.spec);
+    if (result.outcome === 'foreign') throw ProtocolError.invalidRequest('the token was not issued to this client');
+  }
+}
