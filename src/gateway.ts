@@ -12,6 +12,7 @@ import type { AppConfig } from './config/config';
 import { CoreModule, type SharedServices } from './core.module';
 import { openDatabase, type Database } from './database/database';
 import { METADATA_PATH } from './discovery/metadata.controller';
+import { OPENAPI_PATH } from './discovery/openapi';
 import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
 import { createRootLogger, loggingModule } from './logging/logging';
@@ -66,6 +67,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   try {
     const publicRoutes: RouteMethods = new Map([
       [METADATA_PATH, ['GET', 'HEAD']],
+      [OPENAPI_PATH, ['GET', 'HEAD']],
       ...[...config.profiles].map((profile): [string, string[]] => [PROFILE_ROUTES[profile], ['POST']]),
     ]);
     const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes, tlsOptions(config));

@@ -1,13 +1,9 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { FAPI_ALGORITHMS, PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
-import { AUTH_METHODS, type AuthMethod } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
-import { PROFILE_ROUTES } from '../protocol/profiles';
+import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
-
-const FAPI_METHODS: readonly AuthMethod[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
 
 /**
  * RFC 8414 §2 subset for revocation: where the endpoint is and how clients can authenticate to it.
@@ -21,16 +17,16 @@ export class MetadataController {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const profile = config.profiles.has('rfc7009') ? 'rfc7009' : config.profiles.has('fapi') ? 'fapi' : undefined;
     const mutualTls = config.tls !== undefined || (config.mtlsClientCertHeader !== undefined && config.trustedProxies.length > 0);
-    const methods = (profile === 'fapi' ? FAPI_METHODS : AUTH_METHODS).filter(
-      (method) => mutualTls || (method !== 'tls_client_auth' && method !== 'self_signed_tls_client_auth'),
-    );
+    const contract = profile && PROFILE_CONTRACTS[profile];
     this.metadata = {
       issuer: config.issuer,
-      ...(profile
+      ...(contract
         ? {
-            revocation_endpoint: config.issuer + PROFILE_ROUTES[profile],
-            revocation_endpoint_auth_methods_supported: methods,
-            revocation_endpoint_auth_signing_alg_values_supported: profile === 'fapi' ? FAPI_ALGORITHMS : PLAIN_ALGORITHMS,
+            revocation_endpoint: config.issuer + contract.route,
+            revocation_endpoint_auth_methods_supported: contract.methods.filter(
+              (method) => mutualTls || (method !== 'tls_client_auth' && method !== 'self_signed_tls_client_auth'),
+            ),
+            revocation_endpoint_auth_signing_alg_values_supported: contract.algorithms,
           }
         : {}),
     };

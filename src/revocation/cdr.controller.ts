@@ -1,10 +1,10 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { FAPI_ALGORITHMS } from '../client-auth/client-assertion';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
+import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
 import { requiredArrangementId } from './revocation-params';
@@ -24,13 +24,13 @@ export class CdrController {
   ) {
     this.spec = {
       profile: 'cdr',
-      policy: authPolicy(config, 'cdr', ['private_key_jwt'], FAPI_ALGORITHMS),
+      policy: authPolicy(config, PROFILE_CONTRACTS.cdr),
       target: (form) => ({ kind: 'consent', consentId: requiredArrangementId(form) }),
     };
   }
 
   @Post(PROFILE_ROUTES.cdr)
-  @HttpCode(204)
+  @HttpCode(PROFILE_CONTRACTS.cdr.success)
   @UseGuards(FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const { result } = await this.pipeline.revoke(request, this.spec);

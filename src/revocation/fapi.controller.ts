@@ -1,11 +1,11 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { FAPI_ALGORITHMS } from '../client-auth/client-assertion';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { AcceptJsonGuard } from '../fapi/accept-json.guard';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
+import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { defaultLevels } from './levels';
 import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
@@ -27,7 +27,7 @@ export class FapiController {
     const levels = defaultLevels(config.defaultLevel);
     this.spec = {
       profile: 'fapi',
-      policy: authPolicy(config, 'fapi', ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'], FAPI_ALGORITHMS),
+      policy: authPolicy(config, PROFILE_CONTRACTS.fapi),
       target: (form) => {
         const token = requiredToken(form);
         tokenTypeHint(form, 'strict');
@@ -37,7 +37,7 @@ export class FapiController {
   }
 
   @Post(PROFILE_ROUTES.fapi)
-  @HttpCode(204)
+  @HttpCode(PROFILE_CONTRACTS.fapi.success)
   @UseGuards(AcceptJsonGuard, FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const { result } = await this.pipeline.revoke(request, this.spec);

@@ -1,11 +1,10 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
-import { AUTH_METHODS } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
+import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { defaultLevels } from './levels';
 import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
@@ -27,7 +26,7 @@ export class Idv1Controller {
     const levels = defaultLevels(config.defaultLevel);
     this.spec = {
       profile: 'idv1',
-      policy: authPolicy(config, 'idv1', AUTH_METHODS, PLAIN_ALGORITHMS),
+      policy: authPolicy(config, PROFILE_CONTRACTS.idv1),
       target: (form) => {
         const token = requiredToken(form);
         tokenTypeHint(form, 'strict');
@@ -37,7 +36,7 @@ export class Idv1Controller {
   }
 
   @Post(PROFILE_ROUTES.idv1)
-  @HttpCode(200)
+  @HttpCode(PROFILE_CONTRACTS.idv1.success)
   @UseGuards(FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const { result } = await this.pipeline.revoke(request, this.spec);

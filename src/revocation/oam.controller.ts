@@ -1,11 +1,10 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
-import { AUTH_METHODS } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
+import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
 import { oamRevocationLevel, oamTokenTypeHint, requiredToken } from './revocation-params';
@@ -25,7 +24,7 @@ export class OamController {
   ) {
     this.spec = {
       profile: 'oam',
-      policy: authPolicy(config, 'oam', AUTH_METHODS, PLAIN_ALGORITHMS),
+      policy: authPolicy(config, PROFILE_CONTRACTS.oam),
       target: (form) => {
         const token = requiredToken(form);
         oamTokenTypeHint(form);
@@ -36,7 +35,7 @@ export class OamController {
   }
 
   @Post(PROFILE_ROUTES.oam)
-  @HttpCode(200)
+  @HttpCode(PROFILE_CONTRACTS.oam.success)
   @UseGuards(FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<{ status: 'success' }> {
     const { result } = await this.pipeline.revoke(request, this.spec);

@@ -5,7 +5,8 @@ import { presentedCertificate, TrustedProxies } from '../client-auth/mtls';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import type { FormBody } from '../protocol/form';
-import { PROFILE_ROUTES, type ProfileName } from '../protocol/profiles';
+import type { ProfileContract } from '../protocol/profile-contracts';
+import type { ProfileName } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 import { TenantDirectory } from '../tenancy/tenant-directory';
 import type { LevelByType } from './levels';
@@ -26,9 +27,9 @@ export interface ProfileSpec {
   readonly target: (form: FormBody) => RevocationTarget;
 }
 
-/** ISSUER and the endpoint URL are both acceptable `aud` values of a client assertion (CONTRACT §5). */
-export function authPolicy(config: AppConfig, profile: ProfileName, methods: AuthPolicy['methods'], algorithms: readonly string[]): AuthPolicy {
-  return { methods, algorithms, audiences: [config.issuer, config.issuer + PROFILE_ROUTES[profile]] };
+/** The profile's methods and algorithms; ISSUER and the endpoint URL are both acceptable `aud` values (CONTRACT §5). */
+export function authPolicy(config: AppConfig, contract: ProfileContract): AuthPolicy {
+  return { methods: contract.methods, algorithms: contract.algorithms, audiences: [config.issuer, config.issuer + contract.route] };
 }
 
 /**

@@ -7,6 +7,7 @@ import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from '../client-a
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { MetadataController } from '../discovery/metadata.controller';
+import { OpenApiController } from '../discovery/openapi.controller';
 import type { ProfileName } from '../protocol/profiles';
 import { TenantDirectory } from '../tenancy/tenant-directory';
 import { CdrController } from './cdr.controller';
@@ -31,7 +32,7 @@ export class RevocationModule {
   static forProfiles(profiles: ReadonlySet<ProfileName>): DynamicModule {
     return {
       module: RevocationModule,
-      controllers: [MetadataController, ...[...profiles].map((profile) => CONTROLLERS[profile])],
+      controllers: [MetadataController, OpenApiController, ...[...profiles].map((profile) => CONTROLLERS[profile])],
       providers: [
         ClientAuthenticator,
         RevocationEngine,

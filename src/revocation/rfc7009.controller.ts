@@ -1,11 +1,10 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
-import { AUTH_METHODS } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
+import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { defaultLevels } from './levels';
 import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
@@ -26,7 +25,7 @@ export class Rfc7009Controller {
     const levels = defaultLevels(config.defaultLevel);
     this.spec = {
       profile: 'rfc7009',
-      policy: authPolicy(config, 'rfc7009', AUTH_METHODS, PLAIN_ALGORITHMS),
+      policy: authPolicy(config, PROFILE_CONTRACTS.rfc7009),
       target: (form) => {
         const token = requiredToken(form);
         tokenTypeHint(form, 'lenient'); // RFC 7009 §2.2: an unknown hint is ignored
@@ -36,7 +35,7 @@ export class Rfc7009Controller {
   }
 
   @Post(PROFILE_ROUTES.rfc7009)
-  @HttpCode(200)
+  @HttpCode(PROFILE_CONTRACTS.rfc7009.success)
   @UseGuards(FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const { client, result } = await this.pipeline.revoke(request, this.spec);

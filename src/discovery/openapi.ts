@@ -1,0 +1,150 @@
+import type { AppConfig } from '../config/config';
+import { PROFILE_CONTRACTS, type ProfileContract } from '../protocol/profile-contracts';
+import { METADATA_PATH } from './metadata.controller';
+
+export const OPENAPI_PATH = '/openapi.json';
+
+type Json = Record<string, unknown>;
+
+const ERROR_SCHEMAS: Record<ProfileContract['errorBody'], Json> = {
+  rfc7009: {
+    type: 'object',
+    required: ['error', 'error_description'],
+    properties: {
+      error: { type: 'string', examples: ['invalid_request'] },
+      error_description: { type: 'string' },
+      client_auth_id: { type: 'string', format: 'uuid', description: 'On 401: the id under which the cause is logged.' },
+    },
+  },
+  fapi: { type: 'object', required: ['errors'], properties: { errors: { type: 'array', items: { type: 'string' } } } },
+  oam: { type: 'object', required: ['errorCode', 'errorMessage'], properties: { errorCode: { type: 'string' }, errorMessage: { type: 'string' } } },
+  idv1: { type: 'object', required: ['error', 'errorDescription'], properties: { error: { type: 'string' }, errorDescription: { type: 'string' } } },
+  cdr: {
+    type: 'object',
+    required: ['errors'],
+    properties: {
+      errors: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['code', 'title', 'detail'],
+          properties: { code: { type: 'string', examples: ['urn:au-cds:error:cds-all:Authorisation/InvalidArrangement'] }, title: { type: 'string' }, detail: { type: 'string' } },
+        },
+      },
+    },
+  },
+};
+
+const SHARED_ERRORS: Record<number, string> = {
+  400: 'Malformed request: missing or repeated parameter, bad FAPI header or interaction id, unknown tenant, body not form-encoded.',
+  401: 'Client authentication failed (the cause is logged, never returned).',
+  413: 'Body over 16 KiB.',
+  429: 'Throttled.',
+  500: 'Unexpected error.',
+  502: 'Upstream authorization server failed.',
+  503: 'Database (or replay store) unavailable: the token is not revoked, retry.',
+  504: 'Upstream authorization server timed out.',
+};
+const EXTRA_ERRORS: Record<number, string> = {
+  404: 'Unknown token, or a token of another client.',
+  406: 'Accept refuses application/json.',
+  422: 'Unknown arrangement, or an arrangement of another client.',
+};
+
+const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
+const RESPONSE_HEADERS = {
+  'x-fapi-interaction-id': header('The request’s interaction id, or a new UUID.', { type: 'string', format: 'uuid' }),
+  'Cache-Control': header('Always no-store.', { type: 'string', const: 'no-store' }),
+};
+const REQUEST_HEADERS = [
+  { name: 'x-fapi-interaction-id', in: 'header', required: false, description: 'RFC 9562 UUID; echoed. Anything else is a 400.', schema: { type: 'string', format: 'uuid' } },
+  { name: 'x-fapi-auth-date', in: 'header', required: false, description: 'IMF-fixdate of the PSU’s last login.', schema: { type: 'string', examples: ['Sun, 22 Nov 2026 17:57:00 GMT'] } },
+  { name: 'x-fapi-customer-ip-address', in: 'header', required: false, description: 'The PSU’s IPv4 or IPv6 address.', schema: { type: 'string' } },
+  { name: 'x-customer-user-agent', in: 'header', required: false, description: 'The PSU’s user agent (visible ASCII, at most 512).', schema: { type: 'string', maxLength: 512 } },
+  { name: 'Tenant-ID', in: 'header', required: false, description: 'Tenant name; wins over every other selector.', schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } },
+  { name: 'Issuer', in: 'header', required: false, description: 'Selects the tenant registered with this issuer.', schema: { type: 'string' } },
+];
+
+function operation(contract: ProfileContract): Json {
+  const errorContent = { 'application/json': { schema: { $ref: `#/components/schemas/${contract.errorBody}_error` } } };
+  const errorStatuses = [...Object.keys(SHARED_ERRORS).map(Number), ...contract.extraErrors].sort((a, b) => a - b);
+  const responses: Json = {
+    [contract.success]: {
+      description: contract.unknown === contract.success ? 'Revoked, already revoked, or unknown token.' : 'Revoked or already revoked.',
+      headers: RESPONSE_HEADERS,
+      ...(contract.successBody ? { content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'success' } } } } } } : {}),
+    },
+  };
+  for (const status of errorStatuses) {
+    const retry = status === 429 || status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
+    const description =
+      status === contract.foreign && status !== contract.unknown && status === 400
+        ? `${SHARED_ERRORS[400]} Also: a token of another client.`
+        : (EXTRA_ERRORS[status] ?? SHARED_ERRORS[status]);
+    responses[status] = { description, headers: { ...RESPONSE_HEADERS, ...retry }, content: errorContent };
+  }
+  const identityDomain =
+    contract.profile === 'oam'
+      ? [
+          { name: 'x-oauth-identity-domain-name', in: 'header', required: false, description: 'OAM identity domain = tenant.', schema: { type: 'string' } },
+          { name: 'identityDomain', in: 'query', required: false, description: 'OAM identity domain, when the header is absent.', schema: { type: 'string' } },
+        ]
+      : [];
+  const accept = contract.profile === 'fapi' ? [{ name: 'Accept', in: 'header', required: false, description: 'Must admit application/json (406 otherwise).', schema: { type: 'string' } }] : [];
+  return {
+    operationId: `revoke_${contract.profile}`,
+    summary: contract.summary,
+    description: `Profile \`${contract.profile}\`. Client authentication: ${contract.methods.join(', ')}; client assertion algorithms: ${contract.algorithms.join(', ')}.`,
+    tags: ['revocation'],
+    parameters: [...REQUEST_HEADERS, ...accept, ...identityDomain],
+    requestBody: {
+      required: true,
+      content: {
+        'application/x-www-form-urlencoded': {
+          schema: {
+            type: 'object',
+            required: contract.parameters.filter((p) => p.required).map((p) => p.name),
+            properties: Object.fromEntries(
+              contract.parameters.map((p) => [p.name, { type: 'string', description: p.description, ...(p.values ? { enum: p.values } : {}) }]),
+            ),
+          },
+        },
+      },
+    },
+    security: contract.methods.includes('client_secret_basic') ? [{ client_secret_basic: [] }, {}] : [{}],
+    responses,
+  };
+}
+
+/**
+ * The public API as OpenAPI 3.1, generated from the profile contracts the controllers themselves
+ * run on (CONTRACT §2) — served at /openapi.json and checked in at docs/openapi.json.
+ */
+export function openApiDocument(config: AppConfig): Json {
+  const paths: Json = {};
+  for (const profile of config.profiles) paths[PROFILE_CONTRACTS[profile].route] = { post: operation(PROFILE_CONTRACTS[profile]) };
+  paths[METADATA_PATH] = {
+    get: { operationId: 'metadata', summary: 'RFC 8414 authorization server metadata (revocation subset)', tags: ['discovery'], responses: { 200: { description: 'Metadata.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } } },
+  };
+  paths[OPENAPI_PATH] = {
+    get: { operationId: 'openapi', summary: 'This document', tags: ['discovery'], responses: { 200: { description: 'OpenAPI 3.1 document.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } } },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'fapi-revocation-gateway',
+      version: '1',
+      description: 'Token revocation for open banking: RFC 7009, FAPI, OAM, /api/id/v1 and CDR wire contracts over one engine.',
+    },
+    servers: [{ url: config.issuer }],
+    tags: [{ name: 'revocation' }, { name: 'discovery' }],
+    paths,
+    components: {
+      schemas: Object.fromEntries(Object.entries(ERROR_SCHEMAS).map(([name, schema]) => [`${name}_error`, schema])),
+      securitySchemes: {
+        client_secret_basic: { type: 'http', scheme: 'basic', description: 'RFC 6749 §2.3.1: form-encoded client_id and secret.' },
+        mutual_tls: { type: 'mutualTLS', description: 'RFC 8705 tls_client_auth / self_signed_tls_client_auth, with client_id in the form.' },
+      },
+    },
+  };
+}
