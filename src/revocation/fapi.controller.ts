@@ -7,9 +7,7 @@ import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
 import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
-import { defaultLevels } from './levels';
-import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
-import { requiredToken, tokenTypeHint } from './revocation-params';
+import { RevocationPipeline, tokenProfile, type ProfileSpec } from './revocation-pipeline';
 
 /**
  * `POST /token/revocation`, the FAPI profile (CONTRACT §2): 204 when revoked, 404 for a token that
@@ -24,16 +22,7 @@ export class FapiController {
     private readonly pipeline: RevocationPipeline,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    const levels = defaultLevels(config.defaultLevel);
-    this.spec = {
-      profile: 'fapi',
-      policy: authPolicy(config, PROFILE_CONTRACTS.fapi),
-      target: (form) => {
-        const token = requiredToken(form);
-        tokenTypeHint(form, 'strict');
-        return { kind: 'token', token, levels };
-      },
-    };
+    this.spec = tokenProfile(config, 'fapi', 'strict');
   }
 
   @Post(PROFILE_ROUTES.fapi)

@@ -6,9 +6,7 @@ import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
 import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
-import { defaultLevels } from './levels';
-import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
-import { requiredToken, tokenTypeHint } from './revocation-params';
+import { RevocationPipeline, tokenProfile, type ProfileSpec } from './revocation-pipeline';
 
 /**
  * `POST /api/id/v1/auth/token/revoke`, the in-house `/api/id/v1` contract (CONTRACT §2 `idv1`):
@@ -23,16 +21,7 @@ export class Idv1Controller {
     private readonly pipeline: RevocationPipeline,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    const levels = defaultLevels(config.defaultLevel);
-    this.spec = {
-      profile: 'idv1',
-      policy: authPolicy(config, PROFILE_CONTRACTS.idv1),
-      target: (form) => {
-        const token = requiredToken(form);
-        tokenTypeHint(form, 'strict');
-        return { kind: 'token', token, levels };
-      },
-    };
+    this.spec = tokenProfile(config, 'idv1', 'strict');
   }
 
   @Post(PROFILE_ROUTES.idv1)

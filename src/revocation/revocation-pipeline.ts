@@ -5,13 +5,13 @@ import { presentedCertificate, TrustedProxies } from '../client-auth/mtls';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import type { FormBody } from '../protocol/form';
-import type { ProfileContract } from '../protocol/profile-contracts';
+import { PROFILE_CONTRACTS, type ProfileContract } from '../protocol/profile-contracts';
 import type { ProfileName } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 import { TenantDirectory } from '../tenancy/tenant-directory';
-import type { LevelByType } from './levels';
+import { defaultLevels, type LevelByType } from './levels';
 import { RevocationEngine, type RevocationResult } from './revocation-engine';
-import { rejectRepeatedParameters } from './revocation-params';
+import { rejectRepeatedParameters, requiredToken, tokenTypeHint } from './revocation-params';
 import { hashToken } from './token-hash';
 
 /** What a request asks to revoke, once its profile has read its parameters. */
@@ -30,6 +30,20 @@ export interface ProfileSpec {
 /** The profile's methods and algorithms; ISSUER and the endpoint URL are both acceptable `aud` values (CONTRACT §5). */
 export function authPolicy(config: AppConfig, contract: ProfileContract): AuthPolicy {
   return { methods: contract.methods, algorithms: contract.algorithms, audiences: [config.issuer, config.issuer + contract.route] };
+}
+
+/** The spec of a profile that revokes one `token` at the default levels (rfc7009, fapi, idv1). */
+export function tokenProfile(config: AppConfig, profile: ProfileName, hint: 'lenient' | 'strict'): ProfileSpec {
+  const levels = defaultLevels(config.defaultLevel);
+  return {
+    profile,
+    policy: authPolicy(config, PROFILE_CONTRACTS[profile]),
+    target: (form) => {
+      const token = requiredToken(form);
+      tokenTypeHint(form, hint);
+      return { kind: 'token', token, levels };
+    },
+  };
 }
 
 /**

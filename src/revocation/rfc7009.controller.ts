@@ -6,9 +6,7 @@ import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
 import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
-import { defaultLevels } from './levels';
-import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
-import { requiredToken, tokenTypeHint } from './revocation-params';
+import { RevocationPipeline, tokenProfile, type ProfileSpec } from './revocation-pipeline';
 
 /**
  * `POST /token/revoke`, RFC 7009 §2: 200 with an empty body for a revoked, already revoked or
@@ -22,16 +20,7 @@ export class Rfc7009Controller {
     private readonly pipeline: RevocationPipeline,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    const levels = defaultLevels(config.defaultLevel);
-    this.spec = {
-      profile: 'rfc7009',
-      policy: authPolicy(config, PROFILE_CONTRACTS.rfc7009),
-      target: (form) => {
-        const token = requiredToken(form);
-        tokenTypeHint(form, 'lenient'); // RFC 7009 §2.2: an unknown hint is ignored
-        return { kind: 'token', token, levels };
-      },
-    };
+    this.spec = tokenProfile(config, 'rfc7009', 'lenient');
   }
 
   @Post(PROFILE_ROUTES.rfc7009)
