@@ -9,11 +9,14 @@ interface Registration {
   readonly entry: TokenEntry;
   readonly hash: Buffer;
   readonly parent: Buffer | null;
+  /** The entry's consent, or the one inherited from its refresh token. */
+  consentId?: string;
 }
 
 interface Known {
   readonly type: TokenType;
   readonly clientId: string;
+  readonly consentId?: string;
 }
 
 /**
@@ -54,7 +57,7 @@ export class TokenRegistry {
           batch.map((r) => r.entry.token_type),
           batch.map((r) => r.entry.client_id),
           batch.map((r) => r.entry.grant_id),
-          batch.map((r) => r.entry.consent_id ?? null),
+          batch.map((r) => r.consentId ?? null),
           batch.map((r) => r.entry.subject ?? null),
           batch.map((r) => r.parent),
           batch.map((r) => r.entry.expires_at),
@@ -73,7 +76,12 @@ function uniqueRegistrations(entries: readonly TokenEntry[]): Registration[] {
     const key = hash.toString('hex');
     const seen = byHash.get(key);
     if (!seen) {
-      byHash.set(key, { entry, hash, parent: entry.refresh_token === undefined ? null : hashToken(entry.refresh_token) });
+      byHash.set(key, {
+        entry,
+        hash,
+        parent: entry.refresh_token === undefined ? null : hashToken(entry.refresh_token),
+        consentId: entry.consent_id,
+      });
     } else if (!sameRegistration(seen.entry, entry)) {
       throw ProtocolError.invalidRequest(`tokens[${i}] repeats an earlier token of this call with different attributes`);
     }
@@ -96,19 +104,28 @@ async function checkClients(tx: EntityManager, tenant: string, batch: readonly R
   if (missing !== undefined) throw ProtocolError.invalidRequest(`client ${JSON.stringify(missing)} is not registered in tenant ${tenant}`);
 }
 
-/** `refresh_token` links an access token to its parent: a refresh token of the same client. */
-async function checkParents(tx: EntityManager, tenant: string, batch: readonly Registration[]): Promise<void> {
+/**
+ * `refresh_token` links an access token to its parent: a refresh token of the same client. A child
+ * of a refresh token under a consent belongs to that consent (inherited when absent, a 400 when
+ * different), so that revoking a consent reaches every token of the family.
+ */
+async function checkParents(tx: EntityManager, tenant: string, batch: Registration[]): Promise<void> {
   const parents = batch.flatMap((r) => r.parent ?? []);
   if (parents.length === 0) return;
   const stored = new Map<string, Known>();
-  const rows = (await tx.query('SELECT token_hash, token_type, client_id FROM tokens WHERE tenant = $1 AND token_hash = ANY($2::bytea[])', [
-    tenant,
-    parents,
-  ])) as Array<{ token_hash: Buffer; token_type: TokenType; client_id: string }>;
-  for (const row of rows) stored.set(row.token_hash.toString('hex'), { type: row.token_type, clientId: row.client_id });
-  const inCall = new Map(batch.map((r) => [r.hash.toString('hex'), { type: r.entry.token_type, clientId: r.entry.client_id }]));
+  const rows = (await tx.query(
+    'SELECT token_hash, token_type, client_id, consent_id FROM tokens WHERE tenant = $1 AND token_hash = ANY($2::bytea[])',
+    [tenant, parents],
+  )) as Array<{ token_hash: Buffer; token_type: TokenType; client_id: string; consent_id: string | null }>;
+  for (const row of rows) {
+    stored.set(row.token_hash.toString('hex'), { type: row.token_type, clientId: row.client_id, consentId: row.consent_id ?? undefined });
+  }
+  const inCall = new Map(
+    batch.map((r) => [r.hash.toString('hex'), { type: r.entry.token_type, clientId: r.entry.client_id, consentId: r.entry.consent_id }]),
+  );
 
-  batch.forEach(({ entry, parent }, i) => {
+  batch.forEach((registration, i) => {
+    const { entry, parent } = registration;
     if (!parent) return;
     const where = `tokens[${i}].refresh_token`;
     if (entry.token_type !== 'access_token') throw ProtocolError.invalidRequest(`${where}: only an access token has a parent refresh token`);
@@ -117,19 +134,24 @@ async function checkParents(tx: EntityManager, tenant: string, batch: readonly R
     if (!known) throw ProtocolError.invalidRequest(`${where} is not registered`);
     if (known.type !== 'refresh_token') throw ProtocolError.invalidRequest(`${where} is not a refresh token`);
     if (known.clientId !== entry.client_id) throw ProtocolError.invalidRequest(`${where} belongs to another client`);
+    if (known.consentId === undefined) return;
+    if (entry.consent_id !== undefined && entry.consent_id !== known.consentId) {
+      throw ProtocolError.invalidRequest(`tokens[${i}].consent_id differs from its refresh token's consent`);
+    }
+    registration.consentId = known.consentId;
   });
 }
 
 /** The first client to register a token under a consent owns it; another client's token is refused. */
 async function claimConsents(tx: EntityManager, tenant: string, batch: readonly Registration[]): Promise<void> {
   const owners = new Map<string, string>();
-  for (const { entry } of batch) {
-    if (entry.consent_id === undefined) continue;
-    const owner = owners.get(entry.consent_id);
+  for (const { entry, consentId } of batch) {
+    if (consentId === undefined) continue;
+    const owner = owners.get(consentId);
     if (owner !== undefined && owner !== entry.client_id) {
-      throw ProtocolError.invalidRequest(`consent ${JSON.stringify(entry.consent_id)} is used by two clients in this call`);
+      throw ProtocolError.invalidRequest(`consent ${JSON.stringify(consentId)} is used by two clients in this call`);
     }
-    owners.set(entry.consent_id, entry.client_id);
+    owners.set(consentId, entry.client_id);
   }
   if (owners.size === 0) return;
   const rows = (await tx.query(

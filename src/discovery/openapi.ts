@@ -39,11 +39,8 @@ const SHARED_ERRORS: Record<number, string> = {
   400: 'Malformed request: missing or repeated parameter, bad FAPI header or interaction id, unknown tenant, body not form-encoded.',
   401: 'Client authentication failed (the cause is logged, never returned).',
   413: 'Body over 16 KiB.',
-  429: 'Throttled.',
   500: 'Unexpected error.',
-  502: 'Upstream authorization server failed.',
   503: 'Database (or replay store) unavailable: the token is not revoked, retry.',
-  504: 'Upstream authorization server timed out.',
 };
 const EXTRA_ERRORS: Record<number, string> = {
   404: 'Unknown token, or a token of another client.',
@@ -76,12 +73,16 @@ function operation(contract: ProfileContract): Json {
     },
   };
   for (const status of errorStatuses) {
-    const retry = status === 429 || status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
+    const retry = status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
+    const challenge =
+      status === 401 && contract.methods.includes('client_secret_basic')
+        ? { 'WWW-Authenticate': header('Basic realm="revocation", after an Authorization header attempt.') }
+        : {};
     const description =
       status === contract.foreign && status !== contract.unknown && status === 400
         ? `${SHARED_ERRORS[400]} Also: a token of another client.`
         : (EXTRA_ERRORS[status] ?? SHARED_ERRORS[status]);
-    responses[status] = { description, headers: { ...RESPONSE_HEADERS, ...retry }, content: errorContent };
+    responses[status] = { description, headers: { ...RESPONSE_HEADERS, ...retry, ...challenge }, content: errorContent };
   }
   const identityDomain =
     contract.profile === 'oam'
@@ -111,7 +112,13 @@ function operation(contract: ProfileContract): Json {
         },
       },
     },
-    security: contract.methods.includes('client_secret_basic') ? [{ client_secret_basic: [] }, {}] : [{}],
+    // Alternatives: HTTP Basic, mutual TLS, or credentials in the form (client_secret_post,
+    // private_key_jwt, a public client's client_id), which OpenAPI has no scheme for.
+    security: [
+      ...(contract.methods.includes('client_secret_basic') ? [{ client_secret_basic: [] }] : []),
+      ...(contract.methods.includes('tls_client_auth') ? [{ mutual_tls: [] }] : []),
+      {},
+    ],
     responses,
   };
 }

@@ -26,7 +26,7 @@ export interface ProfileContract {
   readonly methods: readonly AuthMethod[];
   readonly algorithms: readonly string[];
   readonly parameters: readonly FormParameter[];
-  /** Error statuses the profile answers besides the shared ones (400, 401, 413, 429, 5xx). */
+  /** Error statuses the profile answers besides the shared ones (400, 401, 413, 500, 503). */
   readonly extraErrors: readonly number[];
   readonly errorBody: 'rfc7009' | 'fapi' | 'oam' | 'idv1' | 'cdr';
 }
@@ -56,7 +56,11 @@ export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> =
     foreign: 400,
     methods: AUTH_METHODS,
     algorithms: PLAIN_ALGORITHMS,
-    parameters: [TOKEN, { ...HINT, description: `${HINT.description} Other values are ignored (RFC 7009 §2.2).` }, ...CLIENT_AUTH],
+    parameters: [
+      TOKEN,
+      { name: 'token_type_hint', required: false, description: `access_token or refresh_token. ${HINT.description} Other values are ignored (RFC 7009 §2.2).` },
+      ...CLIENT_AUTH,
+    ],
     extraErrors: [],
     errorBody: 'rfc7009',
   },
@@ -86,7 +90,12 @@ export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> =
     parameters: [
       TOKEN,
       { name: 'token_type_hint', required: false, description: 'Default NONE.', values: ['ACCESS_TOKEN', 'REFRESH_TOKEN', 'NONE'] },
-      { name: 'revocation_level', required: false, description: 'What else is revoked; default NONE.', values: ['NONE', 'RELATED_TOKENS', 'RELATED_CONSENT'] },
+      {
+        name: 'revocation_level',
+        required: false,
+        description: 'What else is revoked; default NONE (or REVOCATION_DEFAULT_LEVEL when the operator sets it).',
+        values: ['NONE', 'RELATED_TOKENS', 'RELATED_CONSENT'],
+      },
       ...CLIENT_AUTH,
     ],
     extraErrors: [],

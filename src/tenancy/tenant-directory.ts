@@ -1,34 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../core.module';
 import { PreparedStatements } from '../database/pg-pool';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { ProfileName } from '../protocol/profiles';
 import { TENANT_NAME } from './tenant-name';
-
-/** How long the tenant list is trusted before it is read again. */
-const TTL_MS = 10_000;
-/** A name or issuer not in the list rereads it, at most this often (unknown tenants must not flood the database). */
-const MISS_RELOAD_MS = 1_000;
 
 /**
  * CONTRACT §8: which tenant a public request belongs to. The first present wins: `Tenant-ID`;
  * `Issuer` matched to a tenant's issuer; for `oam`, `x-oauth-identity-domain-name`, then the
  * `identityDomain` query parameter; else `default`. An unknown tenant is a 400.
  *
- * Tenants are few and change rarely, so the list is held in memory (no query per request) and
- * reread every 10 s, or at once (at most once a second) when a request names one it does not know.
+ * Asked of the database each time a request names a tenant (one indexed lookup): a cache would let
+ * a request reach a tenant whose issuer has just moved, or refuse one created a moment ago, on any
+ * replica. A request that names none is `default`, which always exists, at no cost.
  */
 @Injectable()
 export class TenantDirectory {
   private readonly statements: PreparedStatements;
-  private names = new Set<string>(['default']);
-  private issuers = new Map<string, string>();
-  private loadedAt = 0;
-  private missReloadAt = 0;
-  private loading?: Promise<void>;
 
-  constructor(@Inject(DataSource) db: DataSource) {
+  constructor(
+    @Inject(DataSource) db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     this.statements = new PreparedStatements(db);
   }
 
@@ -49,35 +45,18 @@ export class TenantDirectory {
 
   private async byName(value: string | string[], source: string): Promise<string> {
     if (typeof value !== 'string' || !TENANT_NAME.test(value)) throw ProtocolError.invalidRequest(`${source} is malformed`);
-    if (await this.known(() => this.names.has(value))) return value;
-    throw ProtocolError.invalidRequest('unknown tenant');
+    if (value === 'default') return value;
+    const rows = await this.statements.run('revgw_tenant_by_name', 'SELECT name FROM tenants WHERE name = $1', [value]);
+    if (rows.length === 0) throw ProtocolError.invalidRequest('unknown tenant');
+    return value;
   }
 
   private async byIssuer(value: string | string[]): Promise<string> {
-    if (typeof value !== 'string' || value === '') throw ProtocolError.invalidRequest('Issuer is malformed');
-    if (await this.known(() => this.issuers.has(value))) return this.issuers.get(value)!;
+    if (typeof value !== 'string' || value === '' || value.length > 2048) throw ProtocolError.invalidRequest('Issuer is malformed');
+    const [row] = await this.statements.run<{ name: string }>('revgw_tenant_by_issuer', 'SELECT name FROM tenants WHERE issuer = $1', [value]);
+    if (row) return row.name;
+    // The gateway's own issuer names the default tenant unless a tenant registered it explicitly.
+    if (value === this.config.issuer) return 'default';
     throw ProtocolError.invalidRequest('unknown tenant');
-  }
-
-  private async known(present: () => boolean): Promise<boolean> {
-    const now = Date.now();
-    if (now - this.loadedAt > TTL_MS) await this.reload();
-    if (present()) return true;
-    if (now - this.missReloadAt < MISS_RELOAD_MS) return false;
-    this.missReloadAt = now;
-    await this.reload();
-    return present();
-  }
-
-  private reload(): Promise<void> {
-    this.loading ??= this.statements
-      .run<{ name: string; issuer: string | null }>('revgw_tenants', 'SELECT name, issuer FROM tenants', [])
-      .then((rows) => {
-        this.names = new Set(rows.map((row) => row.name));
-        this.issuers = new Map(rows.flatMap((row) => (row.issuer ? [[row.issuer, row.name] as [string, string]] : [])));
-        this.loadedAt = Date.now();
-      })
-      .finally(() => (this.loading = undefined));
-    return this.loading;
   }
 }

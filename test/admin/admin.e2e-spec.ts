@@ -192,6 +192,15 @@ describe('admin API (management port)', () => {
       expect((await status(victim.token)).body).toMatchObject({ token_type: 'access_token', client_id: 'tpp', active: true });
     });
 
+    it('puts an access token under its refresh token’s consent: inherited when absent, 400 when different', async () => {
+      const rt = token({ token_type: 'refresh_token', consent_id: 'family-consent' });
+      const child = token({ refresh_token: rt.token });
+      await gw.admin('POST', '/admin/tokens', { tokens: [rt, child] });
+      expect((await status(child.token)).body.consent_id).toBe('family-consent');
+      const stray = token({ refresh_token: rt.token, consent_id: 'another-consent' });
+      expect((await gw.admin('POST', '/admin/tokens', { tokens: [stray] })).status).toBe(400);
+    });
+
     it('keeps a consent to one client', async () => {
       await gw.admin('POST', '/admin/tokens', { tokens: [token({ consent_id: 'consent-owned' })] });
       const other = token({ client_id: 'tpp-2', consent_id: 'consent-owned' });

@@ -158,6 +158,32 @@ describe('revocation profiles (CONTRACT §2)', () => {
     });
   });
 
+  describe('tenant directory', () => {
+    it('follows an issuer that moves to another tenant at once', async () => {
+      await gw.admin('PUT', '/admin/tenants/moving-a', { issuer: 'https://moving.example' });
+      await gw.admin('PUT', '/admin/clients/tpp', { tenant: 'moving-a', auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
+      const t = await family('tpp', 'moving-a');
+      expect((await gw.post('/token/revoke', { token: 'x', ...(await auth('/token/revoke')) }, { issuer: 'https://moving.example' })).status).toBe(200);
+      await gw.admin('PUT', '/admin/tenants/moving-a', {});
+      await gw.admin('PUT', '/admin/tenants/moving-b', { issuer: 'https://moving.example' });
+      const response = await gw.post('/token/revoke', { token: t.at, ...(await auth('/token/revoke')) }, { issuer: 'https://moving.example' });
+      expect(response.status).toBe(401); // tpp is not registered in moving-b
+      expect(await active(t.at, 'moving-a')).toBe(true);
+    });
+
+    it('knows a tenant the moment the admin API creates it', async () => {
+      const route = '/token/revoke';
+      expect((await gw.post(route, { token: 'x', ...(await auth(route)) }, { 'tenant-id': 'brand-new' })).status).toBe(400);
+      await gw.admin('PUT', '/admin/clients/tpp', { tenant: 'brand-new', auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
+      expect((await gw.post(route, { token: 'x', ...(await auth(route)) }, { 'tenant-id': 'brand-new' })).status).toBe(200);
+    });
+
+    it('maps the gateway’s own ISSUER to the default tenant', async () => {
+      const route = '/token/revoke';
+      expect((await gw.post(route, { token: 'x', ...(await auth(route)) }, { issuer: ISSUER })).status).toBe(200);
+    });
+  });
+
   describe('profile-specific parameters', () => {
     it('fapi and idv1 refuse an unknown token_type_hint; rfc7009 ignores it', async () => {
       for (const [route, status] of [['/token/revocation', 400], ['/api/id/v1/auth/token/revoke', 400], ['/token/revoke', 200]] as const) {
@@ -248,6 +274,18 @@ describe('revocation profiles (CONTRACT §2)', () => {
       expect(await response.text()).toBe('');
       for (const token of [t.rt, t.at, t.sibling]) expect(await active(token)).toBe(false);
       expect((await gw.post(route, { cdr_arrangement_id: t.consent, ...(await auth(route)) })).status).toBe(204);
+    });
+
+    it('reaches an access token registered only through its refresh token', async () => {
+      const consent = newToken('arr');
+      const rt = newToken('rt');
+      const at = newToken('at');
+      await register([
+        { token: rt, token_type: 'refresh_token', client_id: 'tpp', grant_id: 'g', consent_id: consent, expires_at: IN_A_YEAR },
+        { token: at, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', refresh_token: rt, expires_at: IN_A_YEAR },
+      ]);
+      expect((await gw.post(route, { cdr_arrangement_id: consent, ...(await auth(route)) })).status).toBe(204);
+      expect([await active(rt), await active(at)]).toEqual([false, false]);
     });
 
     it('422 InvalidArrangement for an unknown or another client’s arrangement', async () => {
