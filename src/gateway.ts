@@ -8,6 +8,7 @@ import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { installAdminGate } from './admin/admin-gate';
 import { AdminModule } from './admin/admin.module';
+import { TrustedProxies } from './client-auth/mtls';
 import type { AppConfig } from './config/config';
 import { CoreModule, type SharedServices } from './core.module';
 import { openDatabase, type Database } from './database/database';
@@ -22,6 +23,8 @@ import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './pr
 import { PROFILE_ROUTES } from './protocol/profiles';
 import { validationPipe } from './protocol/validation';
 import { RevocationModule } from './revocation/revocation.module';
+import { installIpThrottle } from './throttling/ip-throttle';
+import { Throttle } from './throttling/throttle';
 
 /** Admin bulk registration takes up to 10,000 tokens of up to 8 KiB each. */
 const MANAGEMENT_BODY_LIMIT = 64 * 1024 * 1024;
@@ -72,6 +75,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     ]);
     const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes, tlsOptions(config));
     acceptFormsOnly(publicApp.getHttpAdapter().getInstance());
+    installIpThrottle(publicApp.getHttpAdapter().getInstance(), publicApp.get(Throttle), publicApp.get(TrustedProxies));
     apps.push(publicApp);
 
     const managementApp = await createApplication(ManagementApplication.register(shared), 'management', logger, new Map());

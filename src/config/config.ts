@@ -151,6 +151,17 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toList) @IsCidrList()
   TRUSTED_PROXIES: string[] = [];
 
+  /** Requests per THROTTLE_TTL_MS from one source address, before anything else is done; 0 = off. */
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(10_000_000)
+  THROTTLE_IP_LIMIT: number = 1200;
+
+  /** Requests per THROTTLE_TTL_MS from one authenticated client; 0 = off. */
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(10_000_000)
+  THROTTLE_CLIENT_LIMIT: number = 600;
+
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(1000) @Max(3_600_000)
+  THROTTLE_TTL_MS: number = 60000;
+
   @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(600000)
   SHUTDOWN_GRACE_MS: number = 10000;
 
@@ -179,6 +190,7 @@ export interface AppConfig {
   /** Lower-cased header name, when a proxy forwards client certificates. */
   readonly mtlsClientCertHeader?: string;
   readonly trustedProxies: readonly string[];
+  readonly throttle: { readonly ipLimit: number; readonly clientLimit: number; readonly ttlMs: number };
   readonly logLevel: string;
 }
 
@@ -233,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     tls: vars.TLS_CERT_FILE && vars.TLS_KEY_FILE ? { certFile: vars.TLS_CERT_FILE, keyFile: vars.TLS_KEY_FILE, caFile: vars.TLS_CA_FILE } : undefined,
     mtlsClientCertHeader: vars.MTLS_CLIENT_CERT_HEADER?.toLowerCase(),
     trustedProxies: vars.TRUSTED_PROXIES,
+    throttle: { ipLimit: vars.THROTTLE_IP_LIMIT, clientLimit: vars.THROTTLE_CLIENT_LIMIT, ttlMs: vars.THROTTLE_TTL_MS },
     logLevel: vars.LOG_LEVEL,
   };
 }

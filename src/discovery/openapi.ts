@@ -39,6 +39,7 @@ const SHARED_ERRORS: Record<number, string> = {
   400: 'Malformed request: missing or repeated parameter, bad FAPI header or interaction id, unknown tenant, body not form-encoded.',
   401: 'Client authentication failed (the cause is logged, never returned).',
   413: 'Body over 16 KiB.',
+  429: 'Over the per-IP or per-client budget (THROTTLE_*).',
   500: 'Unexpected error.',
   503: 'Database (or replay store) unavailable: the token is not revoked, retry.',
 };
@@ -73,7 +74,7 @@ function operation(contract: ProfileContract): Json {
     },
   };
   for (const status of errorStatuses) {
-    const retry = status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
+    const retry = status === 429 || status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
     const challenge =
       status === 401 && contract.methods.includes('client_secret_basic')
         ? { 'WWW-Authenticate': header('Basic realm="revocation", after an Authorization header attempt.') }

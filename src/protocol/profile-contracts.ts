@@ -26,7 +26,7 @@ export interface ProfileContract {
   readonly methods: readonly AuthMethod[];
   readonly algorithms: readonly string[];
   readonly parameters: readonly FormParameter[];
-  /** Error statuses the profile answers besides the shared ones (400, 401, 413, 500, 503). */
+  /** Error statuses the profile answers besides the shared ones (400, 401, 413, 429, 500, 503). */
   readonly extraErrors: readonly number[];
   readonly errorBody: 'rfc7009' | 'fapi' | 'oam' | 'idv1' | 'cdr';
 }

@@ -9,6 +9,7 @@ import { PROFILE_CONTRACTS, type ProfileContract } from '../protocol/profile-con
 import type { ProfileName } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 import { TenantDirectory } from '../tenancy/tenant-directory';
+import { Throttle } from '../throttling/throttle';
 import { defaultLevels, type LevelByType } from './levels';
 import { RevocationEngine, type RevocationResult } from './revocation-engine';
 import { rejectRepeatedParameters, requiredToken, tokenTypeHint } from './revocation-params';
@@ -48,7 +49,8 @@ export function tokenProfile(config: AppConfig, profile: ProfileName, hint: 'len
 
 /**
  * The revocation endpoint as one ordered pipeline (oidc-provider's revocation action): tenant →
- * form shape → client authentication → the profile's parameters → the one-statement revocation.
+ * form shape → client authentication → client throttle → the profile's parameters → the
+ * one-statement revocation. (The IP throttle and the FAPI headers came before, as hook and guard.)
  * Each profile's controller decides only how the outcome is answered.
  */
 @Injectable()
@@ -58,6 +60,7 @@ export class RevocationPipeline {
     private readonly clientAuth: ClientAuthenticator,
     private readonly engine: RevocationEngine,
     private readonly proxies: TrustedProxies,
+    private readonly throttle: Throttle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -73,6 +76,7 @@ export class RevocationPipeline {
     });
     const client = await this.clientAuth.authenticate({ headers: request.headers, form, certificate }, tenant, spec.policy);
     context.clientId = client.clientId;
+    await this.throttle.client(tenant, client.clientId);
     const target = spec.target(form);
 
     const common = { tenant, clientId: client.clientId, interactionId: context.interactionId, profile: spec.profile, psuIp: context.psuIp };

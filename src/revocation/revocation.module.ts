@@ -1,4 +1,6 @@
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { ThrottlerStorageService } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from '../client-auth/client-authenticator';
 import { KeySets } from '../client-auth/key-sets';
@@ -10,6 +12,7 @@ import { MetadataController } from '../discovery/metadata.controller';
 import { OpenApiController } from '../discovery/openapi.controller';
 import type { ProfileName } from '../protocol/profiles';
 import { TenantDirectory } from '../tenancy/tenant-directory';
+import { Throttle, THROTTLER_STORAGE } from '../throttling/throttle';
 import { CdrController } from './cdr.controller';
 import { FapiController } from './fapi.controller';
 import { Idv1Controller } from './idv1.controller';
@@ -40,6 +43,17 @@ export class RevocationModule {
         TenantDirectory,
         KeySets,
         { provide: TrustedProxies, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new TrustedProxies(config.trustedProxies) },
+        Throttle,
+        {
+          provide: THROTTLER_STORAGE,
+          inject: [APP_CONFIG],
+          // Redis: options, not an instance (the service then owns and closes the connection), and
+          // no offline queue, so that a Redis outage fails a command at once instead of queueing it.
+          useFactory: (config: AppConfig) =>
+            config.redisUrl
+              ? new ThrottlerStorageRedisService(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 1000 })
+              : new ThrottlerStorageService(),
+        },
         {
           provide: REPLAY_STORE,
           inject: [APP_CONFIG, DataSource],

@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { TrustedProxies } from '../client-auth/mtls';
+import type { Throttle } from './throttle';
+
+/**
+ * The per-IP budget as the second step of every public request, right after the interaction id:
+ * before body parsing, routing to a controller, the database or any signature check (CONTRACT §7).
+ * Behind a trusted proxy the address is the right-most untrusted X-Forwarded-For hop (CONTRACT §5).
+ */
+export function installIpThrottle(fastify: FastifyInstance, throttle: Throttle, proxies: TrustedProxies): void {
+  fastify.addHook('onRequest', async (request) => {
+    const address = proxies.sourceAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
+    if (address) await throttle.ip(address);
+  });
+}

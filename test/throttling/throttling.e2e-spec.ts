@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { json, startTestGateway, type TestGateway } from '../support/gateway';
+import { assertionForm, clientAssertion, signingKey } from '../support/keys';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** CONTRACT §7: per-IP budget first, per-client budget after authentication; 429 + Retry-After. */
+describe('throttling', () => {
+  async function withPublicClient(gw: TestGateway, clientId = 'public-app') {
+    await gw.admin('PUT', `/admin/clients/${clientId}`, { auth_method: 'none' });
+  }
+
+  describe('per source IP (in process)', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway({ THROTTLE_IP_LIMIT: '3', THROTTLE_TTL_MS: '60000' });
+      await withPublicClient(gw);
+    });
+    afterAll(() => gw.stop());
+
+    it('answers the request over the limit with 429, Retry-After in whole seconds, the interaction id and the profile body', async () => {
+      for (let i = 0; i < 3; i++) expect((await gw.post('/token/revoke', { token: 'x', client_id: 'public-app' })).status).toBe(200);
+      const throttled = await gw.post('/token/revoke', { token: 'x', client_id: 'public-app' });
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(Number(throttled.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect(throttled.headers.get('x-fapi-interaction-id')).toBeTruthy();
+      expect(await json(throttled)).toEqual({ error: 'too_many_requests', error_description: expect.any(String) });
+      const fapi = await gw.post('/token/revocation', { token: 'x' });
+      expect(fapi.status).toBe(429);
+      expect(await json(fapi)).toEqual({ errors: ['Too many requests, maximum capacity reached. Requests are now throttled.'] });
+      expect((await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`)).status).toBe(429);
+    });
+
+    it('never throttles the management port', async () => {
+      for (let i = 0; i < 5; i++) expect((await fetch(`${gw.managementUrl}/health/live`)).status).toBe(200);
+    });
+  });
+
+  describe('per client, after authentication', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway({ THROTTLE_IP_LIMIT: '1000', THROTTLE_CLIENT_LIMIT: '2' });
+      await withPublicClient(gw, 'busy-app');
+      await withPublicClient(gw, 'quiet-app');
+    });
+    afterAll(() => gw.stop());
+
+    it('limits one client without touching another', async () => {
+      for (let i = 0; i < 2; i++) expect((await gw.post('/token/revoke', { token: 'x', client_id: 'busy-app' })).status).toBe(200);
+      const throttled = await gw.post('/token/revoke', { token: 'x', client_id: 'busy-app' });
+      expect(throttled.status).toBe(429);
+      expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await gw.post('/token/revoke', { token: 'x', client_id: 'quiet-app' })).status).toBe(200);
+    });
+
+    it('counts only authenticated requests against a client', async () => {
+      await withPublicClient(gw, 'target-app');
+      const key = await signingKey('ES256');
+      await gw.admin('PUT', '/admin/clients/jwt-app', { auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
+      for (let i = 0; i < 5; i++) {
+        const forged = await gw.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(await signingKey('ES256'), 'jwt-app')) });
+        expect(forged.status).toBe(401);
+      }
+      expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(key, 'jwt-app')) })).status).toBe(200);
+    });
+  });
+
+  describe('behind a trusted proxy', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway({ THROTTLE_IP_LIMIT: '1', TRUSTED_PROXIES: '127.0.0.1' });
+      await withPublicClient(gw);
+    });
+    afterAll(() => gw.stop());
+
+    it('budgets each right-most untrusted X-Forwarded-For address separately', async () => {
+      const from = (ip: string) => gw.post('/token/revoke', { token: 'x', client_id: 'public-app' }, { 'x-forwarded-for': `203.0.113.99, ${ip}` });
+      expect((await from('198.51.100.1')).status).toBe(200);
+      expect((await from('198.51.100.1')).status).toBe(429);
+      expect((await from('198.51.100.2')).status).toBe(200);
+    });
+  });
+
+  describe('shared by two replicas through Redis', () => {
+    let a: TestGateway;
+    let b: TestGateway;
+    beforeAll(async () => {
+      // A fresh issuer namespaces this test's counters in the shared Redis.
+      const env = { REDIS_URL, THROTTLE_IP_LIMIT: '4', ISSUER: `http://throttle-${randomUUID()}.test` };
+      a = await startTestGateway(env);
+      b = await startTestGateway(env);
+      await withPublicClient(a);
+      await withPublicClient(b);
+    });
+    afterAll(async () => {
+      await a.stop();
+      await b.stop();
+    });
+
+    it('spends one budget across both instances', async () => {
+      const revoke = (gw: TestGateway) => gw.post('/token/revoke', { token: 'x', client_id: 'public-app' });
+      expect([(await revoke(a)).status, (await revoke(b)).status, (await revoke(a)).status, (await revoke(b)).status]).toEqual([200, 200, 200, 200]);
+      expect((await revoke(a)).status).toBe(429);
+      expect((await revoke(b)).status).toBe(429);
+    });
+  });
+
+  describe('Redis unreachable', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      gw = await startTestGateway({ REDIS_URL: `redis://127.0.0.1:${port}`, THROTTLE_IP_LIMIT: '1' });
+      await withPublicClient(gw);
+    });
+    afterAll(() => gw.stop());
+
+    it('fails open: revocations go on while the counters are away', async () => {
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        expect((await gw.post('/token/revoke', { token: 'x', client_id: 'public-app' })).status).toBe(200);
+        expect(Date.now() - started).toBeLessThan(2000);
+      }
+    });
+  });
+});
