@@ -35,6 +35,13 @@ describe('TrustedProxies', () => {
       expect(proxies.sourceAddress('::ffff:10.0.0.2', ['198.51.100.1', '10.0.0.3'])).toBe('198.51.100.1');
     });
 
+    it('reads proxies’ spellings: ports, brackets, IPv4-mapped, upper-case IPv6', () => {
+      expect(proxies.sourceAddress('10.0.0.2', '198.51.100.1:4711')).toBe('198.51.100.1');
+      expect(proxies.sourceAddress('10.0.0.2', '[2001:DB9::1]:443')).toBe('2001:db9::1');
+      expect(proxies.sourceAddress('10.0.0.2', '::ffff:198.51.100.1')).toBe('198.51.100.1');
+      expect(proxies.sourceAddress('::ffff:203.0.113.9', undefined)).toBe('203.0.113.9');
+    });
+
     it('falls back to the peer for a malformed chain, and to the left-most hop when all are trusted', () => {
       expect(proxies.sourceAddress('10.0.0.2', 'not-an-ip, 10.0.0.9')).toBe('10.0.0.2');
       expect(proxies.sourceAddress('10.0.0.2', '10.0.0.8, 10.0.0.9')).toBe('10.0.0.8');

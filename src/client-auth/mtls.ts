@@ -46,14 +46,31 @@ export class TrustedProxies {
 
   /** CONTRACT §5: behind a trusted proxy, the right-most untrusted X-Forwarded-For address; else the peer. */
   sourceAddress(peer: string | undefined, forwardedFor: string | string[] | undefined): string | undefined {
-    if (!this.includes(peer) || forwardedFor === undefined) return peer;
+    const self = peer === undefined ? undefined : (normalizeAddress(peer) ?? peer);
+    if (!this.includes(peer) || forwardedFor === undefined) return self;
     const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((hop) => hop.trim()).filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
-      if (isIP(hops[i]) === 0) return peer; // a malformed chain is not trusted at all
-      if (!this.includes(hops[i])) return hops[i];
+      const hop = normalizeAddress(hops[i]);
+      if (hop === undefined) return self; // a hop that is no address: the chain is not believed
+      if (!this.includes(hop)) return hop;
     }
-    return hops[0] ?? peer;
+    return normalizeAddress(hops[0] ?? '') ?? self;
   }
+}
+
+/**
+ * One spelling per address, so that one client has one budget: proxies' `1.2.3.4:5678` and
+ * `[2001:db8::1]:443` lose their port, IPv4-mapped IPv6 becomes IPv4, IPv6 is lower-cased.
+ */
+export function normalizeAddress(raw: string): string | undefined {
+  let address = raw.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(address);
+  const withPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(address);
+  if (bracketed) address = bracketed[1];
+  else if (withPort) address = withPort[1];
+  if (isIP(address) === 0) return undefined;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped ? mapped[1] : address.toLowerCase();
 }
 
 /**

@@ -50,7 +50,7 @@ export class RedisReplayStore implements ReplayStore {
 
   constructor(url: string) {
     // Fail fast while Redis is away: a revocation must not queue behind a cache outage.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: 500 });
     this.redis.on('error', () => undefined); // reported per command; ioredis reconnects by itself
   }
 

@@ -1,4 +1,3 @@
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
@@ -12,6 +11,7 @@ import { MetadataController } from '../discovery/metadata.controller';
 import { OpenApiController } from '../discovery/openapi.controller';
 import type { ProfileName } from '../protocol/profiles';
 import { TenantDirectory } from '../tenancy/tenant-directory';
+import { RedisWindowStorage } from '../throttling/redis-window-storage';
 import { Throttle, THROTTLER_STORAGE } from '../throttling/throttle';
 import { CdrController } from './cdr.controller';
 import { FapiController } from './fapi.controller';
@@ -47,12 +47,7 @@ export class RevocationModule {
         {
           provide: THROTTLER_STORAGE,
           inject: [APP_CONFIG],
-          // Redis: options, not an instance (the service then owns and closes the connection), and
-          // no offline queue, so that a Redis outage fails a command at once instead of queueing it.
-          useFactory: (config: AppConfig) =>
-            config.redisUrl
-              ? new ThrottlerStorageRedisService(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 1000 })
-              : new ThrottlerStorageService(),
+          useFactory: (config: AppConfig) => (config.redisUrl ? new RedisWindowStorage(config.redisUrl) : new ThrottlerStorageService()),
         },
         {
           provide: REPLAY_STORE,

@@ -42,7 +42,9 @@ export class Throttle {
     const key = `revgw|${this.config.issuer}|${scope}|${subject}`;
     let record;
     try {
-      record = await this.storage.increment(key, ttl, limit, ttl, scope);
+      // No block duration: a refused hit is not counted (in process) and the refusal lasts only
+      // until the window frees, which is what Retry-After says.
+      record = await this.storage.increment(key, ttl, limit, 0, scope);
     } catch (error) {
       this.logger.warn({ scope, err: (error as Error).message }, 'throttle store unavailable; request allowed');
       return;

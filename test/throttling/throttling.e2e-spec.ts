@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { json, startTestGateway, type TestGateway } from '../support/gateway';
+import { TcpProxy } from '../support/tcp-proxy';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -104,6 +105,55 @@ describe('throttling', () => {
       expect([(await revoke(a)).status, (await revoke(b)).status, (await revoke(a)).status, (await revoke(b)).status]).toEqual([200, 200, 200, 200]);
       expect((await revoke(a)).status).toBe(429);
       expect((await revoke(b)).status).toBe(429);
+    });
+  });
+
+  describe.each([
+    ['in process', {}],
+    ['in Redis', { REDIS_URL }],
+  ])('window semantics %s', (_name, backend: Record<string, string>) => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway({ ...backend, THROTTLE_IP_LIMIT: '2', THROTTLE_TTL_MS: '2000', ISSUER: `http://window-${randomUUID()}.test` });
+      await withPublicClient(gw);
+    });
+    afterAll(() => gw.stop());
+
+    it('Retry-After is the time until the window frees, and waiting it out works', async () => {
+      const revoke = () => gw.post('/token/revoke', { token: 'x', client_id: 'public-app' });
+      expect((await revoke()).status).toBe(200);
+      expect((await revoke()).status).toBe(200);
+      const refused = await revoke();
+      expect(refused.status).toBe(429);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(2);
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000 + 100));
+      expect((await revoke()).status).toBe(200);
+    });
+  });
+
+  describe('Redis that accepts connections and never answers', () => {
+    let gw: TestGateway;
+    let proxy: TcpProxy;
+    beforeAll(async () => {
+      proxy = new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+      await proxy.start();
+      gw = await startTestGateway({ REDIS_URL: proxy.route(REDIS_URL), THROTTLE_IP_LIMIT: '1', ISSUER: `http://stall-${randomUUID()}.test` });
+      await withPublicClient(gw);
+      proxy.blackhole();
+    });
+    afterAll(async () => {
+      await gw.stop();
+      await proxy.stop();
+    });
+
+    it('fails open within the command timeout: no request waits on a stalled Redis', async () => {
+      for (let i = 0; i < 2; i++) {
+        const started = Date.now();
+        expect((await gw.post('/token/revoke', { token: 'x', client_id: 'public-app' })).status).toBe(200);
+        expect(Date.now() - started).toBeLessThan(1500);
+      }
     });
   });
 
