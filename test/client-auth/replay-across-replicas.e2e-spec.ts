@@ -1,6 +1,4 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { freshDatabase, json, startTestGateway, type TestGateway } from '../support/gateway';
+import { closedPort, freshDatabase, json, startTestGateway, type TestGateway } from '../support/gateway';
 import { assertionForm, clientAssertion, signingKey, type SigningKey } from '../support/keys';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -39,10 +37,7 @@ describe('jti replay store shared by replicas', () => {
   describe('Redis unreachable', () => {
     let gw: TestGateway;
     beforeAll(async () => {
-      const closed = createServer();
-      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-      const port = (closed.address() as AddressInfo).port;
-      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      const port = await closedPort();
       gw = await startTestGateway({ REDIS_URL: `redis://127.0.0.1:${port}` });
       await register(gw);
     });

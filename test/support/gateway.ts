@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { loadConfig } from '../../src/config/config';
 import { IN_MEMORY } from '../../src/database/database';
@@ -112,4 +112,13 @@ export function rawHttp(baseUrl: string, request: string): Promise<string> {
     socket.on('error', reject);
     socket.on('close', () => resolve(answer));
   });
+}
+
+/** A loopback port nothing listens on (for "the service is down" tests). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
-import { json, startTestGateway, type TestGateway } from '../support/gateway';
+import { closedPort, json, startTestGateway, type TestGateway } from '../support/gateway';
 import { TcpProxy } from '../support/tcp-proxy';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 
@@ -160,10 +159,7 @@ describe('throttling', () => {
   describe('Redis unreachable', () => {
     let gw: TestGateway;
     beforeAll(async () => {
-      const closed = createServer();
-      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-      const port = (closed.address() as AddressInfo).port;
-      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      const port = await closedPort();
       gw = await startTestGateway({ REDIS_URL: `redis://127.0.0.1:${port}`, THROTTLE_IP_LIMIT: '1' });
       await withPublicClient(gw);
     });
