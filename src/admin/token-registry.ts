@@ -6,6 +6,8 @@ import type { TokenType } from '../revocation/token-types';
 import type { TokenEntry } from './dto';
 
 interface Registration {
+  /** Position in the request, for error messages. */
+  readonly index: number;
   readonly entry: TokenEntry;
   readonly hash: Buffer;
   readonly parent: Buffer | null;
@@ -77,6 +79,7 @@ function uniqueRegistrations(entries: readonly TokenEntry[]): Registration[] {
     const seen = byHash.get(key);
     if (!seen) {
       byHash.set(key, {
+        index: i,
         entry,
         hash,
         parent: entry.refresh_token === undefined ? null : hashToken(entry.refresh_token),
@@ -124,22 +127,22 @@ async function checkParents(tx: EntityManager, tenant: string, batch: Registrati
     batch.map((r) => [r.hash.toString('hex'), { type: r.entry.token_type, clientId: r.entry.client_id, consentId: r.entry.consent_id }]),
   );
 
-  batch.forEach((registration, i) => {
-    const { entry, parent } = registration;
-    if (!parent) return;
-    const where = `tokens[${i}].refresh_token`;
+  for (const registration of batch) {
+    const { entry, parent, index } = registration;
+    if (!parent) continue;
+    const where = `tokens[${index}].refresh_token`;
     if (entry.token_type !== 'access_token') throw ProtocolError.invalidRequest(`${where}: only an access token has a parent refresh token`);
     // What is stored wins: re-registering a token cannot change its type or owner.
     const known = stored.get(parent.toString('hex')) ?? inCall.get(parent.toString('hex'));
     if (!known) throw ProtocolError.invalidRequest(`${where} is not registered`);
     if (known.type !== 'refresh_token') throw ProtocolError.invalidRequest(`${where} is not a refresh token`);
     if (known.clientId !== entry.client_id) throw ProtocolError.invalidRequest(`${where} belongs to another client`);
-    if (known.consentId === undefined) return;
+    if (known.consentId === undefined) continue;
     if (entry.consent_id !== undefined && entry.consent_id !== known.consentId) {
-      throw ProtocolError.invalidRequest(`tokens[${i}].consent_id differs from its refresh token's consent`);
+      throw ProtocolError.invalidRequest(`tokens[${index}].consent_id differs from its refresh token's consent`);
     }
     registration.consentId = known.consentId;
-  });
+  }
 }
 
 /** The first client to register a token under a consent owns it; another client's token is refused. */

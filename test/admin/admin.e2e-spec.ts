@@ -170,6 +170,13 @@ describe('admin API (management port)', () => {
       expect((await status(tokens[0].token as string)).status).toBe(404);
     });
 
+    it('names the position of the faulty entry in the request, repeats included', async () => {
+      const t = token();
+      const response = await gw.admin('POST', '/admin/tokens', { tokens: [t, { ...t }, token({ refresh_token: 'never-registered' })] });
+      expect(response.status).toBe(400);
+      expect(response.body.error_description).toBe('tokens[2].refresh_token is not registered');
+    });
+
     it('accepts the same token twice in one call when both entries agree, and refuses them when they differ', async () => {
       const t = token();
       expect((await gw.admin('POST', '/admin/tokens', { tokens: [t, { ...t }] })).body).toEqual({ registered: 1 });
