@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from './config/config';
 import { Readiness } from './health/readiness';
+import { Metrics } from './metrics/metrics';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -13,6 +14,7 @@ export interface SharedServices {
   readonly dataSource: DataSource;
   readonly logger: Logger;
   readonly readiness: Readiness;
+  readonly metrics: Metrics;
 }
 
 @Global()
@@ -24,6 +26,7 @@ export class CoreModule {
       { provide: DataSource, useValue: shared.dataSource },
       { provide: ROOT_LOGGER, useValue: shared.logger },
       { provide: Readiness, useValue: shared.readiness },
+      { provide: Metrics, useValue: shared.metrics },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -17,6 +17,8 @@ import { OPENAPI_PATH } from './discovery/openapi';
 import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
 import { createRootLogger, loggingModule } from './logging/logging';
+import { Metrics } from './metrics/metrics';
+import { MetricsController } from './metrics/metrics.controller';
 import { ProtocolErrorFilter, type RouteMethods } from './protocol/error-filter';
 import { clientErrorHandler, frameworkErrors } from './protocol/framework-errors';
 import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
@@ -34,7 +36,7 @@ class PublicApplication {
   static register(shared: SharedServices): DynamicModule {
     return {
       module: PublicApplication,
-      imports: [CoreModule.register(shared), loggingModule(shared.logger), RevocationModule.forProfiles(shared.config.profiles)],
+      imports: [CoreModule.register(shared), loggingModule(shared.logger), RevocationModule.register(shared.config)],
     };
   }
 }
@@ -45,6 +47,7 @@ class ManagementApplication {
     return {
       module: ManagementApplication,
       imports: [CoreModule.register(shared), loggingModule(shared.logger), HealthModule, AdminModule],
+      controllers: [MetricsController],
     };
   }
 }
@@ -65,7 +68,7 @@ export interface Gateway {
  */
 export async function startGateway(config: AppConfig, logger: Logger = createRootLogger(config)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
-  const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness() };
+  const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness(), metrics: new Metrics() };
   const apps: INestApplication[] = [];
   try {
     const publicRoutes: RouteMethods = new Map([

@@ -134,4 +134,49 @@ describe('loadConfig', () => {
   it('ignores variables it does not know', () => {
     expect(loadConfig({ UNRELATED: 'x', NODE_ENV: 'production' }).port).toBe(8080);
   });
+
+  describe('upstream propagation (CONTRACT §6)', () => {
+    const KEY = Buffer.alloc(32, 7).toString('base64');
+    const URL_ONLY = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/oauth2/revoke' };
+
+    it('is off without UPSTREAM_REVOCATION_URL, whatever else is set', () => {
+      expect(loadConfig({ TOKEN_ENCRYPTION_KEY: 'not-a-key', UPSTREAM_TIMEOUT_MS: 'soon' }).upstream).toBeUndefined();
+    });
+
+    it('reads the defaults and the key', () => {
+      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, UPSTREAM_CLIENT_ID: 'gw', UPSTREAM_CLIENT_SECRET: 's e:c' }).upstream).toEqual({
+        url: URL_ONLY.UPSTREAM_REVOCATION_URL,
+        dialect: 'rfc7009',
+        clientId: 'gw',
+        clientSecret: 's e:c',
+        timeoutMs: 2000,
+        breaker: { failures: 5, resetMs: 10000 },
+        encryptionKey: Buffer.alloc(32, 7),
+        maxAttempts: 300,
+      });
+      // URL-safe base64 without padding is the same 32 bytes.
+      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 0xfb).toString('base64url') }).upstream?.encryptionKey).toEqual(Buffer.alloc(32, 0xfb));
+    });
+
+    it('requires TOKEN_ENCRYPTION_KEY once upstream is set', () => {
+      expect(problemsOf(URL_ONLY)).toEqual([expect.stringMatching(/^Invalid configuration: TOKEN_ENCRYPTION_KEY is required/)]);
+    });
+
+    it.each([
+      ['TOKEN_ENCRYPTION_KEY', { TOKEN_ENCRYPTION_KEY: Buffer.alloc(16, 1).toString('base64') }],
+      ['TOKEN_ENCRYPTION_KEY', { TOKEN_ENCRYPTION_KEY: 'correct horse battery staple correct horse b' }],
+      ['UPSTREAM_REVOCATION_URL', { UPSTREAM_REVOCATION_URL: 'https://gw:secret@as.bank.internal/revoke', TOKEN_ENCRYPTION_KEY: KEY }],
+      ['UPSTREAM_REVOCATION_URL', { UPSTREAM_REVOCATION_URL: 'ftp://as.bank.internal/revoke', TOKEN_ENCRYPTION_KEY: KEY }],
+      ['UPSTREAM_DIALECT', { UPSTREAM_DIALECT: 'keycloak', TOKEN_ENCRYPTION_KEY: KEY }],
+      ['UPSTREAM_TIMEOUT_MS', { UPSTREAM_TIMEOUT_MS: '2s', TOKEN_ENCRYPTION_KEY: KEY }],
+      ['UPSTREAM_BREAKER_FAILURES', { UPSTREAM_BREAKER_FAILURES: '0', TOKEN_ENCRYPTION_KEY: KEY }],
+      ['UPSTREAM_CLIENT_ID', { UPSTREAM_CLIENT_ID: 'with:colon', TOKEN_ENCRYPTION_KEY: KEY }],
+      ['UPSTREAM_CLIENT_ID', { UPSTREAM_CLIENT_SECRET: 'secret-without-id', TOKEN_ENCRYPTION_KEY: KEY }],
+    ])('fails at start on a bad %s, naming it, without echoing secrets', (name, env) => {
+      const problems = problemsOf({ ...URL_ONLY, ...env });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(name);
+      expect(problems[0]).not.toMatch(/secret|horse|AQEB/);
+    });
+  });
 });

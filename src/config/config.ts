@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import { TrustedProxies } from '../client-auth/mtls';
 import { REVOCATION_LEVELS, type RevocationLevel } from '../revocation/levels';
 import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
+import { loadUpstreamConfig, type UpstreamConfig } from '../upstream/upstream-config';
 
 /** Variables without a default (absent from `new EnvironmentVariables()`'s keys). */
 const OPTIONAL = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE', 'MTLS_CLIENT_CERT_HEADER'];
@@ -191,6 +192,8 @@ export interface AppConfig {
   readonly mtlsClientCertHeader?: string;
   readonly trustedProxies: readonly string[];
   readonly throttle: { readonly ipLimit: number; readonly clientLimit: number; readonly ttlMs: number };
+  /** Set when revocations are propagated to an upstream authorization server (CONTRACT §6). */
+  readonly upstream?: UpstreamConfig;
   readonly logLevel: string;
 }
 
@@ -223,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (problems.length === 0 && !vars.TLS_CERT_FILE !== !vars.TLS_KEY_FILE) {
     problems.push(`Invalid configuration: ${vars.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other`);
   }
+  const { upstream, problems: upstreamProblems } = loadUpstreamConfig(env);
+  problems.push(...upstreamProblems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,
@@ -246,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mtlsClientCertHeader: vars.MTLS_CLIENT_CERT_HEADER?.toLowerCase(),
     trustedProxies: vars.TRUSTED_PROXIES,
     throttle: { ipLimit: vars.THROTTLE_IP_LIMIT, clientLimit: vars.THROTTLE_CLIENT_LIMIT, ttlMs: vars.THROTTLE_TTL_MS },
+    upstream,
     logLevel: vars.LOG_LEVEL,
   };
 }

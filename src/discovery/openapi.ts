@@ -43,6 +43,11 @@ const SHARED_ERRORS: Record<number, string> = {
   500: 'Unexpected error.',
   503: 'Database (or replay store) unavailable: the token is not revoked, retry.',
 };
+/** CONTRACT §6, only when UPSTREAM_REVOCATION_URL is set; the token is revoked here either way. */
+const UPSTREAM_ERRORS: Record<number, string> = {
+  502: 'Upstream authorization server unreachable, failing, or answering unexpectedly (or its circuit is open). Revoked here; propagation retried from the outbox.',
+  504: 'Upstream authorization server timed out, or answered 503/429. Revoked here; propagation retried from the outbox.',
+};
 const EXTRA_ERRORS: Record<number, string> = {
   404: 'Unknown token, or a token of another client.',
   406: 'Accept refuses application/json.',
@@ -65,7 +70,11 @@ const REQUEST_HEADERS = [
 
 function operation(contract: ProfileContract): Json {
   const errorContent = { 'application/json': { schema: { $ref: `#/components/schemas/${contract.errorBody}_error` } } };
-  const errorStatuses = [...Object.keys(SHARED_ERRORS).map(Number), ...contract.extraErrors].sort((a, b) => a - b);
+  const errorStatuses = [
+    ...Object.keys(SHARED_ERRORS).map(Number),
+    ...contract.extraErrors,
+    ...(contract.propagates ? Object.keys(UPSTREAM_ERRORS).map(Number) : []),
+  ].sort((a, b) => a - b);
   const responses: Json = {
     [contract.success]: {
       description: contract.unknown === contract.success ? 'Revoked, already revoked, or unknown token.' : 'Revoked or already revoked.',
@@ -82,7 +91,7 @@ function operation(contract: ProfileContract): Json {
     const description =
       status === contract.foreign && status !== contract.unknown && status === 400
         ? `${SHARED_ERRORS[400]} Also: a token of another client.`
-        : (EXTRA_ERRORS[status] ?? SHARED_ERRORS[status]);
+        : (EXTRA_ERRORS[status] ?? UPSTREAM_ERRORS[status] ?? SHARED_ERRORS[status]);
     responses[status] = { description, headers: { ...RESPONSE_HEADERS, ...retry, ...challenge }, content: errorContent };
   }
   const identityDomain =

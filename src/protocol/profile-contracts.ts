@@ -28,6 +28,8 @@ export interface ProfileContract {
   readonly parameters: readonly FormParameter[];
   /** Error statuses the profile answers besides the shared ones (400, 401, 413, 429, 500, 503). */
   readonly extraErrors: readonly number[];
+  /** CONTRACT §6: revocations are propagated upstream (502/504) when UPSTREAM_REVOCATION_URL is set; `cdr` stays local. */
+  readonly propagates: boolean;
   readonly errorBody: 'rfc7009' | 'fapi' | 'oam' | 'idv1' | 'cdr';
 }
 
@@ -62,6 +64,7 @@ export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> =
       ...CLIENT_AUTH,
     ],
     extraErrors: [],
+    propagates: true,
     errorBody: 'rfc7009',
   },
   fapi: {
@@ -75,6 +78,7 @@ export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> =
     algorithms: FAPI_ALGORITHMS,
     parameters: [TOKEN, { ...HINT, description: `${HINT.description} Other values are a 400.` }, ...CLIENT_AUTH.filter((p) => p.name !== 'client_secret')],
     extraErrors: [404, 406],
+    propagates: true,
     errorBody: 'fapi',
   },
   oam: {
@@ -99,6 +103,7 @@ export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> =
       ...CLIENT_AUTH,
     ],
     extraErrors: [],
+    propagates: true,
     errorBody: 'oam',
   },
   idv1: {
@@ -112,6 +117,7 @@ export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> =
     algorithms: PLAIN_ALGORITHMS,
     parameters: [TOKEN, { ...HINT, description: `${HINT.description} Other values are a 400.` }, ...CLIENT_AUTH],
     extraErrors: [],
+    propagates: true,
     errorBody: 'idv1',
   },
   cdr: {
@@ -128,6 +134,7 @@ export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> =
       ...CLIENT_AUTH.filter((p) => p.name !== 'client_secret'),
     ],
     extraErrors: [422],
+    propagates: false,
     errorBody: 'cdr',
   },
 };

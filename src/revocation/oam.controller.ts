@@ -27,9 +27,9 @@ export class OamController {
       policy: authPolicy(config, PROFILE_CONTRACTS.oam),
       target: (form) => {
         const token = requiredToken(form);
-        oamTokenTypeHint(form);
+        const hint = oamTokenTypeHint(form);
         const level = oamRevocationLevel(form, config.defaultLevel ?? 'NONE');
-        return { kind: 'token', token, levels: { access_token: level, refresh_token: level } };
+        return { kind: 'token', token, hint, levels: { access_token: level, refresh_token: level } };
       },
     };
   }

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { isRetryableConflict } from '../database/db-errors';
 import { PreparedStatements } from '../database/pg-pool';
 import type { AuditProfile } from '../protocol/profiles';
-import type { LevelByType } from './levels';
+import type { LevelByType, RevocationLevel } from './levels';
 import type { TokenType } from './token-types';
 
 export interface RevocationRequest {
@@ -15,6 +15,26 @@ export interface RevocationRequest {
   readonly interactionId: string;
   readonly profile: AuditProfile;
   readonly psuIp?: string;
+  /** Set when revocations are propagated upstream: the outbox row to write with the revocation. */
+  readonly outbox?: OutboxEntry;
+}
+
+/** CONTRACT §6: what the outbox keeps of a revocation, written in the same statement as the revocation. */
+export interface OutboxEntry {
+  /** The presented token, sealed (AES-256-GCM). */
+  readonly sealed: Buffer;
+  /** For a token the gateway does not know: the client's hint and the level that type would get. */
+  readonly hint: TokenType | null;
+  readonly fallbackLevel: RevocationLevel | null;
+  /** The synchronous delivery's lease: the worker leaves the row alone until it has passed. */
+  readonly leaseMs: number;
+}
+
+/** The outbox row written for a revocation to propagate (own or unknown tokens, never another client's). */
+export interface PendingPropagation {
+  readonly id: string;
+  readonly tokenType: TokenType | null;
+  readonly level: RevocationLevel | null;
 }
 
 export type RevocationOutcome = 'revoked' | 'unknown' | 'foreign';
@@ -25,6 +45,7 @@ export interface RevocationResult {
   /** Tokens newly revoked by this request (0 when repeated: revocation is idempotent). */
   readonly revokedAccess: number;
   readonly revokedRefresh: number;
+  readonly propagation?: PendingPropagation;
 }
 
 /**
@@ -76,12 +97,22 @@ WITH target AS (
               ELSE 'revoked' END,
          $8
   RETURNING outcome, token_type
+), outbox AS (
+  -- CONTRACT §6: the propagation is durable before the answer. The presented token only (the
+  -- upstream cascades itself); an unknown token too (the upstream may know it); never another
+  -- client's token, which the gateway would otherwise revoke upstream with its own credentials.
+  INSERT INTO upstream_outbox (tenant, sealed_token, token_type, level, interaction_id, attempts, next_attempt_at)
+  SELECT $1, $9::bytea, COALESCE((SELECT token_type FROM target), $10::text), COALESCE((SELECT requested FROM target), $11::text), $6, 1,
+         now() + $12::int * interval '1 millisecond'
+  WHERE $9::bytea IS NOT NULL AND (EXISTS (SELECT 1 FROM owned) OR NOT EXISTS (SELECT 1 FROM target))
+  RETURNING id, token_type, level
 )
 SELECT e.outcome, e.token_type,
        (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS revoked_access,
        (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS revoked_refresh,
-       (SELECT count(*) FROM consent)::int AS consents
-FROM event e`;
+       (SELECT count(*) FROM consent)::int AS consents,
+       o.id::text AS outbox_id, o.token_type AS outbox_token_type, o.level AS outbox_level
+FROM event e LEFT JOIN outbox o ON true`;
 
 /**
  * CDR arrangement revocation (CONTRACT §2 `cdr`): the consent and every token under it, in one
@@ -142,6 +173,10 @@ export class RevocationEngine {
       request.interactionId,
       request.profile,
       request.psuIp ?? null,
+      request.outbox?.sealed ?? null,
+      request.outbox?.hint ?? null,
+      request.outbox?.fallbackLevel ?? null,
+      request.outbox?.leaseMs ?? null,
     ]);
   }
 
@@ -164,12 +199,16 @@ export class RevocationEngine {
           token_type: TokenType | null;
           revoked_access: number;
           revoked_refresh: number;
+          outbox_id?: string | null;
+          outbox_token_type?: TokenType | null;
+          outbox_level?: RevocationLevel | null;
         }>(name, sql, params);
         return {
           outcome: row.outcome,
           tokenType: row.token_type,
           revokedAccess: row.revoked_access,
           revokedRefresh: row.revoked_refresh,
+          ...(row.outbox_id ? { propagation: { id: row.outbox_id, tokenType: row.outbox_token_type ?? null, level: row.outbox_level ?? null } } : {}),
         };
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isRetryableConflict(error)) throw error;

@@ -14,10 +14,12 @@ import { defaultLevels, type LevelByType } from './levels';
 import { RevocationEngine, type RevocationResult } from './revocation-engine';
 import { rejectRepeatedParameters, requiredToken, tokenTypeHint } from './revocation-params';
 import { hashToken } from './token-hash';
+import type { TokenType } from './token-types';
+import { UpstreamPropagation } from '../upstream/propagation';
 
 /** What a request asks to revoke, once its profile has read its parameters. */
 export type RevocationTarget =
-  | { readonly kind: 'token'; readonly token: string; readonly levels: LevelByType }
+  | { readonly kind: 'token'; readonly token: string; readonly hint?: TokenType; readonly levels: LevelByType }
   | { readonly kind: 'consent'; readonly consentId: string };
 
 /** What distinguishes one profile's pipeline from another's; the steps are the same. */
@@ -41,8 +43,7 @@ export function tokenProfile(config: AppConfig, profile: ProfileName, hint: 'len
     policy: authPolicy(config, PROFILE_CONTRACTS[profile]),
     target: (form) => {
       const token = requiredToken(form);
-      tokenTypeHint(form, hint);
-      return { kind: 'token', token, levels };
+      return { kind: 'token', token, hint: tokenTypeHint(form, hint), levels };
     },
   };
 }
@@ -50,8 +51,8 @@ export function tokenProfile(config: AppConfig, profile: ProfileName, hint: 'len
 /**
  * The revocation endpoint as one ordered pipeline (oidc-provider's revocation action): tenant →
  * form shape → client authentication → client throttle → the profile's parameters → the
- * one-statement revocation. (The IP throttle and the FAPI headers came before, as hook and guard.)
- * Each profile's controller decides only how the outcome is answered.
+ * one-statement revocation → propagation upstream. (The IP throttle and the FAPI headers came
+ * before, as hook and guard.) Each profile's controller decides only how the outcome is answered.
  */
 @Injectable()
 export class RevocationPipeline {
@@ -62,6 +63,7 @@ export class RevocationPipeline {
     private readonly proxies: TrustedProxies,
     private readonly throttle: Throttle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(UpstreamPropagation) private readonly upstream: UpstreamPropagation | null,
   ) {}
 
   async revoke(request: FastifyRequest, spec: ProfileSpec): Promise<{ client: AuthenticatedClient; result: RevocationResult }> {
@@ -80,10 +82,15 @@ export class RevocationPipeline {
     const target = spec.target(form);
 
     const common = { tenant, clientId: client.clientId, interactionId: context.interactionId, profile: spec.profile, psuIp: context.psuIp };
-    const result =
-      target.kind === 'token'
-        ? await this.engine.revoke({ ...common, tokenHash: hashToken(target.token), levels: target.levels })
-        : await this.engine.revokeConsent({ ...common, consentId: target.consentId });
-    return { client, result };
+    if (target.kind === 'consent') return { client, result: await this.engine.revokeConsent({ ...common, consentId: target.consentId }) };
+
+    const outbox = this.upstream?.entry(target.token, tenant, target.hint, target.levels);
+    const result = await this.engine.revoke({ ...common, tokenHash: hashToken(target.token), levels: target.levels, outbox });
+    if (!result.propagation || !this.upstream) return { client, result };
+    // CONTRACT §6: the caller's answer waits for the upstream (502/504 when it fails; the local
+    // revocation and the outbox row stand). A token unknown here but accepted upstream counts as
+    // revoked: with an upstream, the gateway is a facade and the upstream is the authority on it.
+    await this.upstream.deliverNow(result.propagation, target.token, context.interactionId);
+    return { client, result: result.outcome === 'unknown' ? { ...result, outcome: 'revoked' } : result };
   }
 }

@@ -11,6 +11,7 @@ import { MetadataController } from '../discovery/metadata.controller';
 import { OpenApiController } from '../discovery/openapi.controller';
 import type { ProfileName } from '../protocol/profiles';
 import { TenantDirectory } from '../tenancy/tenant-directory';
+import { UpstreamModule } from '../upstream/upstream.module';
 import { RedisWindowStorage } from '../throttling/redis-window-storage';
 import { Throttle, THROTTLER_STORAGE } from '../throttling/throttle';
 import { CdrController } from './cdr.controller';
@@ -32,9 +33,11 @@ const CONTROLLERS: Record<ProfileName, Type> = {
 
 @Module({})
 export class RevocationModule {
-  static forProfiles(profiles: ReadonlySet<ProfileName>): DynamicModule {
+  static register(config: AppConfig): DynamicModule {
+    const profiles = config.profiles;
     return {
       module: RevocationModule,
+      imports: [UpstreamModule.register(config)],
       controllers: [MetadataController, OpenApiController, ...[...profiles].map((profile) => CONTROLLERS[profile])],
       providers: [
         ClientAuthenticator,

@@ -3,6 +3,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, ROOT_LOGGER } from '../core.module';
+import { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
 
 export const THROTTLER_STORAGE = Symbol('THROTTLER_STORAGE');
@@ -25,6 +26,7 @@ export class Throttle {
     @Inject(THROTTLER_STORAGE) private readonly storage: ThrottlerStorage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly metrics: Metrics,
   ) {}
 
   ip(address: string): Promise<void> {
@@ -50,6 +52,7 @@ export class Throttle {
       return;
     }
     if (!record.isBlocked) return;
+    this.metrics.throttled.inc({ scope });
     throw new ProtocolError(429, 'too_many_requests', THROTTLED, {
       detail: `${scope} budget of ${limit} per ${ttl} ms exhausted`,
       headers: { 'retry-after': String(Math.max(1, Math.ceil(record.timeToBlockExpire))) },

@@ -41,7 +41,7 @@ describe('migrations', () => {
   it('applies every migration on an empty database', async () => {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     expect(applied.map((m) => m.name)).toEqual(migrations.map((m) => new m().name));
-    expect(await tables()).toEqual(['client_assertion_jtis', 'clients', 'consents', 'revocation_events', 'tenants', 'tokens']);
+    expect(await tables()).toEqual(['client_assertion_jtis', 'clients', 'consents', 'revocation_events', 'tenants', 'tokens', 'upstream_outbox']);
     expect(await indexes()).toEqual(
       expect.arrayContaining([
         'tokens_pkey',
@@ -52,6 +52,7 @@ describe('migrations', () => {
         'clients_pkey',
         'revocation_events_interaction_idx',
         'revocation_events_client_idx',
+        'upstream_outbox_due_idx',
       ]),
     );
     expect(await dataSource.query(`SELECT name FROM tenants`)).toEqual([{ name: 'default' }]);
@@ -61,7 +62,7 @@ describe('migrations', () => {
     for (let i = 0; i < migrations.length; i++) await dataSource.undoLastMigration({ transaction: 'each' });
     expect(await tables()).toEqual([]);
     expect(await dataSource.runMigrations({ transaction: 'each' })).toHaveLength(migrations.length);
-    expect(await tables()).toHaveLength(6);
+    expect(await tables()).toHaveLength(7);
   });
 
   it('uses the revocation indexes for the hot path and bulk lookups', async () => {

@@ -1,0 +1,151 @@
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleType, type CircuitBreakerPolicy } from 'cockatiel';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics';
+import { ProtocolError } from '../protocol/protocol-error';
+import type { LevelByType } from '../revocation/levels';
+import type { OutboxEntry, PendingPropagation } from '../revocation/revocation-engine';
+import type { TokenType } from '../revocation/token-types';
+import { Outbox, retryDelay, type OutboxRow } from './outbox';
+import type { UpstreamClient } from './upstream-client';
+import type { UpstreamConfig } from './upstream-config';
+import { UpstreamFailure } from './upstream-outcome';
+import type { TokenCipher } from './token-cipher';
+
+/** Rows one worker round claims while the circuit is closed; one (a probe) while it is not. */
+const BATCH = 32;
+/** A row the open circuit kept from being tried is due again after this. */
+const CIRCUIT_OPEN_DELAY_MS = 1000;
+
+/**
+ * CONTRACT §6: revocations propagated to the upstream authorization server. Each one is first
+ * made durable in the outbox by the revocation's own statement; then delivered at once for the
+ * caller's answer, and otherwise by the worker, with backoff, until delivered or dead-lettered.
+ *
+ * One circuit breaker (cockatiel, consecutive failures) guards every call, the caller's and the
+ * worker's: while it is open, callers get 502 at once and the outbox waits; after
+ * UPSTREAM_BREAKER_RESET_MS one call goes through as the probe and closes it again on success.
+ */
+export class UpstreamPropagation {
+  private readonly breaker: CircuitBreakerPolicy;
+  /**
+   * How long a delivery owns its row. A delivery lasts at most the timeout, or twice it when it
+   * first waits for a half-open probe; beyond the lease another claimer may take the row.
+   */
+  readonly leaseMs: number;
+
+  constructor(
+    private readonly config: UpstreamConfig,
+    private readonly client: UpstreamClient,
+    private readonly outbox: Outbox,
+    private readonly cipher: TokenCipher,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    this.breaker = circuitBreaker(handleType(UpstreamFailure), {
+      halfOpenAfter: config.breaker.resetMs,
+      breaker: new ConsecutiveBreaker(config.breaker.failures),
+    });
+    this.breaker.onBreak(() => this.logger.warn({ failures: config.breaker.failures }, 'upstream circuit opened'));
+    this.breaker.onReset(() => this.logger.info('upstream circuit closed'));
+    this.leaseMs = 2 * config.timeoutMs + 5000;
+    metrics.observeOutbox(() => outbox.counts());
+  }
+
+  /** The outbox row the revocation statement writes for `token`. */
+  entry(token: string, tenant: string, hint: TokenType | undefined, levels: LevelByType): OutboxEntry {
+    const fallbackLevel = hint ? levels[hint] : levels.access_token === levels.refresh_token ? levels.access_token : null;
+    return { sealed: this.cipher.seal(token, tenant), hint: hint ?? null, fallbackLevel, leaseMs: this.leaseMs };
+  }
+
+  /**
+   * The synchronous attempt, for the caller's answer: resolves when the upstream confirmed,
+   * throws 502/504 (CONTRACT §6) otherwise. Either way the row is settled: deleted, or left to
+   * the worker with its next attempt scheduled.
+   */
+  async deliverNow(pending: PendingPropagation, token: string, interactionId: string): Promise<void> {
+    const failure = await this.attempt(
+      { id: pending.id, attempts: 1 },
+      { token, tokenType: pending.tokenType, level: pending.level, interactionId },
+    );
+    if (!failure) return;
+    const kept = 'The token is revoked here; the upstream authorization server will be told as soon as it answers.';
+    throw failure.status === 504
+      ? new ProtocolError(504, 'gateway_timeout', `The upstream authorization server did not answer in time. ${kept}`, { detail: failure.detail })
+      : new ProtocolError(502, 'bad_gateway', `The upstream authorization server could not be reached or answered wrongly. ${kept}`, { detail: failure.detail });
+  }
+
+  /** One worker round: claims due rows and delivers them, until none are due. Returns how many were tried. */
+  async deliverDue(stopping: () => boolean): Promise<number> {
+    let tried = 0;
+    for (;;) {
+      const batch = this.breaker.state === CircuitState.Closed ? BATCH : 1;
+      const rows = await this.outbox.claim(batch, this.leaseMs);
+      await Promise.all(rows.map((row) => this.deliverRow(row)));
+      tried += rows.length;
+      if (rows.length < batch || stopping() || this.breaker.state !== CircuitState.Closed) return tried;
+    }
+  }
+
+  private async deliverRow(row: OutboxRow): Promise<void> {
+    let token: string;
+    try {
+      token = this.cipher.open(row.sealed, row.tenant);
+    } catch {
+      // Sealed under another key (TOKEN_ENCRYPTION_KEY was changed) or altered: no retry can help.
+      await this.settleFailure(row, new UpstreamFailure('unexpected_response', 'outbox token cannot be decrypted with TOKEN_ENCRYPTION_KEY'), true);
+      return;
+    }
+    await this.attempt(row, { token, tokenType: row.tokenType, level: row.level, interactionId: row.interactionId });
+  }
+
+  /** One delivery through the breaker; settles the row and returns the failure, if any. */
+  private async attempt(row: Pick<OutboxRow, 'id' | 'attempts'>, delivery: Parameters<UpstreamClient['revoke']>[0]): Promise<UpstreamFailure | undefined> {
+    try {
+      await this.breaker.execute(() => this.client.revoke(delivery));
+    } catch (error) {
+      const failure =
+        error instanceof UpstreamFailure
+          ? error
+          : error instanceof BrokenCircuitError
+            ? new UpstreamFailure('circuit_open', 'upstream circuit open')
+            : new UpstreamFailure('connection_error', `upstream call failed (${(error as Error).name})`);
+      this.metrics.upstreamRequests.inc({ outcome: failure.outcome });
+      this.logger.warn({ interaction_id: delivery.interactionId, outbox_id: row.id, attempts: row.attempts, outcome: failure.outcome, err: failure.detail }, 'upstream revocation failed');
+      await this.settleFailure(row, failure, false);
+      return failure;
+    }
+    this.metrics.upstreamRequests.inc({ outcome: 'delivered' });
+    await this.settle(() => this.outbox.delivered(row.id, row.attempts), row);
+    return undefined;
+  }
+
+  private async settleFailure(row: Pick<OutboxRow, 'id' | 'attempts'>, failure: UpstreamFailure, hopeless: boolean): Promise<void> {
+    if (failure.outcome === 'circuit_open') {
+      await this.settle(() => this.outbox.released(row.id, row.attempts, CIRCUIT_OPEN_DELAY_MS), row);
+      return;
+    }
+    const dead = hopeless || row.attempts >= this.config.maxAttempts;
+    await this.settle(() => this.outbox.failed(row.id, row.attempts, retryDelay(row.attempts), failure.detail, dead), row);
+    if (dead) {
+      this.metrics.outboxDeadLetters.inc();
+      this.logger.error({ outbox_id: row.id, attempts: row.attempts, err: failure.detail }, 'upstream revocation dead-lettered');
+    }
+  }
+
+  /**
+   * A row that cannot be settled (the database is away) keeps its lease and is picked up again
+   * once the lease has passed: a delivery may then repeat, which revocation tolerates (RFC 7009
+   * §2.2: revoking a revoked token succeeds), but never overlaps another.
+   */
+  private async settle(write: () => Promise<void>, row: Pick<OutboxRow, 'id'>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.logger.warn({ outbox_id: row.id, err: (error as Error).message }, 'outbox row could not be updated; it will be retried after its lease');
+    }
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { TokenCipher } from './token-cipher';
+
+describe('TokenCipher', () => {
+  const cipher = new TokenCipher(randomBytes(32));
+
+  it('opens what it sealed, for any token', () => {
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.string({ maxLength: 64 }), (token, tenant) => {
+      expect(cipher.open(cipher.seal(token, tenant), tenant)).toBe(token);
+    }));
+  });
+
+  it('never stores the token in clear and never repeats a ciphertext', () => {
+    const token = 'a-token-that-must-not-appear';
+    const first = cipher.seal(token, 'default');
+    const second = cipher.seal(token, 'default');
+    expect(first.includes(Buffer.from(token))).toBe(false);
+    expect(first.equals(second)).toBe(false);
+  });
+
+  it('refuses another key, another tenant, and any altered byte', () => {
+    const sealed = cipher.seal('tok', 'default');
+    expect(() => new TokenCipher(randomBytes(32)).open(sealed, 'default')).toThrow();
+    expect(() => cipher.open(sealed, 'other')).toThrow();
+    for (let i = 0; i < sealed.length; i++) {
+      const altered = Buffer.from(sealed);
+      altered[i] ^= 0x01;
+      expect(() => cipher.open(altered, 'default')).toThrow();
+    }
+    expect(() => cipher.open(Buffer.alloc(5), 'default')).toThrow('not a sealed token');
+  });
+
+  it('wants a 256-bit key', () => {
+    expect(() => new TokenCipher(randomBytes(16))).toThrow('32 bytes');
+  });
+});

@@ -1,0 +1,37 @@
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+
+const VERSION = 0x01;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + IV_BYTES + TAG_BYTES;
+
+/**
+ * Seals a token for the outbox (CONTRACT §6) with AES-256-GCM: a fresh 96-bit IV per token
+ * (NIST SP 800-38D §8.2.2), the 128-bit tag, and the tenant as additional data so that a row
+ * copied into another tenant does not decrypt. Layout: version ‖ IV ‖ tag ‖ ciphertext.
+ */
+export class TokenCipher {
+  private readonly key: KeyObject;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('TOKEN_ENCRYPTION_KEY must be 32 bytes');
+    this.key = createSecretKey(key);
+  }
+
+  seal(token: string, tenant: string): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(tenant, 'utf8'));
+    const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), body]);
+  }
+
+  /** Throws when the data was not sealed under this key for this tenant, or was altered. */
+  open(sealed: Buffer, tenant: string): string {
+    if (sealed.length < HEADER_BYTES || sealed[0] !== VERSION) throw new Error('not a sealed token');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
+    decipher.setAAD(Buffer.from(tenant, 'utf8'));
+    decipher.setAuthTag(sealed.subarray(1 + IV_BYTES, HEADER_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(HEADER_BYTES)), decipher.final()]).toString('utf8');
+  }
+}
