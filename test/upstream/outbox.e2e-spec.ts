@@ -1,0 +1,187 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeUpstream, type SeenRequest } from '../support/fake-upstream';
+import { basic, eventually, freshDatabase, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+
+const SECRET = 'tpp-secret-value';
+const asTpp = { authorization: basic('tpp', SECRET) };
+const KEY = randomBytes(32).toString('base64');
+
+function upstreamEnv(upstream: FakeUpstream, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    UPSTREAM_REVOCATION_URL: upstream.url,
+    UPSTREAM_CLIENT_ID: 'gateway-client',
+    UPSTREAM_CLIENT_SECRET: 'gateway-secret',
+    TOKEN_ENCRYPTION_KEY: KEY,
+    UPSTREAM_TIMEOUT_MS: '400',
+    ...extra,
+  };
+}
+
+async function registerToken(gw: TestGateway): Promise<string> {
+  if ((await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: SECRET })).status > 201) throw new Error('client');
+  const token = newToken('at');
+  const { status } = await gw.admin('POST', '/admin/tokens', {
+    tokens: [{ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }],
+  });
+  expect(status).toBe(201);
+  return token;
+}
+
+const revoke = (gw: TestGateway, token: string, interactionId = randomUUID()) =>
+  gw.post('/token/revoke', { token }, { ...asTpp, 'x-fapi-interaction-id': interactionId });
+
+async function metric(gw: TestGateway, series: string): Promise<number> {
+  const text = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
+const outbox = (gw: TestGateway) =>
+  gw.database.dataSource.query(`SELECT id, attempts, dead_at, last_error FROM upstream_outbox ORDER BY id`) as Promise<
+    Array<{ attempts: number; dead_at: Date | null; last_error: string | null }>
+  >;
+
+/** CONTRACT §6: the circuit breaker and the outbox worker. */
+describe('upstream outbox and circuit breaker', () => {
+  const upstream = new FakeUpstream();
+  beforeAll(() => upstream.up());
+  beforeEach(() => (upstream.behaviour = { kind: 'answer', status: 200 }));
+  afterAll(() => upstream.down());
+
+  describe('circuit breaker (UPSTREAM_BREAKER_FAILURES=3, UPSTREAM_BREAKER_RESET_MS=1000)', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway(upstreamEnv(upstream, { UPSTREAM_BREAKER_FAILURES: '3', UPSTREAM_BREAKER_RESET_MS: '1000' }));
+    });
+    afterAll(() => gw.stop());
+
+    it('opens after 3 consecutive failures and then answers 502 without calling the upstream', async () => {
+      upstream.behaviour = { kind: 'answer', status: 500 };
+      for (let i = 0; i < 3; i++) {
+        const token = await registerToken(gw);
+        expect((await revoke(gw, token)).status).toBe(502);
+        expect(upstream.requestsFor(token)).toHaveLength(1);
+      }
+      const refused = await registerToken(gw);
+      const response = await revoke(gw, refused);
+      expect(response.status).toBe(502);
+      expect(await response.json()).toEqual({ error: 'bad_gateway', error_description: expect.any(String) });
+      expect(upstream.requestsFor(refused)).toEqual([]);
+      expect(await metric(gw, 'revgw_upstream_requests_total{outcome="circuit_open"}')).toBeGreaterThanOrEqual(1);
+      // Still kept for later delivery.
+      expect((await gw.admin('POST', '/admin/tokens/status', { token: refused })).body.active).toBe(false);
+    });
+
+    it('half-opens after the reset time, closes on a success, and the outbox then drains', async () => {
+      upstream.behaviour = { kind: 'answer', status: 200 };
+      const token = await registerToken(gw);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // The probe is either this request or a worker delivery; either way the circuit closes.
+      await eventually(async () => (await revoke(gw, newToken('probe'))).status === 200, 5000, 'circuit closed');
+      expect((await revoke(gw, token)).status).toBe(200);
+      expect(upstream.requestsFor(token)).toHaveLength(1);
+      await eventually(async () => (await outbox(gw)).length === 0, 10_000, 'outbox drained');
+    }, 20_000);
+  });
+
+  describe('retries and dead letters (UPSTREAM_OUTBOX_MAX_ATTEMPTS=2)', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway(upstreamEnv(upstream, { UPSTREAM_OUTBOX_MAX_ATTEMPTS: '2', UPSTREAM_BREAKER_FAILURES: '1000' }));
+    });
+    afterAll(() => gw.stop());
+
+    it('retries within 5 s, then dead-letters the row after the last attempt, counts it, and stops calling', async () => {
+      upstream.behaviour = { kind: 'answer', status: 500 };
+      const token = await registerToken(gw);
+      const started = Date.now();
+      expect((await revoke(gw, token)).status).toBe(502);
+      expect(await metric(gw, 'revgw_outbox_pending')).toBe(1);
+
+      const [dead] = await eventually(async () => {
+        const rows = await outbox(gw);
+        return rows[0]?.dead_at ? rows : undefined;
+      }, 8000, 'dead letter');
+      const [first, second] = upstream.requestsFor(token);
+      expect(second.receivedAt - first.receivedAt).toBeLessThan(5000);
+      expect(second.receivedAt - started).toBeLessThan(5000);
+      expect(dead.attempts).toBe(2);
+      expect(dead.last_error).toBe('upstream answered 500');
+      expect(await metric(gw, 'revgw_outbox_dead_letters_total')).toBe(1);
+      expect(await metric(gw, 'revgw_outbox_pending')).toBe(0);
+      expect(await metric(gw, 'revgw_outbox_dead')).toBe(1);
+      expect(await metric(gw, 'revgw_upstream_requests_total{outcome="server_error"}')).toBe(2);
+
+      upstream.behaviour = { kind: 'answer', status: 200 };
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(upstream.requestsFor(token)).toHaveLength(2);
+    }, 15_000);
+  });
+
+  describe('durability across a restart', () => {
+    it('delivers what a stopped gateway left in the outbox once a new one starts on the same database', async () => {
+      const server = await freshDatabase();
+      const dataDir = server ? undefined : await mkdtemp(join(tmpdir(), 'revgw-outbox-'));
+      const storage = server ? { DATABASE_URL: server.url, MIGRATIONS_RUN: 'true' } : { DATA_DIR: dataDir! };
+      try {
+        await upstream.down();
+        const first = await startTestGateway(upstreamEnv(upstream, storage));
+        const token = await registerToken(first);
+        const interactionId = randomUUID();
+        expect((await revoke(first, token, interactionId)).status).toBe(502);
+        await first.stop();
+
+        await upstream.up();
+        const second = await startTestGateway(upstreamEnv(upstream, storage));
+        try {
+          await eventually(async () => (await outbox(second)).length === 0, 10_000, 'outbox drained');
+          const [delivered] = upstream.requestsFor(token);
+          expect(delivered.headers['x-fapi-interaction-id']).toBe(interactionId);
+        } finally {
+          await second.stop();
+        }
+      } finally {
+        await upstream.up();
+        await server?.drop();
+        if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      }
+    }, 30_000);
+  });
+
+  const withServer = process.env.DATABASE_URL ? describe : describe.skip;
+  withServer('two replicas on one database (needs DATABASE_URL)', () => {
+    it('deliver every row exactly once after an outage, never two deliveries of one row at a time', async () => {
+      const database = (await freshDatabase())!;
+      const a = await startTestGateway(upstreamEnv(upstream, { DATABASE_URL: database.url, MIGRATIONS_RUN: 'true', UPSTREAM_BREAKER_FAILURES: '1000' }));
+      const b = await startTestGateway(upstreamEnv(upstream, { DATABASE_URL: database.url, UPSTREAM_BREAKER_FAILURES: '1000' }));
+      try {
+        await upstream.down();
+        const tokens = await Promise.all(Array.from({ length: 40 }, () => registerToken(a)));
+        const statuses = await Promise.all(tokens.map((token, i) => revoke(i % 2 ? a : b, token).then((r) => r.status)));
+        expect(new Set(statuses)).toEqual(new Set([502]));
+
+        // Slow answers widen every delivery, so two overlapping ones would show.
+        upstream.behaviour = { kind: 'answer', status: 200, delayMs: 150 };
+        await upstream.up();
+        await eventually(async () => (await outbox(a)).length === 0, 20_000, 'outbox drained');
+        for (const token of tokens) {
+          const seen = upstream.requestsFor(token);
+          expect(seen).toHaveLength(1);
+          expect(overlapping(seen)).toBe(false);
+        }
+      } finally {
+        await a.stop();
+        await b.stop();
+        await database.drop();
+      }
+    }, 40_000);
+  });
+});
+
+function overlapping(requests: SeenRequest[]): boolean {
+  const sorted = [...requests].sort((x, y) => x.receivedAt - y.receivedAt);
+  return sorted.some((request, i) => i > 0 && request.receivedAt < (sorted[i - 1].answeredAt ?? Infinity));
+}
