@@ -19,6 +19,7 @@ import { TrustedProxies } from '../client-auth/mtls';
 import { REVOCATION_LEVELS, type RevocationLevel } from '../revocation/levels';
 import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 import { loadUpstreamConfig, type UpstreamConfig } from '../upstream/upstream-config';
+import { problemLines, toInteger, type Raw } from './env-validation';
 
 /** Variables without a default (absent from `new EnvironmentVariables()`'s keys). */
 const OPTIONAL = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE', 'MTLS_CLIENT_CERT_HEADER'];
@@ -26,10 +27,6 @@ const OPTIONAL = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DE
 /** Variables whose value must never be echoed in an error line or a log. */
 const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN', 'REDIS_URL']);
 
-// Conversions read the raw string (`obj[key]`), so that nothing but the exact spellings converts:
-// '   ' is not 0 and 'false' is not true.
-type Raw = { obj: Record<string, unknown>; key: string };
-const toInteger = ({ obj, key }: Raw) => (typeof obj[key] === 'string' && /^\d+$/.test(obj[key]) ? Number(obj[key]) : obj[key]);
 const toBoolean = ({ obj, key }: Raw) => ({ true: true, '1': true, false: false, '0': false })[String(obj[key])] ?? obj[key];
 /** A URL `new URL()` accepts, with one of these schemes (a bad port or host fails here, not at connect). */
 const IsUrlWith = (protocols: string[]) =>
@@ -214,12 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
   const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true });
-  const problems = errors.map((error) => {
-    // Decorators apply bottom-up, so the last failed constraint is the first one written: the type check.
-    const reason = Object.values(error.constraints ?? {}).at(-1) ?? 'is invalid';
-    const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(raw[error.property])})`;
-    return `Invalid configuration: ${reason.startsWith(error.property) ? reason : `${error.property} ${reason}`}${shown}`;
-  });
+  const problems = problemLines(errors, raw, SENSITIVE);
   if (problems.length === 0 && vars.PORT === vars.MANAGEMENT_PORT && vars.PORT !== 0) {
     problems.push(`Invalid configuration: MANAGEMENT_PORT must differ from PORT (both ${vars.PORT})`);
   }

@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
+import { problemLines, toInteger } from '../config/env-validation';
 
 export const UPSTREAM_DIALECTS = ['rfc7009', 'oam'] as const;
 export type UpstreamDialect = (typeof UPSTREAM_DIALECTS)[number];
@@ -19,8 +20,6 @@ export interface UpstreamConfig {
   readonly maxAttempts: number;
 }
 
-const toInteger = ({ obj, key }: { obj: Record<string, unknown>; key: string }) =>
-  typeof obj[key] === 'string' && /^\d+$/.test(obj[key]) ? Number(obj[key]) : obj[key];
 
 const IsHttpUrl = () =>
   ValidateBy({
@@ -93,11 +92,7 @@ export function loadUpstreamConfig(env: NodeJS.ProcessEnv): { upstream?: Upstrea
   const raw: Record<string, string> = {};
   for (const key of NAMES) if (env[key] !== undefined && env[key] !== '') raw[key] = env[key];
   const vars = plainToInstance(UpstreamVariables, raw, { exposeDefaultValues: true });
-  const problems = validateSync(vars).map((error) => {
-    const reason = Object.values(error.constraints ?? {}).at(-1) ?? 'is invalid';
-    const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(raw[error.property])})`;
-    return `Invalid configuration: ${reason.startsWith(error.property) ? reason : `${error.property} ${reason}`}${shown}`;
-  });
+  const problems = problemLines(validateSync(vars), raw, SENSITIVE);
   if (!vars.TOKEN_ENCRYPTION_KEY && problems.every((line) => !line.includes('TOKEN_ENCRYPTION_KEY'))) {
     problems.push('Invalid configuration: TOKEN_ENCRYPTION_KEY is required when UPSTREAM_REVOCATION_URL is set (32 random bytes in base64)');
   }

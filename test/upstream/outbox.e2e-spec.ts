@@ -125,7 +125,7 @@ describe('upstream outbox and circuit breaker', () => {
     it('delivers what a stopped gateway left in the outbox once a new one starts on the same database', async () => {
       const server = await freshDatabase();
       const dataDir = server ? undefined : await mkdtemp(join(tmpdir(), 'revgw-outbox-'));
-      const storage = server ? { DATABASE_URL: server.url, MIGRATIONS_RUN: 'true' } : { DATA_DIR: dataDir! };
+      const storage: Record<string, string> = server ? { DATABASE_URL: server.url, MIGRATIONS_RUN: 'true' } : { DATA_DIR: dataDir! };
       try {
         await upstream.down();
         const first = await startTestGateway(upstreamEnv(upstream, storage));
