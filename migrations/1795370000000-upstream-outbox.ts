@@ -3,8 +3,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The upstream outbox (CONTRACT §6): one row per revocation still to be propagated, written in
  * the revocation's own statement and deleted once the upstream confirmed it. The token is stored
- * sealed with AES-256-GCM (never in clear); `attempts` doubles as a fencing counter so a delivery
- * that overran its lease cannot settle a row another delivery has since claimed.
+ * sealed with AES-256-GCM (never in clear). `attempts` counts deliveries tried; `claim` only ever
+ * grows, one per claim, and fences the settle, so a delivery that overran its lease cannot settle a
+ * row another delivery has since claimed.
  */
 export class UpstreamOutbox1795370000000 implements MigrationInterface {
   name = 'UpstreamOutbox1795370000000';
@@ -19,6 +20,7 @@ export class UpstreamOutbox1795370000000 implements MigrationInterface {
         level            text,
         interaction_id   text NOT NULL,
         attempts         integer NOT NULL DEFAULT 0,
+        claim            integer NOT NULL DEFAULT 1,
         next_attempt_at  timestamptz NOT NULL,
         last_error       text,
         created_at       timestamptz NOT NULL DEFAULT now(),

@@ -76,12 +76,12 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       [OPENAPI_PATH, ['GET', 'HEAD']],
       ...[...config.profiles].map((profile): [string, string[]] => [PROFILE_ROUTES[profile], ['POST']]),
     ]);
-    const publicApp = await createApplication(PublicApplication.register(shared), 'public', logger, publicRoutes, tlsOptions(config));
+    const publicApp = await createApplication(PublicApplication.register(shared), 'public', shared, publicRoutes, tlsOptions(config));
     acceptFormsOnly(publicApp.getHttpAdapter().getInstance());
     installIpThrottle(publicApp.getHttpAdapter().getInstance(), publicApp.get(Throttle), publicApp.get(TrustedProxies));
     apps.push(publicApp);
 
-    const managementApp = await createApplication(ManagementApplication.register(shared), 'management', logger, new Map());
+    const managementApp = await createApplication(ManagementApplication.register(shared), 'management', shared, new Map());
     installAdminGate(managementApp.getHttpAdapter().getInstance(), config.adminApiToken);
     managementApp.useGlobalPipes(validationPipe());
     apps.push(managementApp);
@@ -111,7 +111,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
 async function createApplication(
   module: DynamicModule,
   surface: 'public' | 'management',
-  logger: Logger,
+  { logger, readiness }: SharedServices,
   routes: RouteMethods,
   tls?: SecureServerOptions,
 ): Promise<NestFastifyApplication> {
@@ -127,6 +127,13 @@ async function createApplication(
     clientErrorHandler,
   });
   installResponseHeaders(adapter.getInstance(), surface);
+  // While draining, every answer closes its connection. `forceCloseConnections: 'idle'` only
+  // closes connections idle when close() starts; one answered later would otherwise keep the
+  // server open until its keep-alive timeout, past SHUTDOWN_GRACE_MS.
+  adapter.getInstance().addHook('onSend', async (_request, reply, payload) => {
+    if (readiness.draining) reply.header('connection', 'close');
+    return payload;
+  });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(NestPinoLogger));
   app.useGlobalFilters(new ProtocolErrorFilter(logger, routes));

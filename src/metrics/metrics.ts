@@ -33,17 +33,18 @@ export class Metrics {
   /** Filled at scrape time by whoever owns the outbox (see `observeOutbox`). */
   private outboxCounts?: () => Promise<{ pending: number; dead: number }>;
 
-  readonly outboxPending = new Gauge({
+  readonly outboxPending: Gauge = new Gauge({
     name: 'revgw_outbox_pending',
     help: 'Revocations waiting in the outbox for delivery upstream (dead letters excluded).',
     registers: [this.registry],
-    collect: () => this.collectOutbox(),
+    collect: () => this.collectOutbox('pending', this.outboxPending),
   });
 
-  readonly outboxDead = new Gauge({
+  readonly outboxDead: Gauge = new Gauge({
     name: 'revgw_outbox_dead',
     help: 'Dead-lettered outbox rows waiting for an operator.',
     registers: [this.registry],
+    collect: () => this.collectOutbox('dead', this.outboxDead),
   });
 
   constructor() {
@@ -55,14 +56,13 @@ export class Metrics {
     this.outboxCounts = counts;
   }
 
-  private async collectOutbox(): Promise<void> {
-    if (!this.outboxCounts) return this.outboxPending.set(0);
+  /** One small query per gauge and scrape, so each value is current when it is read. */
+  private async collectOutbox(which: 'pending' | 'dead', gauge: Gauge): Promise<void> {
+    if (!this.outboxCounts) return gauge.set(0);
     try {
-      const { pending, dead } = await this.outboxCounts();
-      this.outboxPending.set(pending);
-      this.outboxDead.set(dead);
+      gauge.set((await this.outboxCounts())[which]);
     } catch {
-      // The database is away: keep the last values; /health/ready reports the outage.
+      // The database is away: keep the last value; /health/ready reports the outage.
     }
   }
 }

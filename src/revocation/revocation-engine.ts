@@ -23,9 +23,8 @@ export interface RevocationRequest {
 export interface OutboxEntry {
   /** The presented token, sealed (AES-256-GCM). */
   readonly sealed: Buffer;
-  /** For a token the gateway does not know: the client's hint and the level that type would get. */
+  /** For a token the gateway does not know: the client's hint. */
   readonly hint: TokenType | null;
-  readonly fallbackLevel: RevocationLevel | null;
   /** The synchronous delivery's lease: the worker leaves the row alone until it has passed. */
   readonly leaseMs: number;
 }
@@ -63,7 +62,7 @@ WITH target AS (
          CASE WHEN token_type = 'refresh_token' THEN $5::text ELSE $4::text END AS requested
   FROM tokens WHERE token_hash = $2 AND tenant = $1
 ), owned AS (
-  SELECT token_hash, token_type, consent_id, parent_hash,
+  SELECT token_hash, token_type, consent_id, parent_hash, requested,
          CASE WHEN requested = 'RELATED_CONSENT' AND consent_id IS NULL THEN 'RELATED_TOKENS' ELSE requested END AS level
   FROM target WHERE client_id = $3
 ), victims AS (
@@ -99,12 +98,17 @@ WITH target AS (
   RETURNING outcome, token_type
 ), outbox AS (
   -- CONTRACT §6: the propagation is durable before the answer. The presented token only (the
-  -- upstream cascades itself); an unknown token too (the upstream may know it); never another
-  -- client's token, which the gateway would otherwise revoke upstream with its own credentials.
+  -- upstream cascades itself). A token unknown here goes too (the upstream may know it), without
+  -- a level: nothing here vouches for the caller's right to more than that token. Never another
+  -- client's token, in this tenant or any other (the primary key leads with the hash): the
+  -- gateway's own credentials would revoke it upstream. The sync delivery's lease is counted from
+  -- after the revocation ran (the WHERE reads "revoked" first), not from statement start: a
+  -- statement that waited on a row lock must not commit a lease that has already run out.
   INSERT INTO upstream_outbox (tenant, sealed_token, token_type, level, interaction_id, attempts, next_attempt_at)
-  SELECT $1, $9::bytea, COALESCE((SELECT token_type FROM target), $10::text), COALESCE((SELECT requested FROM target), $11::text), $6, 1,
-         now() + $12::int * interval '1 millisecond'
-  WHERE $9::bytea IS NOT NULL AND (EXISTS (SELECT 1 FROM owned) OR NOT EXISTS (SELECT 1 FROM target))
+  SELECT $1, $9::bytea, COALESCE((SELECT token_type FROM target), $10::text), (SELECT requested FROM owned), $6, 1,
+         clock_timestamp() + $11::int * interval '1 millisecond'
+  WHERE $9::bytea IS NOT NULL AND (SELECT count(*) FROM revoked) >= 0
+    AND (EXISTS (SELECT 1 FROM owned) OR NOT EXISTS (SELECT 1 FROM tokens WHERE token_hash = $2))
   RETURNING id, token_type, level
 )
 SELECT e.outcome, e.token_type,
@@ -175,7 +179,6 @@ export class RevocationEngine {
       request.psuIp ?? null,
       request.outbox?.sealed ?? null,
       request.outbox?.hint ?? null,
-      request.outbox?.fallbackLevel ?? null,
       request.outbox?.leaseMs ?? null,
     ]);
   }

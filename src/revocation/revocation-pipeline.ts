@@ -10,12 +10,12 @@ import type { ProfileName } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 import { TenantDirectory } from '../tenancy/tenant-directory';
 import { Throttle } from '../throttling/throttle';
+import { UpstreamPropagation } from '../upstream/propagation';
 import { defaultLevels, type LevelByType } from './levels';
 import { RevocationEngine, type RevocationResult } from './revocation-engine';
 import { rejectRepeatedParameters, requiredToken, tokenTypeHint } from './revocation-params';
 import { hashToken } from './token-hash';
 import type { TokenType } from './token-types';
-import { UpstreamPropagation } from '../upstream/propagation';
 
 /** What a request asks to revoke, once its profile has read its parameters. */
 export type RevocationTarget =
@@ -84,13 +84,13 @@ export class RevocationPipeline {
     const common = { tenant, clientId: client.clientId, interactionId: context.interactionId, profile: spec.profile, psuIp: context.psuIp };
     if (target.kind === 'consent') return { client, result: await this.engine.revokeConsent({ ...common, consentId: target.consentId }) };
 
-    const outbox = this.upstream?.entry(target.token, tenant, target.hint, target.levels);
+    const outbox = this.upstream?.entry(target.token, tenant, target.hint);
     const result = await this.engine.revoke({ ...common, tokenHash: hashToken(target.token), levels: target.levels, outbox });
-    if (!result.propagation || !this.upstream) return { client, result };
     // CONTRACT §6: the caller's answer waits for the upstream (502/504 when it fails; the local
-    // revocation and the outbox row stand). A token unknown here but accepted upstream counts as
-    // revoked: with an upstream, the gateway is a facade and the upstream is the authority on it.
-    await this.upstream.deliverNow(result.propagation, target.token, context.interactionId);
-    return { client, result: result.outcome === 'unknown' ? { ...result, outcome: 'revoked' } : result };
+    // revocation and the outbox row stand). On success the answer is the profile's for the local
+    // outcome (CONTRACT §2): an RFC 7009 upstream says 200 for unknown tokens too, so its 2xx
+    // cannot tell that a token unknown here existed there.
+    if (result.propagation && this.upstream) await this.upstream.deliverNow(result.propagation, target.token, context.interactionId);
+    return { client, result };
   }
 }

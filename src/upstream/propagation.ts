@@ -1,8 +1,7 @@
-import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleType, type CircuitBreakerPolicy } from 'cockatiel';
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
-import type { LevelByType } from '../revocation/levels';
 import type { OutboxEntry, PendingPropagation } from '../revocation/revocation-engine';
 import type { TokenType } from '../revocation/token-types';
 import { Outbox, retryDelay, type OutboxRow } from './outbox';
@@ -16,6 +15,9 @@ const BATCH = 32;
 /** A row the open circuit kept from being tried is due again after this. */
 const CIRCUIT_OPEN_DELAY_MS = 1000;
 
+/** What settling a row needs: its id, the deliveries tried so far, and the claim that fences it. */
+type Settleable = Pick<OutboxRow, 'id' | 'attempts' | 'claim'>;
+
 /**
  * CONTRACT §6: revocations propagated to the upstream authorization server. Each one is first
  * made durable in the outbox by the revocation's own statement; then delivered at once for the
@@ -24,12 +26,15 @@ const CIRCUIT_OPEN_DELAY_MS = 1000;
  * One circuit breaker (cockatiel, consecutive failures) guards every call, the caller's and the
  * worker's: while it is open, callers get 502 at once and the outbox waits; after
  * UPSTREAM_BREAKER_RESET_MS one call goes through as the probe and closes it again on success.
+ * While the probe is out, other calls fail fast too (cockatiel would make them wait for it, and a
+ * caller would then wait up to twice UPSTREAM_TIMEOUT_MS).
  */
 export class UpstreamPropagation {
   private readonly breaker: CircuitBreakerPolicy;
+  private openedAt = 0;
   /**
-   * How long a delivery owns its row. A delivery lasts at most the timeout, or twice it when it
-   * first waits for a half-open probe; beyond the lease another claimer may take the row.
+   * How long a delivery owns its row: the timeout bounds a delivery, the margin covers the
+   * settle and a stalled event loop. Beyond the lease another claimer may take the row.
    */
   readonly leaseMs: number;
 
@@ -41,20 +46,22 @@ export class UpstreamPropagation {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
-    this.breaker = circuitBreaker(handleType(UpstreamFailure), {
-      halfOpenAfter: config.breaker.resetMs,
-      breaker: new ConsecutiveBreaker(config.breaker.failures),
+    this.breaker = circuitBreaker(
+      handleWhen((error) => error instanceof UpstreamFailure && error.tripsBreaker),
+      { halfOpenAfter: config.breaker.resetMs, breaker: new ConsecutiveBreaker(config.breaker.failures) },
+    );
+    this.breaker.onBreak(() => {
+      this.openedAt = Date.now();
+      this.logger.warn({ failures: config.breaker.failures }, 'upstream circuit opened');
     });
-    this.breaker.onBreak(() => this.logger.warn({ failures: config.breaker.failures }, 'upstream circuit opened'));
     this.breaker.onReset(() => this.logger.info('upstream circuit closed'));
-    this.leaseMs = 2 * config.timeoutMs + 5000;
+    this.leaseMs = config.timeoutMs + 5000;
     metrics.observeOutbox(() => outbox.counts());
   }
 
   /** The outbox row the revocation statement writes for `token`. */
-  entry(token: string, tenant: string, hint: TokenType | undefined, levels: LevelByType): OutboxEntry {
-    const fallbackLevel = hint ? levels[hint] : levels.access_token === levels.refresh_token ? levels.access_token : null;
-    return { sealed: this.cipher.seal(token, tenant), hint: hint ?? null, fallbackLevel, leaseMs: this.leaseMs };
+  entry(token: string, tenant: string, hint: TokenType | undefined): OutboxEntry {
+    return { sealed: this.cipher.seal(token, tenant), hint: hint ?? null, leaseMs: this.leaseMs };
   }
 
   /**
@@ -64,7 +71,7 @@ export class UpstreamPropagation {
    */
   async deliverNow(pending: PendingPropagation, token: string, interactionId: string): Promise<void> {
     const failure = await this.attempt(
-      { id: pending.id, attempts: 1 },
+      { id: pending.id, attempts: 1, claim: 1 },
       { token, tokenType: pending.tokenType, level: pending.level, interactionId },
     );
     if (!failure) return;
@@ -78,7 +85,10 @@ export class UpstreamPropagation {
   async deliverDue(stopping: () => boolean): Promise<number> {
     let tried = 0;
     for (;;) {
-      const batch = this.breaker.state === CircuitState.Closed ? BATCH : 1;
+      // Open and not yet due for a probe, or a probe already out: nothing to try.
+      const state = this.breaker.state;
+      if (state === CircuitState.HalfOpen || (state === CircuitState.Open && Date.now() - this.openedAt < this.config.breaker.resetMs)) return tried;
+      const batch = state === CircuitState.Closed ? BATCH : 1;
       const rows = await this.outbox.claim(batch, this.leaseMs);
       await Promise.all(rows.map((row) => this.deliverRow(row)));
       tried += rows.length;
@@ -99,8 +109,9 @@ export class UpstreamPropagation {
   }
 
   /** One delivery through the breaker; settles the row and returns the failure, if any. */
-  private async attempt(row: Pick<OutboxRow, 'id' | 'attempts'>, delivery: Parameters<UpstreamClient['revoke']>[0]): Promise<UpstreamFailure | undefined> {
+  private async attempt(row: Settleable, delivery: Parameters<UpstreamClient['revoke']>[0]): Promise<UpstreamFailure | undefined> {
     try {
+      if (this.breaker.state === CircuitState.HalfOpen) throw new BrokenCircuitError();
       await this.breaker.execute(() => this.client.revoke(delivery));
     } catch (error) {
       const failure =
@@ -115,17 +126,17 @@ export class UpstreamPropagation {
       return failure;
     }
     this.metrics.upstreamRequests.inc({ outcome: 'delivered' });
-    await this.settle(() => this.outbox.delivered(row.id, row.attempts), row);
+    await this.settle(() => this.outbox.delivered(row.id, row.claim), row);
     return undefined;
   }
 
-  private async settleFailure(row: Pick<OutboxRow, 'id' | 'attempts'>, failure: UpstreamFailure, hopeless: boolean): Promise<void> {
+  private async settleFailure(row: Settleable, failure: UpstreamFailure, hopeless: boolean): Promise<void> {
     if (failure.outcome === 'circuit_open') {
-      await this.settle(() => this.outbox.released(row.id, row.attempts, CIRCUIT_OPEN_DELAY_MS), row);
+      await this.settle(() => this.outbox.released(row.id, row.claim, CIRCUIT_OPEN_DELAY_MS), row);
       return;
     }
     const dead = hopeless || row.attempts >= this.config.maxAttempts;
-    await this.settle(() => this.outbox.failed(row.id, row.attempts, retryDelay(row.attempts), failure.detail, dead), row);
+    await this.settle(() => this.outbox.failed(row.id, row.claim, retryDelay(row.attempts), failure.detail, dead), row);
     if (dead) {
       this.metrics.outboxDeadLetters.inc();
       this.logger.error({ outbox_id: row.id, attempts: row.attempts, err: failure.detail }, 'upstream revocation dead-lettered');

@@ -36,6 +36,21 @@ describe('readUpstreamAnswer (CONTRACT §6 mapping)', () => {
     expect(outcomeOf(dialect, status, body)).toBe(expected);
   });
 
+  it('counts towards the circuit only what is about the upstream, not about one token', () => {
+    const trips = (status: number, body = '') => {
+      try {
+        readUpstreamAnswer('rfc7009', status, body);
+      } catch (error) {
+        return (error as UpstreamFailure).tripsBreaker;
+      }
+      return undefined;
+    };
+    expect([500, 502, 503, 429, 401, 302].map((status) => trips(status))).toEqual([true, true, true, true, true, true]);
+    expect(trips(200, '<html>')).toBe(true);
+    expect([400, 403, 404, 413].map((status) => trips(status))).toEqual([false, false, false, false]);
+    expect(new UpstreamFailure('timeout', 'x').tripsBreaker).toBe(true);
+  });
+
   it('puts timeouts and "later" answers on 504, everything else on 502', () => {
     expect(new UpstreamFailure('timeout', 'x').status).toBe(504);
     expect(new UpstreamFailure('connection_error', 'x').status).toBe(502);

@@ -25,6 +25,12 @@ export class UpstreamFailure extends Error {
     readonly outcome: UpstreamFailureOutcome,
     /** Private: for the log and the outbox row, never for the caller. Holds no token. */
     readonly detail: string,
+    /**
+     * Whether the failure says the upstream is down or unusable for everyone, and so counts
+     * towards opening the circuit. An answer about one request (a 400 or 404 for one token) does
+     * not: otherwise any client could open the circuit for all with a handful of odd tokens.
+     */
+    readonly tripsBreaker = true,
   ) {
     super(detail);
     this.name = 'UpstreamFailure';
@@ -44,6 +50,8 @@ export function readUpstreamAnswer(dialect: UpstreamDialect, status: number, bod
   if (status === 429) throw new UpstreamFailure('throttled', 'upstream answered 429');
   if (status === 503) throw new UpstreamFailure('unavailable', 'upstream answered 503');
   if (status >= 500) throw new UpstreamFailure('server_error', `upstream answered ${status}`);
+  if (status >= 400 && status !== 401) throw new UpstreamFailure('unexpected_response', `upstream answered ${status}`, false);
+  // 401 (our own credentials refused), 3xx (redirects are not followed) and 1xx say nothing about one token.
   if (status < 200 || status > 299) throw new UpstreamFailure('unexpected_response', `upstream answered ${status}`);
   const json = parseJson(body);
   const delivered =

@@ -5,7 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
 export type UpstreamBehaviour =
   | { kind: 'answer'; status: number; body?: string; contentType?: string; delayMs?: number }
   /** Closes the connection without an answer. */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** Sends 200 and its headers at once, then the body a byte at a time, never finishing. */
+  | { kind: 'drip' };
 
 export interface SeenRequest {
   readonly headers: IncomingHttpHeaders;
@@ -48,6 +50,15 @@ export class FakeUpstream {
         if (behaviour.kind === 'reset') {
           seen.answeredAt = Date.now();
           request.socket.destroy();
+          return;
+        }
+        if (behaviour.kind === 'drip') {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          const drip = setInterval(() => (response.destroyed ? clearInterval(drip) : response.write(' ')), 50);
+          response.on('close', () => {
+            clearInterval(drip);
+            seen.answeredAt = Date.now();
+          });
           return;
         }
         const answer = () => {

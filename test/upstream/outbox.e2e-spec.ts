@@ -55,8 +55,19 @@ describe('upstream outbox and circuit breaker', () => {
     let gw: TestGateway;
     beforeAll(async () => {
       gw = await startTestGateway(upstreamEnv(upstream, { UPSTREAM_BREAKER_FAILURES: '3', UPSTREAM_BREAKER_RESET_MS: '1000' }));
+      await registerToken(gw);
     });
     afterAll(() => gw.stop());
+
+    it('stays closed through answers about single tokens (400, 404): a client cannot open it for everyone', async () => {
+      for (const status of [400, 404, 400, 404, 400]) {
+        upstream.behaviour = { kind: 'answer', status, body: '{"error":"invalid_request"}' };
+        const token = newToken('odd');
+        expect((await revoke(gw, token)).status).toBe(502);
+        expect(upstream.requestsFor(token)).toHaveLength(1);
+      }
+      expect(await metric(gw, 'revgw_upstream_requests_total{outcome="circuit_open"}')).toBe(0);
+    });
 
     it('opens after 3 consecutive failures and then answers 502 without calling the upstream', async () => {
       upstream.behaviour = { kind: 'answer', status: 500 };
@@ -118,6 +129,20 @@ describe('upstream outbox and circuit breaker', () => {
       upstream.behaviour = { kind: 'answer', status: 200 };
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(upstream.requestsFor(token)).toHaveLength(2);
+    }, 15_000);
+  });
+
+  describe('shutdown', () => {
+    it('lets a revocation waiting on the upstream finish, then closes promptly', async () => {
+      const gw = await startTestGateway(upstreamEnv(upstream, { UPSTREAM_TIMEOUT_MS: '2000' }));
+      const token = await registerToken(gw);
+      upstream.behaviour = { kind: 'answer', status: 200, delayMs: 800 };
+      const answer = revoke(gw, token);
+      await eventually(async () => upstream.requestsFor(token).length === 1, 2000, 'delivery in flight');
+      const started = Date.now();
+      await gw.stop();
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect((await answer).status).toBe(200);
     }, 15_000);
   });
 

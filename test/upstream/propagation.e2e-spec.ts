@@ -77,18 +77,34 @@ describe('upstream propagation', () => {
       expect(await outboxRows(interactionId)).toEqual([]);
     });
 
-    it('forwards a token the gateway does not know, with the caller’s hint, and answers the profile’s success', async () => {
+    it('forwards a token the gateway does not know, with the caller’s hint, and answers as for an unknown token', async () => {
       const token = newToken('legacy');
       const response = await revoke(token, randomUUID(), { token_type_hint: 'access_token' });
       expect(response.status).toBe(200);
       expect(Object.fromEntries(upstream.requestsFor(token)[0].form)).toEqual({ token, token_type_hint: 'access_token' });
 
-      // fapi: unknown is 404 locally, but with an upstream the upstream is the authority → 204.
+      // fapi: an RFC 7009 upstream says 200 for unknown tokens too, so unknown stays 404 (CONTRACT §2).
       const fapiToken = newToken('legacy');
       const assertion = await clientAssertion(key, 'fapi-tpp', { aud: `${ISSUER}/token/revocation` });
       const fapi = await gw.post('/token/revocation', { token: fapiToken, ...assertionForm(assertion) });
-      expect(fapi.status).toBe(204);
+      expect(fapi.status).toBe(404);
       expect(upstream.requestsFor(fapiToken)).toHaveLength(1);
+    });
+
+    it('never forwards a token registered in another tenant (it is not "unknown" to the gateway)', async () => {
+      expect((await gw.admin('PUT', '/admin/clients/victim', { tenant: 'bank-b', auth_method: 'client_secret_basic', secret: 'victim-secret-value' })).status).toBe(201);
+      const token = newToken('rt');
+      await gw.admin('POST', '/admin/tokens', {
+        tenant: 'bank-b',
+        tokens: [{ token, token_type: 'refresh_token', client_id: 'victim', grant_id: 'g', expires_at: IN_A_YEAR }],
+      });
+      const interactionId = randomUUID();
+      const response = await revoke(token, interactionId);
+      // Unknown in the caller's tenant: the rfc7009 answer for an unknown token, and nothing sent.
+      expect(response.status).toBe(200);
+      expect(upstream.requestsFor(token)).toEqual([]);
+      expect(await outboxRows(interactionId)).toEqual([]);
+      expect((await gw.admin('POST', '/admin/tokens/status', { tenant: 'bank-b', token })).body.active).toBe(true);
     });
 
     it('never forwards another client’s token (the gateway’s credentials would revoke it upstream)', async () => {
@@ -123,6 +139,7 @@ describe('upstream propagation', () => {
   describe('when the upstream fails (CONTRACT §6 mapping), the revocation stands and waits in the outbox', () => {
     const rows: Array<[string, UpstreamBehaviour | 'down', number, string]> = [
       ['a timeout', { kind: 'answer', status: 200, delayMs: 1500 }, 504, 'gateway_timeout'],
+      ['a body that never ends (UPSTREAM_TIMEOUT_MS bounds the whole exchange)', { kind: 'drip' }, 504, 'gateway_timeout'],
       ['503', { kind: 'answer', status: 503 }, 504, 'gateway_timeout'],
       ['429', { kind: 'answer', status: 429 }, 504, 'gateway_timeout'],
       ['a reset connection', { kind: 'reset' }, 502, 'bad_gateway'],
@@ -147,9 +164,7 @@ describe('upstream propagation', () => {
       expect(response.status).toBe(status);
       expect(response.headers.get('x-fapi-interaction-id')).toBe(interactionId);
       expect(response.headers.get('cache-control')).toBe('no-store');
-      const body = await json(response);
-      expect(body).toEqual({ error: code, error_description: expect.any(String) });
-      expect(body.error_description).not.toContain(at);
+      expect(await json(response)).toEqual({ error: code, error_description: expect.any(String) });
       // Revoked here regardless, and kept for delivery: encrypted, never in clear.
       expect(await active(at)).toBe(false);
       const [row] = await outboxRows(interactionId);
@@ -169,6 +184,55 @@ describe('upstream propagation', () => {
         expect(last.form.get('token')).toBe(token);
       }
     }, 20_000);
+  });
+
+  describe('UPSTREAM_DIALECT=oam, with a public upstream client (UPSTREAM_CLIENT_ID only)', () => {
+    const oam = new FakeUpstream();
+    let oamGw: TestGateway;
+    beforeAll(async () => {
+      await oam.up();
+      oamGw = await startTestGateway({
+        UPSTREAM_REVOCATION_URL: oam.url,
+        UPSTREAM_DIALECT: 'oam',
+        UPSTREAM_CLIENT_ID: UPSTREAM_ID,
+        TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        UPSTREAM_TIMEOUT_MS: '400',
+      });
+      await oamGw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: SECRET });
+    });
+    beforeEach(() => (oam.behaviour = { kind: 'answer', status: 200, body: '{"status":"success"}' }));
+    afterAll(async () => {
+      await oamGw.stop();
+      await oam.down();
+    });
+
+    it('sends OAM’s hint and the requested level, and the client id in the body instead of Basic', async () => {
+      const token = newToken('rt');
+      await oamGw.admin('POST', '/admin/tokens', {
+        tokens: [{ token, token_type: 'refresh_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }],
+      });
+      const response = await oamGw.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asTpp);
+      expect(response.status).toBe(200);
+      expect(await json(response)).toEqual({ status: 'success' });
+      const [seen] = oam.requestsFor(token);
+      expect(Object.fromEntries(seen.form)).toEqual({ token, token_type_hint: 'REFRESH_TOKEN', revocation_level: 'RELATED_CONSENT', client_id: UPSTREAM_ID });
+      expect(seen.headers.authorization).toBeUndefined();
+    });
+
+    it('asks no cascade for a token it does not know: nothing here vouches for more than the token', async () => {
+      const token = newToken('legacy');
+      const response = await oamGw.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asTpp);
+      expect(response.status).toBe(200);
+      expect(Object.fromEntries(oam.requestsFor(token)[0].form)).toEqual({ token, token_type_hint: 'NONE', client_id: UPSTREAM_ID });
+    });
+
+    it('treats any answer but {"status":"success"} as unexpected (502)', async () => {
+      oam.behaviour = { kind: 'answer', status: 200, body: '' };
+      const token = newToken('legacy');
+      const response = await oamGw.post('/token/revoke', { token }, asTpp);
+      expect(response.status).toBe(502);
+      expect(await json(response)).toEqual({ error: 'bad_gateway', error_description: expect.any(String) });
+    });
   });
 
   describe('each profile answers 502/504 in its own shape', () => {
