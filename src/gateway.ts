@@ -18,7 +18,9 @@ import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
 import { createRootLogger, loggingModule } from './logging/logging';
 import { Metrics } from './metrics/metrics';
+import { installHttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
+import { INTERACTION_ID_HEADER } from './protocol/interaction-id';
 import { ProtocolErrorFilter, type RouteMethods } from './protocol/error-filter';
 import { clientErrorHandler, frameworkErrors } from './protocol/framework-errors';
 import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
@@ -111,7 +113,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
 async function createApplication(
   module: DynamicModule,
   surface: 'public' | 'management',
-  { logger, readiness }: SharedServices,
+  { logger, readiness, metrics }: SharedServices,
   routes: RouteMethods,
   tls?: SecureServerOptions,
 ): Promise<NestFastifyApplication> {
@@ -126,7 +128,12 @@ async function createApplication(
     frameworkErrors,
     clientErrorHandler,
   });
-  installResponseHeaders(adapter.getInstance(), surface);
+  if (surface === 'public') {
+    installResponseHeaders(adapter.getInstance(), surface, () => metrics.fapiHeaderRejections.inc({ header: INTERACTION_ID_HEADER }));
+    installHttpMetrics(adapter.getInstance(), metrics);
+  } else {
+    installResponseHeaders(adapter.getInstance(), surface);
+  }
   // While draining, every answer closes its connection. `forceCloseConnections: 'idle'` only
   // closes connections idle when close() starts; one answered later would otherwise keep the
   // server open until its keep-alive timeout, past SHUTDOWN_GRACE_MS.

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
 import { requestContext } from '../protocol/request-context';
 import { BulkRevocationBody, EventsQuery } from './dto';
@@ -11,7 +12,10 @@ import { BulkRevocationBody, EventsQuery } from './dto';
  */
 @Controller('admin')
 export class RevocationsController {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly metrics: Metrics,
+  ) {}
 
   @Post('revocations')
   @HttpCode(200)
@@ -29,7 +33,7 @@ export class RevocationsController {
     const interactionId = requestContext(request.raw)!.interactionId;
     const [row] = (await this.db.query(
       `WITH revoked AS (
-         UPDATE tokens SET revoked_at = now() WHERE tenant = $1 AND ${where} AND revoked_at IS NULL RETURNING 1
+         UPDATE tokens SET revoked_at = now() WHERE tenant = $1 AND ${where} AND revoked_at IS NULL RETURNING token_type
        ), consent AS (
          UPDATE consents SET revoked_at = now()
           WHERE ${consentOnly ? 'tenant = $1 AND consent_id = $2' : 'false'} AND revoked_at IS NULL RETURNING 1
@@ -38,9 +42,13 @@ export class RevocationsController {
          SELECT $${params.push(interactionId)}, $1, $${params.push(body.client_id ?? null)}, 'admin',
                 (SELECT count(*) FROM revoked), 'revoked'
          RETURNING revoked
-       ) SELECT revoked FROM event`,
+       ) SELECT revoked,
+                (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS access,
+                (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS refresh
+           FROM event`,
       params,
-    )) as Array<{ revoked: number }>;
+    )) as Array<{ revoked: number; access: number; refresh: number }>;
+    this.metrics.revoked(row, 'admin');
     return { revoked: row.revoked };
   }
 

@@ -3,6 +3,7 @@ import type { JSONWebKeySet } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PreparedStatements } from '../database/pg-pool';
+import { Metrics } from '../metrics/metrics';
 import type { FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
 import { AssertionRejected, assertedClientId, verifyClientAssertion } from './client-assertion';
@@ -52,6 +53,7 @@ export class ClientAuthenticator {
     @Inject(DataSource) db: DataSource,
     private readonly keySets: KeySets,
     @Inject(REPLAY_STORE) private readonly replays: ReplayStore,
+    private readonly metrics: Metrics,
   ) {
     this.statements = new PreparedStatements(db);
   }
@@ -66,8 +68,12 @@ export class ClientAuthenticator {
       presented = presentedCredentials(request.headers.authorization, request.form);
       return await this.verify(presented, request.certificate, tenant, policy);
     } catch (error) {
-      if (error instanceof CredentialsUnreadable) throw unauthorized(error.reason, error.viaAuthorizationHeader);
+      if (error instanceof CredentialsUnreadable) {
+        this.metrics.clientAuthFailures.inc({ method: 'unreadable' });
+        throw unauthorized(error.reason, error.viaAuthorizationHeader);
+      }
       if (error instanceof AuthFailure || error instanceof AssertionRejected) {
+        this.metrics.clientAuthFailures.inc({ method: presented?.method ?? 'unreadable' });
         throw unauthorized(error.message, presented?.viaAuthorizationHeader ?? false);
       }
       throw error;

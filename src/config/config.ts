@@ -165,6 +165,10 @@ class EnvironmentVariables {
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
+
+  /** CONTRACT §1: JSON lines, unless a human reads them (`pretty`, for a terminal). */
+  @IsOptional() @IsIn(['json', 'pretty'])
+  LOG_FORMAT: 'json' | 'pretty' = 'json';
 }
 
 export interface AppConfig {
@@ -192,6 +196,7 @@ export interface AppConfig {
   /** Set when revocations are propagated to an upstream authorization server (CONTRACT §6). */
   readonly upstream?: UpstreamConfig;
   readonly logLevel: string;
+  readonly logFormat: 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -245,5 +250,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throttle: { ipLimit: vars.THROTTLE_IP_LIMIT, clientLimit: vars.THROTTLE_CLIENT_LIMIT, ttlMs: vars.THROTTLE_TTL_MS },
     upstream,
     logLevel: vars.LOG_LEVEL,
+    logFormat: vars.LOG_FORMAT,
   };
 }

@@ -1,6 +1,7 @@
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppConfig } from '../config/config';
 import { requestContext } from '../protocol/request-context';
@@ -26,13 +27,19 @@ const REDACT = [
   'headers.cookie',
 ];
 
-export function createRootLogger(config: Pick<AppConfig, 'logLevel'>): Logger {
-  return pino({
+/**
+ * The process's one logger: JSON lines on stdout (or `destination`), redacted; with
+ * LOG_FORMAT=pretty the same lines made readable by pino-pretty, synchronously, on stdout.
+ */
+export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>, destination?: DestinationStream): Logger {
+  const options = {
     level: config.logLevel,
     base: { service: 'fapi-revocation-gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[redacted]' },
-  });
+  };
+  const stream = destination ?? (config.logFormat === 'pretty' ? pretty({ sync: true, translateTime: 'SYS:standard' }) : undefined);
+  return stream ? pino(options, stream) : pino(options);
 }
 
 /** One JSON line per request: who, what profile, which status, how long — never headers or bodies. */

@@ -1,19 +1,80 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AUTH_METHODS } from '../client-auth/credentials';
+import { CUSTOMER_USER_AGENT, FAPI_AUTH_DATE, FAPI_CUSTOMER_IP } from '../fapi/fapi-headers';
+import { INTERACTION_ID_HEADER } from '../protocol/interaction-id';
+import { PROFILE_NAMES } from '../protocol/profiles';
 import type { UpstreamOutcome } from '../upstream/upstream-outcome';
+
+export const UPSTREAM_OUTCOMES: readonly UpstreamOutcome[] = [
+  'delivered',
+  'timeout',
+  'throttled',
+  'unavailable',
+  'connection_error',
+  'server_error',
+  'unexpected_response',
+  'circuit_open',
+];
+
+/** `profile` label of the HTTP metrics: a profile's route, or `other` (metadata, OpenAPI, unknown paths). */
+export const HTTP_PROFILE_LABELS = [...PROFILE_NAMES, 'other'] as const;
+/** `cause` label of revgw_tokens_revoked_total. */
+export type RevocationCause = 'requested' | 'cascade' | 'admin';
+/** A request whose credentials could not even be read has no method. */
+export const AUTH_FAILURE_METHODS = [...AUTH_METHODS, 'unreadable'] as const;
+export const FAPI_HEADERS = [INTERACTION_ID_HEADER, FAPI_AUTH_DATE, FAPI_CUSTOMER_IP, CUSTOMER_USER_AGENT] as const;
 
 /**
  * The gateway's Prometheus metrics (CONTRACT §10), one registry per gateway so that two gateways
  * in one process (tests, replicas) never share counters. Every metric is declared here, at start,
- * so its `# TYPE` line is on /metrics before the first sample. Labels take a closed set of values:
- * no client id, token or address ever becomes a label.
+ * so its `# TYPE` line is on /metrics before the first sample, and its label values are known
+ * ones, pre-set to 0 where the set is small: no client id, token, tenant or address ever becomes
+ * a label, so cardinality stays bounded whatever callers send.
  */
 export class Metrics {
   readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'revgw_http_requests_total',
+    help: 'Public API requests answered, by profile and numeric status.',
+    labelNames: ['profile', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  /** A revocation is a few milliseconds of work: buckets resolve 1–50 ms, then a coarse tail. */
+  readonly httpDuration = new Histogram({
+    name: 'revgw_http_request_duration_seconds',
+    help: 'Public API request duration, from the first byte read to the last byte written.',
+    labelNames: ['profile'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly tokensRevoked = new Counter({
+    name: 'revgw_tokens_revoked_total',
+    help: 'Tokens newly revoked: the token a request named (requested), those revoked with it (cascade), or by an admin bulk revocation (admin).',
+    labelNames: ['token_type', 'cause'] as const,
+    registers: [this.registry],
+  });
 
   readonly throttled = new Counter({
     name: 'revgw_throttled_requests_total',
     help: 'Requests refused with 429, by budget.',
     labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clientAuthFailures = new Counter({
+    name: 'revgw_client_auth_failures_total',
+    help: 'Failed client authentications, by the method the client attempted.',
+    labelNames: ['method'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fapiHeaderRejections = new Counter({
+    name: 'revgw_fapi_header_rejections_total',
+    help: 'Requests refused with 400 for a malformed FAPI header, by header.',
+    labelNames: ['header'] as const,
     registers: [this.registry],
   });
 
@@ -48,8 +109,27 @@ export class Metrics {
   });
 
   constructor() {
+    collectDefaultMetrics({ register: this.registry });
     for (const scope of ['ip', 'client']) this.throttled.inc({ scope }, 0);
     for (const outcome of UPSTREAM_OUTCOMES) this.upstreamRequests.inc({ outcome }, 0);
+    for (const method of AUTH_FAILURE_METHODS) this.clientAuthFailures.inc({ method }, 0);
+    for (const header of FAPI_HEADERS) this.fapiHeaderRejections.inc({ header }, 0);
+    for (const token_type of ['access_token', 'refresh_token']) {
+      for (const cause of ['requested', 'cascade', 'admin']) this.tokensRevoked.inc({ token_type, cause }, 0);
+    }
+  }
+
+  /** Counts what one revocation revoked, by type; `presented` is the named token's type when it was among them. */
+  revoked(counts: { access: number; refresh: number }, cause: 'admin' | { presented: 'access_token' | 'refresh_token' | null }): void {
+    const split = (type: 'access_token' | 'refresh_token', total: number) => {
+      if (total === 0) return;
+      if (cause === 'admin') return this.tokensRevoked.inc({ token_type: type, cause: 'admin' }, total);
+      const requested = cause.presented === type ? 1 : 0;
+      if (requested) this.tokensRevoked.inc({ token_type: type, cause: 'requested' }, 1);
+      if (total > requested) this.tokensRevoked.inc({ token_type: type, cause: 'cascade' }, total - requested);
+    };
+    split('access_token', counts.access);
+    split('refresh_token', counts.refresh);
   }
 
   observeOutbox(counts: () => Promise<{ pending: number; dead: number }>): void {
@@ -66,14 +146,3 @@ export class Metrics {
     }
   }
 }
-
-export const UPSTREAM_OUTCOMES: readonly UpstreamOutcome[] = [
-  'delivered',
-  'timeout',
-  'throttled',
-  'unavailable',
-  'connection_error',
-  'server_error',
-  'unexpected_response',
-  'circuit_open',
-];

@@ -34,7 +34,8 @@ export class ProtocolErrorFilter implements ExceptionFilter {
     if (error.status >= 500) {
       this.logger.error(
         { interaction_id: context?.interactionId, profile, status: error.status, detail: error.detail, err: describe(exception) },
-        'request failed',
+        // The cause; the request's own line ("request failed") follows from pino-http.
+        'server-side error',
       );
     } else if (error.detail) {
       this.logger.warn(

@@ -12,12 +12,15 @@ export const PUBLIC_BODY_LIMIT = 16 * 1024;
  * The first step of every request, before routing, parsing or any guard (CONTRACT §3): settle the
  * interaction id and the headers every response carries, so even a 404 or a 413 has them.
  */
-export function installResponseHeaders(fastify: FastifyInstance, surface: 'public' | 'management'): void {
+export function installResponseHeaders(fastify: FastifyInstance, surface: 'public' | 'management', onRejectedId?: () => void): void {
   fastify.addHook('onRequest', async (request, reply) => {
     const { id, rejected } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
     setRequestContext(request.raw, { interactionId: id, surface, profile: profileForUrl(request.url) });
     reply.header(INTERACTION_ID_HEADER, id).header('cache-control', 'no-store');
-    if (rejected) throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);
+    if (rejected) {
+      onRejectedId?.();
+      throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);
+    }
   });
 }
 

@@ -17,8 +17,12 @@ const profileByRoute = new Map<string, ProfileName>(
   Object.entries(PROFILE_ROUTES).map(([profile, route]) => [route, profile as ProfileName]),
 );
 
-/** Strips the query string; the profile of anything that is not a revocation route is `rfc7009`. */
+/** The profile whose route `url` is (query string ignored), if any. */
+export function routeProfile(url: string): ProfileName | undefined {
+  return profileByRoute.get(url.split('?', 1)[0]);
+}
+
+/** The shape errors are rendered in: the route's profile, else `rfc7009`. */
 export function profileForUrl(url: string): ProfileName {
-  const path = url.split('?', 1)[0];
-  return profileByRoute.get(path) ?? 'rfc7009';
+  return routeProfile(url) ?? 'rfc7009';
 }

@@ -44,6 +44,8 @@ export interface RevocationResult {
   /** Tokens newly revoked by this request (0 when repeated: revocation is idempotent). */
   readonly revokedAccess: number;
   readonly revokedRefresh: number;
+  /** Whether the named token itself was among those newly revoked (the rest were cascaded). */
+  readonly presentedRevoked: boolean;
   readonly propagation?: PendingPropagation;
 }
 
@@ -83,7 +85,7 @@ WITH target AS (
   -- from the primary key (with stale statistics it would scan all of a client's tokens).
   UPDATE tokens SET revoked_at = now()
    WHERE token_hash IN (SELECT token_hash FROM victims WHERE client_id = $3) AND tenant = $1 AND revoked_at IS NULL
-  RETURNING token_type
+  RETURNING token_hash, token_type
 ), consent AS (
   UPDATE consents SET revoked_at = now()
    WHERE tenant = $1 AND consent_id = (SELECT consent_id FROM owned WHERE level = 'RELATED_CONSENT') AND revoked_at IS NULL
@@ -115,6 +117,7 @@ SELECT e.outcome, e.token_type,
        (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS revoked_access,
        (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS revoked_refresh,
        (SELECT count(*) FROM consent)::int AS consents,
+       EXISTS (SELECT 1 FROM revoked WHERE token_hash = $2) AS presented_revoked,
        o.id::text AS outbox_id, o.token_type AS outbox_token_type, o.level AS outbox_level
 FROM event e LEFT JOIN outbox o ON true`;
 
@@ -202,6 +205,7 @@ export class RevocationEngine {
           token_type: TokenType | null;
           revoked_access: number;
           revoked_refresh: number;
+          presented_revoked?: boolean;
           outbox_id?: string | null;
           outbox_token_type?: TokenType | null;
           outbox_level?: RevocationLevel | null;
@@ -211,6 +215,7 @@ export class RevocationEngine {
           tokenType: row.token_type,
           revokedAccess: row.revoked_access,
           revokedRefresh: row.revoked_refresh,
+          presentedRevoked: row.presented_revoked ?? false,
           ...(row.outbox_id ? { propagation: { id: row.outbox_id, tokenType: row.outbox_token_type ?? null, level: row.outbox_level ?? null } } : {}),
         };
       } catch (error) {

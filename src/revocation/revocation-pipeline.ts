@@ -9,6 +9,7 @@ import { PROFILE_CONTRACTS, type ProfileContract } from '../protocol/profile-con
 import type { ProfileName } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 import { TenantDirectory } from '../tenancy/tenant-directory';
+import { Metrics } from '../metrics/metrics';
 import { Throttle } from '../throttling/throttle';
 import { UpstreamPropagation } from '../upstream/propagation';
 import { defaultLevels, type LevelByType } from './levels';
@@ -64,6 +65,7 @@ export class RevocationPipeline {
     private readonly throttle: Throttle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(UpstreamPropagation) private readonly upstream: UpstreamPropagation | null,
+    private readonly metrics: Metrics,
   ) {}
 
   async revoke(request: FastifyRequest, spec: ProfileSpec): Promise<{ client: AuthenticatedClient; result: RevocationResult }> {
@@ -82,10 +84,15 @@ export class RevocationPipeline {
     const target = spec.target(form);
 
     const common = { tenant, clientId: client.clientId, interactionId: context.interactionId, profile: spec.profile, psuIp: context.psuIp };
-    if (target.kind === 'consent') return { client, result: await this.engine.revokeConsent({ ...common, consentId: target.consentId }) };
+    if (target.kind === 'consent') {
+      const result = await this.engine.revokeConsent({ ...common, consentId: target.consentId });
+      this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: null });
+      return { client, result };
+    }
 
     const outbox = this.upstream?.entry(target.token, tenant, target.hint);
     const result = await this.engine.revoke({ ...common, tokenHash: hashToken(target.token), levels: target.levels, outbox });
+    this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: result.presentedRevoked ? result.tokenType : null });
     // CONTRACT §6: the caller's answer waits for the upstream (502/504 when it fails; the local
     // revocation and the outbox row stand). On success the answer is the profile's for the local
     // outcome (CONTRACT §2): an RFC 7009 upstream says 200 for unknown tokens too, so its 2xx

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/config';
 import { IN_MEMORY } from '../../src/database/database';
 import { startGateway, type Gateway } from '../../src/gateway';
@@ -20,7 +21,7 @@ export interface TestGateway extends Gateway {
  * A gateway on ephemeral ports with a database of its own: a fresh database on the server named by
  * DATABASE_URL when it is set (CI), else an in-memory embedded PostgreSQL.
  */
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(env: Record<string, string> = {}, logger?: Logger): Promise<TestGateway> {
   const database = env.DATABASE_URL ? undefined : await freshDatabase();
   const config = loadConfig({
     PORT: '0',
@@ -32,7 +33,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     ...(database ? { DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' } : {}),
     ...env,
   });
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(config, logger);
   return {
     ...gateway,
     async admin(method, path, body) {

@@ -31,6 +31,7 @@ describe('throttling', () => {
       expect(fapi.status).toBe(429);
       expect(await json(fapi)).toEqual({ errors: ['Too many requests, maximum capacity reached. Requests are now throttled.'] });
       expect((await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`)).status).toBe(429);
+      expect(await (await fetch(`${gw.managementUrl}/metrics`)).text()).toContain('revgw_throttled_requests_total{scope="ip"} 3');
     });
 
     it('never throttles the management port', async () => {
@@ -53,6 +54,7 @@ describe('throttling', () => {
       expect(throttled.status).toBe(429);
       expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect((await gw.post('/token/revoke', { token: 'x', client_id: 'quiet-app' })).status).toBe(200);
+      expect(await (await fetch(`${gw.managementUrl}/metrics`)).text()).toContain('revgw_throttled_requests_total{scope="client"} 1');
     });
 
     it('counts only authenticated requests against a client', async () => {
