@@ -28,6 +28,7 @@ import { PROFILE_ROUTES } from './protocol/profiles';
 import { validationPipe } from './protocol/validation';
 import { RevocationModule } from './revocation/revocation.module';
 import { installIpThrottle } from './throttling/ip-throttle';
+import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
 
 /** Admin bulk registration takes up to 10,000 tokens of up to 8 KiB each. */
@@ -73,6 +74,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness(), metrics: new Metrics() };
   const apps: INestApplication[] = [];
   try {
+    await watchOutbox(shared);
     const publicRoutes: RouteMethods = new Map([
       [METADATA_PATH, ['GET', 'HEAD']],
       [OPENAPI_PATH, ['GET', 'HEAD']],
@@ -98,8 +100,12 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       database,
       readiness: shared.readiness,
       async close() {
+        // CONTRACT §1: readiness says 503 at once; the public port stops taking requests and lets
+        // in-flight ones finish; the management port stays up meanwhile, so probes keep getting
+        // that 503 rather than a refused connection; then the pools close.
         shared.readiness.draining = true;
-        await Promise.all(apps.map((app) => app.close()));
+        await publicApp.close();
+        await managementApp.close();
         await database.close();
       },
     };
@@ -164,6 +170,18 @@ function tlsOptions(config: AppConfig): SecureServerOptions | undefined {
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
   };
+}
+
+/**
+ * revgw_outbox_pending counts the outbox whether or not propagation is on, and a start without
+ * UPSTREAM_REVOCATION_URL over a non-empty outbox says so: those revocations wait for it.
+ */
+async function watchOutbox({ config, dataSource, metrics, logger }: SharedServices): Promise<void> {
+  const outbox = new Outbox(dataSource);
+  metrics.observeOutbox(() => outbox.counts());
+  if (config.upstream) return;
+  const { pending } = await outbox.counts();
+  if (pending > 0) logger.warn({ pending }, 'the upstream outbox holds revocations, but UPSTREAM_REVOCATION_URL is not set: they wait until it is');
 }
 
 function port(app: INestApplication): number {

@@ -137,14 +137,14 @@ describe('loadConfig', () => {
 
   describe('upstream propagation (CONTRACT §6)', () => {
     const KEY = Buffer.alloc(32, 7).toString('base64');
-    const URL_ONLY = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/oauth2/revoke' };
+    const URL_ONLY = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/oauth2/revoke', UPSTREAM_CLIENT_ID: 'gw' };
 
     it('is off without UPSTREAM_REVOCATION_URL, whatever else is set', () => {
       expect(loadConfig({ TOKEN_ENCRYPTION_KEY: 'not-a-key', UPSTREAM_TIMEOUT_MS: 'soon' }).upstream).toBeUndefined();
     });
 
     it('reads the defaults and the key', () => {
-      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, UPSTREAM_CLIENT_ID: 'gw', UPSTREAM_CLIENT_SECRET: 's e:c' }).upstream).toEqual({
+      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, UPSTREAM_CLIENT_SECRET: 's e:c' }).upstream).toEqual({
         url: URL_ONLY.UPSTREAM_REVOCATION_URL,
         dialect: 'rfc7009',
         clientId: 'gw',
@@ -158,8 +158,23 @@ describe('loadConfig', () => {
       expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 0xfb).toString('base64url') }).upstream?.encryptionKey).toEqual(Buffer.alloc(32, 0xfb));
     });
 
-    it('requires TOKEN_ENCRYPTION_KEY once upstream is set', () => {
+    it('requires TOKEN_ENCRYPTION_KEY and UPSTREAM_CLIENT_ID once upstream is set', () => {
       expect(problemsOf(URL_ONLY)).toEqual([expect.stringMatching(/^Invalid configuration: TOKEN_ENCRYPTION_KEY is required/)]);
+      expect(problemsOf({ UPSTREAM_REVOCATION_URL: URL_ONLY.UPSTREAM_REVOCATION_URL, TOKEN_ENCRYPTION_KEY: KEY })).toEqual([
+        expect.stringMatching(/^Invalid configuration: UPSTREAM_CLIENT_ID is required/),
+      ]);
+    });
+
+    it('wants a shutdown grace longer than the upstream timeout, so in-flight revocations can finish', () => {
+      expect(problemsOf({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, UPSTREAM_TIMEOUT_MS: '5000', SHUTDOWN_GRACE_MS: '1000' })).toEqual([
+        expect.stringMatching(/SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS/),
+      ]);
+    });
+
+    it('reads a previous key for a rotation, and checks it like the key', () => {
+      const previous = Buffer.alloc(32, 9).toString('base64');
+      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: previous }).upstream?.previousEncryptionKey).toEqual(Buffer.alloc(32, 9));
+      expect(problemsOf({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: 'short' })).toEqual([expect.stringContaining('TOKEN_ENCRYPTION_KEY_PREVIOUS')]);
     });
 
     it.each([
@@ -171,7 +186,7 @@ describe('loadConfig', () => {
       ['UPSTREAM_TIMEOUT_MS', { UPSTREAM_TIMEOUT_MS: '2s', TOKEN_ENCRYPTION_KEY: KEY }],
       ['UPSTREAM_BREAKER_FAILURES', { UPSTREAM_BREAKER_FAILURES: '0', TOKEN_ENCRYPTION_KEY: KEY }],
       ['UPSTREAM_CLIENT_ID', { UPSTREAM_CLIENT_ID: 'with:colon', TOKEN_ENCRYPTION_KEY: KEY }],
-      ['UPSTREAM_CLIENT_ID', { UPSTREAM_CLIENT_SECRET: 'secret-without-id', TOKEN_ENCRYPTION_KEY: KEY }],
+      ['UPSTREAM_CLIENT_ID', { UPSTREAM_CLIENT_ID: '', UPSTREAM_CLIENT_SECRET: 'secret-without-id', TOKEN_ENCRYPTION_KEY: KEY }],
     ])('fails at start on a bad %s, naming it, without echoing secrets', (name, env) => {
       const problems = problemsOf({ ...URL_ONLY, ...env });
       expect(problems).toHaveLength(1);

@@ -225,6 +225,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const { upstream, problems: upstreamProblems } = loadUpstreamConfig(env);
   problems.push(...upstreamProblems);
+  // CONTRACT §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.
+  if (upstream && problems.length === 0 && vars.SHUTDOWN_GRACE_MS <= upstream.timeoutMs) {
+    problems.push(`Invalid configuration: SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS (${upstream.timeoutMs}), or in-flight revocations are cut at shutdown`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,

@@ -107,7 +107,7 @@ WITH target AS (
   -- after the revocation ran (the WHERE reads "revoked" first), not from statement start: a
   -- statement that waited on a row lock must not commit a lease that has already run out.
   INSERT INTO upstream_outbox (tenant, sealed_token, token_type, level, interaction_id, attempts, next_attempt_at)
-  SELECT $1, $9::bytea, COALESCE((SELECT token_type FROM target), $10::text), (SELECT requested FROM owned), $6, 1,
+  SELECT $1, $9::bytea, COALESCE((SELECT token_type FROM target), $10::text), (SELECT requested FROM owned), $12::text, 1,
          clock_timestamp() + $11::int * interval '1 millisecond'
   WHERE $9::bytea IS NOT NULL AND (SELECT count(*) FROM revoked) >= 0
     AND (EXISTS (SELECT 1 FROM owned) OR NOT EXISTS (SELECT 1 FROM tokens WHERE token_hash = $2))
@@ -183,6 +183,8 @@ export class RevocationEngine {
       request.outbox?.sealed ?? null,
       request.outbox?.hint ?? null,
       request.outbox?.leaseMs ?? null,
+      // As sent: the audit column is a uuid (case-folded), the upstream gets the caller's spelling.
+      request.interactionId,
     ]);
   }
 

@@ -97,7 +97,9 @@ export class RevocationPipeline {
     // revocation and the outbox row stand). On success the answer is the profile's for the local
     // outcome (CONTRACT §2): an RFC 7009 upstream says 200 for unknown tokens too, so its 2xx
     // cannot tell that a token unknown here existed there.
-    if (result.propagation && this.upstream) await this.upstream.deliverNow(result.propagation, target.token, context.interactionId);
+    if (result.propagation && this.upstream) {
+      await this.upstream.deliverNow(result.propagation, target.token, context.interactionId, result.outcome !== 'unknown');
+    }
     return { client, result };
   }
 }

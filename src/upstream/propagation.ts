@@ -5,12 +5,12 @@ import { ProtocolError } from '../protocol/protocol-error';
 import type { OutboxEntry, PendingPropagation } from '../revocation/revocation-engine';
 import type { TokenType } from '../revocation/token-types';
 import { Outbox, retryDelay, type OutboxRow } from './outbox';
-import type { UpstreamClient } from './upstream-client';
+import type { Delivery, UpstreamClient } from './upstream-client';
 import type { UpstreamConfig } from './upstream-config';
 import { UpstreamFailure } from './upstream-outcome';
 import type { TokenCipher } from './token-cipher';
 
-/** Rows one worker round claims while the circuit is closed; one (a probe) while it is not. */
+/** Rows one worker round claims at a time. */
 const BATCH = 32;
 /** A row the open circuit kept from being tried is due again after this. */
 const CIRCUIT_OPEN_DELAY_MS = 1000;
@@ -23,15 +23,18 @@ type Settleable = Pick<OutboxRow, 'id' | 'attempts' | 'claim'>;
  * made durable in the outbox by the revocation's own statement; then delivered at once for the
  * caller's answer, and otherwise by the worker, with backoff, until delivered or dead-lettered.
  *
- * One circuit breaker (cockatiel, consecutive failures) guards every call, the caller's and the
- * worker's: while it is open, callers get 502 at once and the outbox waits; after
- * UPSTREAM_BREAKER_RESET_MS one call goes through as the probe and closes it again on success.
- * While the probe is out, other calls fail fast too (cockatiel would make them wait for it, and a
- * caller would then wait up to twice UPSTREAM_TIMEOUT_MS).
+ * A circuit breaker (cockatiel, consecutive failures) guards the callers: while it is open they
+ * get 502 at once; after UPSTREAM_BREAKER_RESET_MS one call goes through as the probe and closes
+ * it again on success. While the probe is out, other calls fail fast too (cockatiel would make
+ * them wait for it, and a caller would then wait up to twice UPSTREAM_TIMEOUT_MS).
+ *
+ * The worker's deliveries count towards the circuit while it is closed. While it is open they go
+ * out anyway, paced by each row's backoff, so that a first retry still comes within 5 s
+ * (CONTRACT §6) whatever the reset time; one that succeeds shows the upstream is back and closes
+ * the circuit at once.
  */
 export class UpstreamPropagation {
-  private readonly breaker: CircuitBreakerPolicy;
-  private openedAt = 0;
+  private breaker: CircuitBreakerPolicy;
   /**
    * How long a delivery owns its row: the timeout bounds a delivery, the margin covers the
    * settle and a stalled event loop. Beyond the lease another claimer may take the row.
@@ -46,17 +49,18 @@ export class UpstreamPropagation {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
-    this.breaker = circuitBreaker(
-      handleWhen((error) => error instanceof UpstreamFailure && error.tripsBreaker),
-      { halfOpenAfter: config.breaker.resetMs, breaker: new ConsecutiveBreaker(config.breaker.failures) },
-    );
-    this.breaker.onBreak(() => {
-      this.openedAt = Date.now();
-      this.logger.warn({ failures: config.breaker.failures }, 'upstream circuit opened');
-    });
-    this.breaker.onReset(() => this.logger.info('upstream circuit closed'));
+    this.breaker = this.closedBreaker();
     this.leaseMs = config.timeoutMs + 5000;
-    metrics.observeOutbox(() => outbox.counts());
+  }
+
+  private closedBreaker(): CircuitBreakerPolicy {
+    const breaker = circuitBreaker(
+      handleWhen((error) => error instanceof UpstreamFailure && error.tripsBreaker),
+      { halfOpenAfter: this.config.breaker.resetMs, breaker: new ConsecutiveBreaker(this.config.breaker.failures) },
+    );
+    breaker.onBreak(() => this.logger.warn({ failures: this.config.breaker.failures }, 'upstream circuit opened'));
+    breaker.onReset(() => this.logger.info('upstream circuit closed'));
+    return breaker;
   }
 
   /** The outbox row the revocation statement writes for `token`. */
@@ -69,13 +73,16 @@ export class UpstreamPropagation {
    * throws 502/504 (CONTRACT §6) otherwise. Either way the row is settled: deleted, or left to
    * the worker with its next attempt scheduled.
    */
-  async deliverNow(pending: PendingPropagation, token: string, interactionId: string): Promise<void> {
+  async deliverNow(pending: PendingPropagation, token: string, interactionId: string, knownHere: boolean): Promise<void> {
     const failure = await this.attempt(
       { id: pending.id, attempts: 1, claim: 1 },
       { token, tokenType: pending.tokenType, level: pending.level, interactionId },
+      'breaker',
     );
     if (!failure) return;
-    const kept = 'The token is revoked here; the upstream authorization server will be told as soon as it answers.';
+    const kept = knownHere
+      ? 'The token is revoked here; the upstream authorization server will be told as soon as it answers.'
+      : 'The token is not known here; the upstream authorization server will be asked again as soon as it answers.';
     throw failure.status === 504
       ? new ProtocolError(504, 'gateway_timeout', `The upstream authorization server did not answer in time. ${kept}`, { detail: failure.detail })
       : new ProtocolError(502, 'bad_gateway', `The upstream authorization server could not be reached or answered wrongly. ${kept}`, { detail: failure.detail });
@@ -85,14 +92,10 @@ export class UpstreamPropagation {
   async deliverDue(stopping: () => boolean): Promise<number> {
     let tried = 0;
     for (;;) {
-      // Open and not yet due for a probe, or a probe already out: nothing to try.
-      const state = this.breaker.state;
-      if (state === CircuitState.HalfOpen || (state === CircuitState.Open && Date.now() - this.openedAt < this.config.breaker.resetMs)) return tried;
-      const batch = state === CircuitState.Closed ? BATCH : 1;
-      const rows = await this.outbox.claim(batch, this.leaseMs);
+      const rows = await this.outbox.claim(BATCH, this.leaseMs);
       await Promise.all(rows.map((row) => this.deliverRow(row)));
       tried += rows.length;
-      if (rows.length < batch || stopping() || this.breaker.state !== CircuitState.Closed) return tried;
+      if (rows.length < BATCH || stopping()) return tried;
     }
   }
 
@@ -105,14 +108,20 @@ export class UpstreamPropagation {
       await this.settleFailure(row, new UpstreamFailure('unexpected_response', 'outbox token cannot be decrypted with TOKEN_ENCRYPTION_KEY'), true);
       return;
     }
-    await this.attempt(row, { token, tokenType: row.tokenType, level: row.level, interactionId: row.interactionId });
+    const via = this.breaker.state === CircuitState.Closed ? 'breaker' : 'direct';
+    const failure = await this.attempt(row, { token, tokenType: row.tokenType, level: row.level, interactionId: row.interactionId }, via);
+    if (!failure && via === 'direct' && this.breaker.state !== CircuitState.Closed) this.breaker = this.closedBreaker();
   }
 
-  /** One delivery through the breaker; settles the row and returns the failure, if any. */
-  private async attempt(row: Settleable, delivery: Parameters<UpstreamClient['revoke']>[0]): Promise<UpstreamFailure | undefined> {
+  /** One delivery, through the breaker or past it; settles the row and returns the failure, if any. */
+  private async attempt(row: Settleable, delivery: Delivery, via: 'breaker' | 'direct'): Promise<UpstreamFailure | undefined> {
     try {
-      if (this.breaker.state === CircuitState.HalfOpen) throw new BrokenCircuitError();
-      await this.breaker.execute(() => this.client.revoke(delivery));
+      if (via === 'direct') {
+        await this.client.revoke(delivery);
+      } else {
+        if (this.breaker.state === CircuitState.HalfOpen) throw new BrokenCircuitError();
+        await this.breaker.execute(() => this.client.revoke(delivery));
+      }
     } catch (error) {
       const failure =
         error instanceof UpstreamFailure

@@ -31,6 +31,16 @@ describe('TokenCipher', () => {
     expect(() => cipher.open(Buffer.alloc(5), 'default')).toThrow('not a sealed token');
   });
 
+  it('opens rows sealed under the previous key during a rotation, and seals under the new one', () => {
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const before = new TokenCipher(oldKey).seal('tok', 'default');
+    const rotating = new TokenCipher(newKey, oldKey);
+    expect(rotating.open(before, 'default')).toBe('tok');
+    expect(new TokenCipher(newKey).open(rotating.seal('tok', 'default'), 'default')).toBe('tok');
+    expect(() => new TokenCipher(newKey).open(before, 'default')).toThrow();
+  });
+
   it('wants a 256-bit key', () => {
     expect(() => new TokenCipher(randomBytes(16))).toThrow('32 bytes');
   });

@@ -16,6 +16,8 @@ export interface UpstreamConfig {
   readonly breaker: { readonly failures: number; readonly resetMs: number };
   /** AES-256-GCM key for the outbox (32 bytes). */
   readonly encryptionKey: Buffer;
+  /** The key before a rotation: still opens rows sealed under it, never seals. */
+  readonly previousEncryptionKey?: Buffer;
   /** Deliveries tried before an outbox row is dead-lettered. */
   readonly maxAttempts: number;
 }
@@ -74,14 +76,24 @@ class UpstreamVariables {
   @IsOptional() @IsAes256Key()
   TOKEN_ENCRYPTION_KEY?: string;
 
+  @IsOptional() @IsAes256Key()
+  TOKEN_ENCRYPTION_KEY_PREVIOUS?: string;
+
   /** With the 5-minute cap, 300 attempts keep trying for about a day. */
   @IsOptional() @Transform(toInteger) @IsInt() @Min(1) @Max(100_000)
   UPSTREAM_OUTBOX_MAX_ATTEMPTS: number = 300;
 }
 
 // The URL too: it is refused when it carries credentials, and must not print them then.
-const SENSITIVE = new Set(['UPSTREAM_REVOCATION_URL', 'UPSTREAM_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY']);
-const NAMES = ['UPSTREAM_REVOCATION_URL', 'UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', ...Object.keys(new UpstreamVariables())];
+const SENSITIVE = new Set(['UPSTREAM_REVOCATION_URL', 'UPSTREAM_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'TOKEN_ENCRYPTION_KEY_PREVIOUS']);
+const NAMES = [
+  'UPSTREAM_REVOCATION_URL',
+  'UPSTREAM_CLIENT_ID',
+  'UPSTREAM_CLIENT_SECRET',
+  'TOKEN_ENCRYPTION_KEY',
+  'TOKEN_ENCRYPTION_KEY_PREVIOUS',
+  ...Object.keys(new UpstreamVariables()),
+];
 
 /**
  * Reads the upstream variables. They only matter when UPSTREAM_REVOCATION_URL is set, so only then
@@ -96,8 +108,10 @@ export function loadUpstreamConfig(env: NodeJS.ProcessEnv): { upstream?: Upstrea
   if (!vars.TOKEN_ENCRYPTION_KEY && problems.every((line) => !line.includes('TOKEN_ENCRYPTION_KEY'))) {
     problems.push('Invalid configuration: TOKEN_ENCRYPTION_KEY is required when UPSTREAM_REVOCATION_URL is set (32 random bytes in base64)');
   }
-  if (vars.UPSTREAM_CLIENT_SECRET && !vars.UPSTREAM_CLIENT_ID) {
-    problems.push('Invalid configuration: UPSTREAM_CLIENT_SECRET needs UPSTREAM_CLIENT_ID');
+  // CONTRACT §6: the gateway revokes upstream "with its own credentials"; without a secret it is
+  // a public client there (client_id in the body), but it always says who it is.
+  if (!vars.UPSTREAM_CLIENT_ID && problems.every((line) => !line.includes('UPSTREAM_CLIENT_ID'))) {
+    problems.push('Invalid configuration: UPSTREAM_CLIENT_ID is required when UPSTREAM_REVOCATION_URL is set (the gateway\'s client at the upstream)');
   }
   if (problems.length > 0) return { problems };
   return {
@@ -110,6 +124,7 @@ export function loadUpstreamConfig(env: NodeJS.ProcessEnv): { upstream?: Upstrea
       timeoutMs: vars.UPSTREAM_TIMEOUT_MS,
       breaker: { failures: vars.UPSTREAM_BREAKER_FAILURES, resetMs: vars.UPSTREAM_BREAKER_RESET_MS },
       encryptionKey: Buffer.from(vars.TOKEN_ENCRYPTION_KEY!, 'base64'),
+      previousEncryptionKey: vars.TOKEN_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(vars.TOKEN_ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
       maxAttempts: vars.UPSTREAM_OUTBOX_MAX_ATTEMPTS,
     },
   };
