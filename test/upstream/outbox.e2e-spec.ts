@@ -30,7 +30,7 @@ async function registerToken(gw: TestGateway): Promise<string> {
   return token;
 }
 
-const revoke = (gw: TestGateway, token: string, interactionId = randomUUID()) =>
+const revoke = (gw: TestGateway, token: string, interactionId: string = randomUUID()) =>
   gw.post('/token/revoke', { token }, { ...asTpp, 'x-fapi-interaction-id': interactionId });
 
 async function metric(gw: TestGateway, series: string): Promise<number> {
