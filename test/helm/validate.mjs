@@ -694,6 +694,8 @@ describe('values.schema.json and render-time checks', () => {
     ['several replicas without Redis', [...issuer, ...database, '--set', 'replicaCount=3'], /redis/],
     ['Redis without a URL', [...issuer, ...database, '--set', 'redis.enabled=true'], /redis/],
     ['upstream without an encryption key', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke'], /tokenEncryptionKey|existingSecret/],
+    ['upstream without its client id', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke', '--set', `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`], /upstream\.clientId/],
+    ['a shutdown grace no longer than the upstream timeout', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke', '--set', `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`, '--set', 'upstream.clientId=gw', '--set', 'upstream.timeoutMs=20000'], /shutdownGraceMs must exceed upstream\.timeoutMs/],
     ['an encryption key that is not 32 bytes', [...issuer, ...database, '--set', 'upstream.tokenEncryptionKey=c2hvcnQ='], /tokenEncryptionKey/],
     ['a short admin token', [...issuer, ...database, '--set', 'admin.apiToken=short'], /apiToken/],
     ['a grace period shorter than the shutdown', [...issuer, ...database, '--set', 'terminationGracePeriodSeconds=12'], /terminationGracePeriodSeconds/],

@@ -130,6 +130,12 @@ Render-time checks that the schema cannot express. Included by the Deployment.
 {{- if and (not .Values.upstream.tokenEncryptionKey) (not .Values.existingSecret.name) }}
 {{- fail "upstream.enabled requires upstream.tokenEncryptionKey (TOKEN_ENCRYPTION_KEY, openssl rand -base64 32) or existingSecret.name" }}
 {{- end }}
+{{- if not .Values.upstream.clientId }}
+{{- fail "upstream.enabled requires upstream.clientId (UPSTREAM_CLIENT_ID, the gateway's client at the upstream)" }}
+{{- end }}
+{{- if le (int .Values.config.shutdownGraceMs) (int .Values.upstream.timeoutMs) }}
+{{- fail "config.shutdownGraceMs must exceed upstream.timeoutMs: a revocation in flight may wait that long on the upstream" }}
+{{- end }}
 {{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
 {{- fail "tls.enabled requires tls.secretName" }}
@@ -141,7 +147,7 @@ Render-time checks that the schema cannot express. Included by the Deployment.
 {{- if eq (int .Values.ports.http) (int .Values.ports.management) }}
 {{- fail "ports.http and ports.management must differ" }}
 {{- end }}
-{{- $reserved := list "DATABASE_URL" "REDIS_URL" "ADMIN_API_TOKEN" "UPSTREAM_CLIENT_SECRET" "TOKEN_ENCRYPTION_KEY" "MIGRATIONS_RUN" "DATA_DIR" "PORT" "MANAGEMENT_PORT" }}
+{{- $reserved := list "DATABASE_URL" "REDIS_URL" "ADMIN_API_TOKEN" "UPSTREAM_CLIENT_SECRET" "TOKEN_ENCRYPTION_KEY" "TOKEN_ENCRYPTION_KEY_PREVIOUS" "MIGRATIONS_RUN" "DATA_DIR" "PORT" "MANAGEMENT_PORT" }}
 {{- range .Values.extraEnv }}
 {{- if has .name $reserved }}
 {{- fail (printf "extraEnv: %s is managed by the chart; use the dedicated value (or existingSecret)" .name) }}
@@ -190,6 +196,14 @@ Secret-backed environment of the gateway container.
     secretKeyRef:
       name: {{ $secret }}
       key: {{ ternary $keys.tokenEncryptionKey "TOKEN_ENCRYPTION_KEY" $external }}
+{{- if or $external .Values.upstream.tokenEncryptionKeyPrevious }}
+- name: TOKEN_ENCRYPTION_KEY_PREVIOUS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ ternary $keys.tokenEncryptionKeyPrevious "TOKEN_ENCRYPTION_KEY_PREVIOUS" $external }}
+      optional: {{ $external }}
+{{- end }}
 {{- end }}
 {{- end }}
 
