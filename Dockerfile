@@ -16,6 +16,9 @@ RUN npm run build
 # --- runtime: production dependencies and the compiled dist/ only
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# Only for a throwaway container without DATABASE_URL: the embedded database then lives in /tmp,
+# the one writable place (a read-only root filesystem and uid 1000 own nothing under /app).
+ENV DATA_DIR=/tmp/revgw-data
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \

@@ -16,13 +16,13 @@ import { METADATA_PATH } from './discovery/metadata.controller';
 import { OPENAPI_PATH } from './discovery/openapi';
 import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
-import { createRootLogger, loggingModule } from './logging/logging';
+import { createRootLogger, installRequestLog, loggingModule } from './logging/logging';
 import { Metrics } from './metrics/metrics';
 import { installHttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { INTERACTION_ID_HEADER } from './protocol/interaction-id';
 import { ProtocolErrorFilter, type RouteMethods } from './protocol/error-filter';
-import { clientErrorHandler, frameworkErrors } from './protocol/framework-errors';
+import { clientErrorHandlerFor, frameworkErrors } from './protocol/framework-errors';
 import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
 import { PROFILE_ROUTES } from './protocol/profiles';
 import { validationPipe } from './protocol/validation';
@@ -129,11 +129,17 @@ async function createApplication(
     bodyLimit,
     // A client gets 30 s to send its request: a slow drip must not hold a connection forever.
     requestTimeout: 30000,
-    return503OnClosing: true,
+    // While closing, a request on a connection already open is still served (and told
+    // `Connection: close`); Fastify's own 503 would lack the contract's headers and body.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors,
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandlerFor((status, interactionId) => {
+      if (surface === 'public') metrics.httpRequests.inc({ profile: 'other', status: String(status) });
+      logger.info({ interaction_id: interactionId, profile: surface === 'public' ? 'other' : undefined, status }, 'request completed');
+    }),
   });
+  installRequestLog(adapter.getInstance(), logger, surface);
   if (surface === 'public') {
     installResponseHeaders(adapter.getInstance(), surface, () => metrics.fapiHeaderRejections.inc({ header: INTERACTION_ID_HEADER }));
     installHttpMetrics(adapter.getInstance(), metrics);

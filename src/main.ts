@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config';
-import { startGateway } from './gateway';
+import { startGateway, type Gateway } from './gateway';
 import { createRootLogger } from './logging/logging';
 
 async function main(): Promise<void> {
@@ -13,19 +13,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createRootLogger(config);
-  const gateway = await startGateway(config, logger);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+  // CONTRACT §1 SIGTERM. The handlers come before the start: as PID 1 in a container, a signal
+  // with no handler would be ignored, and one arriving mid-start must still stop the process.
+  let gateway: Gateway | undefined;
+  let signalled: string | undefined;
+  const stop = () => {
+    logger.info({ signal: signalled }, 'shutting down');
     const deadline = setTimeout(() => {
       logger.error({ grace_ms: config.shutdownGraceMs }, 'shutdown grace period exceeded');
       process.exit(1);
     }, config.shutdownGraceMs);
     deadline.unref();
-    gateway.close().then(
+    gateway!.close().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
@@ -33,8 +33,16 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const onSignal = (signal: string) => {
+    if (signalled) return;
+    signalled = signal;
+    if (gateway) stop(); // else: stopped as soon as the start completes
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
+  gateway = await startGateway(config, logger);
+  if (signalled) stop();
 }
 
 main().catch((error: unknown) => {

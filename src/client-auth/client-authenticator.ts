@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JSONWebKeySet } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PreparedStatements } from '../database/pg-pool';
 import { Metrics } from '../metrics/metrics';
@@ -101,7 +101,8 @@ export class ClientAuthenticator {
          FROM clients WHERE tenant = $1 AND client_id = $2`,
       [tenant, clientId],
     );
-    if (!client) throw new AuthFailure(`unknown client ${JSON.stringify(clientId)} in tenant ${tenant}`);
+    // Never the presented value itself: a TPP that swapped id and secret would put its secret here.
+    if (!client) throw new AuthFailure(`unknown client (sha256 ${createHash('sha256').update(clientId).digest('hex').slice(0, 12)}) in tenant ${tenant}`);
     const method = presented.method === 'none' && isMutualTls(client.auth_method) ? client.auth_method : presented.method;
     if (!policy.methods.includes(method)) throw new AuthFailure(`${method} is not accepted on this endpoint`);
     // RFC 7591 token_endpoint_auth_method: the registered method is the only one the client may use.

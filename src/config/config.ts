@@ -160,7 +160,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInteger) @IsInt() @Min(1000) @Max(3_600_000)
   THROTTLE_TTL_MS: number = 60000;
 
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(600000)
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(600000)
   SHUTDOWN_GRACE_MS: number = 10000;
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -3,6 +3,7 @@ import { HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } fr
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { Readiness } from './readiness';
+import { RedisHealth } from './redis-health';
 
 /** Kubernetes probes on the management port (CONTRACT §10). */
 @Controller('health')
@@ -12,6 +13,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly readiness: Readiness,
     @Inject(DataSource) private readonly dataSource: DataSource,
+    @Inject(RedisHealth) private readonly redis: RedisHealth | null,
   ) {}
 
   /** The process serves requests: nothing external is consulted, so a database outage never restarts pods. */
@@ -20,22 +22,27 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** 200 only while PostgreSQL answers within the probe budget and the process is not draining. */
+  /** 200 only while PostgreSQL (and Redis, when configured) answer within the probe budget and the process is not draining. */
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | object> {
     if (this.readiness.draining) {
       reply.status(503);
       return { status: 'shutting_down' };
     }
-    try {
-      return await this.health.check([
-        () => this.database.pingCheck('database', { connection: this.dataSource, timeout: 2000 }),
-      ]);
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      reply.status(503).header('retry-after', '5');
-      // Terminus would include the driver's message (host and port); the probe needs only the verdict.
-      return { status: 'error', details: { database: { status: 'down' } } };
-    }
+    const [database, redis] = await Promise.all([
+      this.health.check([() => this.database.pingCheck('database', { connection: this.dataSource, timeout: 2000 })]).then(
+        () => true,
+        (error: unknown) => {
+          if (!(error instanceof ServiceUnavailableException)) throw error;
+          return false;
+        },
+      ),
+      this.redis ? this.redis.answers() : Promise.resolve(undefined),
+    ]);
+    const details = { database: { status: database ? 'up' : 'down' }, ...(redis === undefined ? {} : { redis: { status: redis ? 'up' : 'down' } }) };
+    if (database && redis !== false) return { status: 'ok', details };
+    reply.status(503).header('retry-after', '5');
+    // Terminus would include the driver's message (host and port); the probe needs only the verdict.
+    return { status: 'error', details };
   }
 }

@@ -2,8 +2,10 @@ import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../config/config';
+import { INTERACTION_ID_HEADER } from '../protocol/interaction-id';
+import { routeProfile } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 
 /**
@@ -23,8 +25,13 @@ const REDACT = [
   '*.refresh_token',
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-ssl-client-cert"]',
   'headers.authorization',
   'headers.cookie',
+  'headers["x-ssl-client-cert"]',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  '*.headers["x-ssl-client-cert"]',
 ];
 
 /**
@@ -42,37 +49,40 @@ export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat
   return stream ? pino(options, stream) : pino(options);
 }
 
-/** One JSON line per request: who, what profile, which status, how long — never headers or bodies. */
+/**
+ * nestjs-pino gives Nest's own logger the root logger. Its per-request line (pino-http middleware)
+ * is off: Nest middleware runs after Fastify's first hooks, so a request refused there (a bad
+ * interaction id, a throttled address) would have no line. `installRequestLog` writes it instead.
+ */
 export function loggingModule(logger: Logger): DynamicModule {
   return LoggerModule.forRoot({
     forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-    pinoHttp: {
-      logger,
-      quietReqLogger: true,
-      customSuccessMessage: () => 'request completed',
-      customErrorMessage: () => 'request failed',
-      // pino-http would attach a synthetic "failed with status code" error and its stack; the
-      // exception filter already logged the real cause, without a stack or any request data.
-      customErrorObject: (_req, _res, _error, value: Record<string, unknown>) => ({ ...value, err: undefined }),
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-      serializers: {
-        res: () => undefined,
-        req: (req: IncomingMessage) => ({ method: req.method, path: (req.url ?? '').split('?', 1)[0] }),
-      },
-      // pino-http asks once when the request starts and once when it ends; the fields are only
-      // known (and only wanted) at the end, on the one line per request.
-      customProps: (req: IncomingMessage, res: ServerResponse) => {
-        const context = res.headersSent ? requestContext(req) : undefined;
-        if (!context) return {};
-        return {
-          interaction_id: context.interactionId,
-          profile: context.surface === 'public' ? context.profile : undefined,
-          tenant: context.tenant,
-          client_id: context.clientId,
-          status: res.statusCode,
-        };
-      },
-      customAttributeKeys: { responseTime: 'duration_ms' },
-    },
+    pinoHttp: { logger, autoLogging: false, quietReqLogger: true },
+  });
+}
+
+/** Paths are logged, never query strings; a path scan cannot write kilobytes per line. */
+const MAX_LOGGED_PATH = 256;
+
+/**
+ * CONTRACT §10: one JSON line per request, whatever stage answered it, with who (tenant, client),
+ * what (profile: the route's, or `other`, as in the metrics), the status and the duration; never
+ * headers, the query string or the body. A 5xx is `request failed` at error level.
+ */
+export function installRequestLog(fastify: FastifyInstance, logger: Logger, surface: 'public' | 'management'): void {
+  fastify.addHook('onResponse', async (request, reply) => {
+    const context = requestContext(request.raw);
+    const status = reply.statusCode;
+    const line = {
+      interaction_id: context?.interactionId ?? reply.getHeader(INTERACTION_ID_HEADER),
+      profile: surface === 'public' ? (routeProfile(request.url) ?? 'other') : undefined,
+      tenant: context?.tenant,
+      client_id: context?.clientId,
+      status,
+      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      req: { method: request.method, path: request.url.split('?', 1)[0].slice(0, MAX_LOGGED_PATH) },
+    };
+    if (status >= 500) logger.error(line, 'request failed');
+    else logger.info(line, 'request completed');
   });
 }

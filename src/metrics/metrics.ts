@@ -41,12 +41,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** A revocation is a few milliseconds of work: buckets resolve 1–50 ms, then a coarse tail. */
+  /**
+   * A revocation is a few milliseconds of work: buckets resolve 1–50 ms, then a coarse tail up to
+   * the longest a request may legitimately take (database and upstream timeouts, up to 60 s), so a
+   * p99 stays measurable during exactly the incidents that matter.
+   */
   readonly httpDuration = new Histogram({
     name: 'revgw_http_request_duration_seconds',
     help: 'Public API request duration, from the first byte read to the last byte written.',
     labelNames: ['profile'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
 

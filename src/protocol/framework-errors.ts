@@ -20,18 +20,30 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
     .send(JSON.stringify(RENDERERS.rfc7009(problem)));
 }
 
-export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+/**
+ * Bytes Node cannot parse as HTTP (or that never finish arriving) have no Fastify request, so no
+ * hook sees them: `answered` lets the caller count and log them like any other answer.
+ */
+export function clientErrorHandlerFor(answered: (status: number, interactionId: string) => void) {
+  return (error: Error & { code?: string }, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const interactionId = randomUUID();
+    answerOnSocket(socket, status, interactionId);
+    answered(status, interactionId);
+    socket.destroy(error);
+  };
+}
+
+function answerOnSocket(socket: Socket, status: number, interactionId: string): void {
   const body = JSON.stringify(
     RENDERERS.rfc7009(new ProtocolError(status, 'invalid_request', status === 408 ? 'request timeout' : 'malformed request')),
   );
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        `${INTERACTION_ID_HEADER}: ${randomUUID()}\r\ncache-control: no-store\r\nconnection: close\r\n` +
+        `${INTERACTION_ID_HEADER}: ${interactionId}\r\ncache-control: no-store\r\nconnection: close\r\n` +
         `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
-  socket.destroy(error);
 }

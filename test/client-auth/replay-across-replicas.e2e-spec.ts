@@ -26,6 +26,12 @@ describe('jti replay store shared by replicas', () => {
       await b.stop();
     });
 
+    it('is ready while PostgreSQL and Redis answer', async () => {
+      const ready = await fetch(`${a.managementUrl}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await json(ready)).toEqual({ status: 'ok', details: { database: { status: 'up' }, redis: { status: 'up' } } });
+    });
+
     it('refuses on replica B an assertion already used on replica A', async () => {
       const assertion = await clientAssertion(key, 'tpp');
       expect((await a.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(200);
@@ -48,6 +54,12 @@ describe('jti replay store shared by replicas', () => {
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBeTruthy();
       expect((await json(response)).error).toBe('temporarily_unavailable');
+    });
+
+    it('is not ready (CONTRACT §10: readiness needs Redis when it is configured)', async () => {
+      const ready = await fetch(`${gw.managementUrl}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await json(ready)).toEqual({ status: 'error', details: { database: { status: 'up' }, redis: { status: 'down' } } });
     });
   });
 

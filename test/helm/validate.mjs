@@ -371,8 +371,9 @@ describe('gateway Deployment', () => {
       } else {
         assert.ok(Number.isInteger(deployment.spec.replicas));
       }
-      const replicas = hpas.length ? hpas[0].spec.minReplicas : deployment.spec.replicas;
-      if (hpas.length || replicas > 1) assert.ok(envOf(gatewayContainer(objects), 'REDIS_URL'), 'more than one replica needs REDIS_URL');
+      // Replicas share the jti replay store: in Redis when configured, else in the one PostgreSQL.
+      const shared = envOf(gatewayContainer(objects), 'REDIS_URL') ?? envOf(gatewayContainer(objects), 'DATABASE_URL');
+      assert.ok(shared, 'replicas need a shared replay store');
     });
 
     test(`${name}: configuration — external database from a Secret, never migrations at start`, () => {
@@ -690,8 +691,6 @@ describe('values.schema.json and render-time checks', () => {
     ['no issuer', [...database], /config\/issuer/],
     ['an unknown value (typo)', [...issuer, ...database, '--set', 'replicas=3'], /additional properties 'replicas' not allowed|replicas/],
     ['an unknown profile', [...issuer, ...database, '--set', 'config.profiles={rfc7009,bogus}'], /profiles/],
-    ['HPA without Redis', [...issuer, ...database, '--set', 'autoscaling.enabled=true'], /redis/],
-    ['several replicas without Redis', [...issuer, ...database, '--set', 'replicaCount=3'], /redis/],
     ['Redis without a URL', [...issuer, ...database, '--set', 'redis.enabled=true'], /redis/],
     ['upstream without an encryption key', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke'], /tokenEncryptionKey|existingSecret/],
     ['upstream without its client id', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke', '--set', `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`], /upstream\.clientId/],
@@ -708,6 +707,17 @@ describe('values.schema.json and render-time checks', () => {
       assert.match(result.stderr, message);
     });
   }
+
+  test('a PDB with maxUnavailable: 0 keeps the 0 (no eviction without a replacement)', () => {
+    const objects = render([join(chart, 'ci/default-values.yaml')], ['--set', 'podDisruptionBudget.maxUnavailable=0']);
+    const pdb = objects.find((object) => object.kind === 'PodDisruptionBudget');
+    assert.equal(pdb.spec.maxUnavailable, 0);
+  });
+
+  test('several replicas render without Redis (the replay store is then shared in PostgreSQL)', () => {
+    const objects = render([join(chart, 'ci/default-values.yaml')], ['--set', 'replicaCount=3']);
+    assert.equal(gatewayDeployment(objects).spec.replicas, 3);
+  });
 
   test(`renders on the oldest supported Kubernetes (${MIN_KUBE_VERSION})`, () => {
     const result = template([join(chart, 'ci/default-values.yaml')], ['--kube-version', MIN_KUBE_VERSION]);

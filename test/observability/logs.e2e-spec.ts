@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createRootLogger } from '../../src/logging/logging';
-import { ADMIN_TOKEN, basic, closedPort, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { ADMIN_TOKEN, basic, closedPort, eventually, IN_A_YEAR, newToken, rawHttp, startTestGateway, type TestGateway } from '../support/gateway';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 
 /**
@@ -78,6 +78,11 @@ describe('logs, error bodies and metrics never carry secrets', () => {
     await record(await gw.post('/token/revoke', { token: secrets.accessToken }, { authorization: basic('basic-app', secrets.basicSecret), ...cookie }));
     await record(await gw.post('/token/revoke', { token: secrets.refreshToken }, { authorization: basic('basic-app', secrets.wrongSecret) }));
     await record(await gw.post('/token/revoke', { token: secrets.unknownToken, client_id: 'post-app', client_secret: secrets.postSecret }));
+    // Id and secret swapped, a common mistake: the secret arrives where the client id belongs.
+    await record(await gw.post('/token/revoke', { token: secrets.unknownToken }, { authorization: basic(secrets.basicSecret, 'basic-app') }));
+    await record(await gw.post('/token/revoke', { token: secrets.unknownToken, client_id: secrets.postSecret, client_secret: 'post-app' }));
+    // A bad interaction id is refused before anything else, and still gets its request line.
+    await record(await gw.post('/token/revoke', { token: secrets.unknownToken }, { 'x-fapi-interaction-id': 'not-a-uuid' }));
     await record(await gw.post('/token/revoke', { token: secrets.unknownToken, client_id: 'post-app', client_secret: secrets.wrongSecret }));
     await record(await gw.post('/token/revoke', { token: secrets.unknownToken, ...assertionForm(assertion) }));
     await record(await gw.post('/token/revoke', { token: secrets.unknownToken, ...assertionForm(assertion) })); // replayed
@@ -121,6 +126,18 @@ describe('logs, error bodies and metrics never carry secrets', () => {
     expect(mine).toEqual([
       expect.objectContaining({ interaction_id: interactionId, tenant: 'default', client_id: 'basic-app', profile: 'rfc7009', status: 502, duration_ms: expect.any(Number) }),
     ]);
+  });
+
+  it('writes the request line also for requests refused before routing: a bad interaction id, unparseable HTTP', async () => {
+    const refused = await gw.post('/token/revoke', { token: newToken() }, { 'x-fapi-interaction-id': 'nope' });
+    expect(refused.status).toBe(400);
+    const id = refused.headers.get('x-fapi-interaction-id')!;
+    await eventually(async () => lines.some((line) => line.includes(id) && line.includes('"msg":"request completed"') && line.includes('"status":400')), 2000, 'request line');
+
+    const answer = await rawHttp(gw.publicUrl, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    const bigId = /x-fapi-interaction-id: (\S+)/.exec(answer)![1];
+    await eventually(async () => lines.some((line) => line.includes(bigId) && line.includes('"status":431')), 2000, '431 line');
   });
 
   it('logs a client-authentication failure with its cause under the client_auth_id the caller got', async () => {

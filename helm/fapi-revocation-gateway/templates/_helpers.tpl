@@ -114,9 +114,6 @@ Render-time checks that the schema cannot express. Included by the Deployment.
 {{- if not .Values.config.issuer }}
 {{- fail "config.issuer (ISSUER, e.g. https://revoke.bank.example) is required" }}
 {{- end }}
-{{- if and (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) (not .Values.redis.enabled) }}
-{{- fail "more than one replica (replicaCount > 1 or autoscaling.enabled) requires redis.enabled: the jti replay store and throttling counters must be shared by the replicas" }}
-{{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
 {{- end }}
