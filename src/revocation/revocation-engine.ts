@@ -58,7 +58,7 @@ export interface RevocationResult {
  * or a refresh token's access tokens; RELATED_CONSENT every token of the consent and the consent
  * itself (without a consent: as RELATED_TOKENS).
  */
-const REVOKE_SQL = `
+export const REVOKE_SQL = `
 WITH target AS (
   SELECT token_hash, token_type, client_id, consent_id, parent_hash,
          CASE WHEN token_type = 'refresh_token' THEN $5::text ELSE $4::text END AS requested

@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// `npm run bench`: the revocation hot path under load, side by side with a node:http + pg baseline
+// doing the same one-statement revocation (bench/baseline.cjs). Not a test: it prints numbers.
+//
+//   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run -s bench -- [--tokens 200000]
+//     [--profile rfc7009|fapi] [--connections 50] [--duration 10] [--log-level info] [--keep]
+//
+// With DATABASE_URL (a server the user may CREATE DATABASE on) it creates a fresh database, seeds
+// it in SQL (sha256() in PostgreSQL, so 10M tokens take a minute, not an hour), runs the gateway
+// (dist/, as `npm start` does) and then the baseline on it, and drops it. Without DATABASE_URL
+// the gateway runs on its embedded database, seeded through the admin API, and there is no
+// baseline. Every request revokes a different registered token. The last line printed is one
+// JSON object (other tools read it).
+const { spawn, execFileSync } = require('node:child_process');
+const { randomUUID } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const { createServer } = require('node:net');
+const { join } = require('node:path');
+const autocannon = require('autocannon');
+const { Client } = require('pg');
+
+const ROOT = join(__dirname, '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const options = {
+  tokens: Number(arg('tokens', 200000)),
+  profile: arg('profile', 'rfc7009'),
+  connections: Number(arg('connections', 50)),
+  duration: Number(arg('duration', 10)),
+  logLevel: arg('log-level', 'info'),
+  keep: process.argv.includes('--keep'),
+};
+if (!['rfc7009', 'fapi'].includes(options.profile)) throw new Error('--profile is rfc7009 or fapi');
+const ADMIN = 'bench-admin-token-0123456789';
+const SECRET = 'bench-secret-0123456789abcdef0123';
+const log = (...parts) => process.stderr.write(`${parts.join(' ')}\n`);
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor(url, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${url} not ready`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function start(script, env) {
+  const child = spawn(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  child.stdout.resume(); // the request lines are written, as in production, and dropped here
+  return child;
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Peak resident set size of a process, from the kernel's high-water mark. */
+function peakRssMb(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return Math.round(Number(line.split(/\s+/)[1]) / 1024);
+}
+
+async function sql(url, text, values) {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** N access tokens of client `bench`, `<prefix>.<i>`, hashed by PostgreSQL itself. */
+async function seedInSql(url, prefix, count) {
+  for (let from = 0; from < count; from += 1_000_000) {
+    const to = Math.min(count, from + 1_000_000) - 1;
+    await sql(
+      url,
+      `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, consent_id, expires_at)
+       SELECT 'default', sha256(convert_to($1 || '.' || i, 'UTF8')), 'access_token', 'bench', 'g' || i, 'c' || (i % 1000), now() + interval '1 year'
+         FROM generate_series($2::int, $3::int) AS i`,
+      [prefix, from, to],
+    );
+  }
+}
+
+async function seedThroughAdmin(managementUrl, prefix, count) {
+  for (let from = 0; from < count; from += 10000) {
+    const tokens = Array.from({ length: Math.min(10000, count - from) }, (_, j) => ({
+      token: `${prefix}.${from + j}`,
+      token_type: 'access_token',
+      client_id: 'bench',
+      grant_id: `g${from + j}`,
+      expires_at: '2030-01-01T00:00:00Z',
+    }));
+    await admin(managementUrl, 'POST', '/admin/tokens', { tokens });
+  }
+}
+
+async function admin(managementUrl, method, path, body) {
+  const response = await fetch(managementUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+}
+
+/** private_key_jwt: every request needs its own assertion (single-use jti); signed before the run. */
+async function fapiClient(count, issuer) {
+  const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' };
+  const assertions = [];
+  const now = Math.floor(Date.now() / 1000);
+  for (let i = 0; i < count; i++) {
+    assertions.push(
+      await new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+        .setIssuer('bench')
+        .setSubject('bench')
+        .setAudience(`${issuer}/token/revocation`)
+        .setJti(randomUUID())
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(privateKey),
+    );
+  }
+  return { jwk, assertions };
+}
+
+function load(url, path, body, headers) {
+  return autocannon({
+    url,
+    connections: options.connections,
+    duration: options.duration,
+    requests: [{ method: 'POST', path, setupRequest: (request) => ({ ...request, headers: headers(), body: body() }) }],
+  });
+}
+
+(async () => {
+  const server = process.env.DATABASE_URL;
+  const run = Date.now().toString(36);
+  let databaseUrl;
+  if (server) {
+    const name = `revgw_bench_${run}`;
+    await sql(server, `CREATE DATABASE ${name}`);
+    const url = new URL(server);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+  }
+  const [port, managementPort] = [await freePort(), await freePort()];
+  const issuer = `http://127.0.0.1:${port}`;
+  const managementUrl = `http://127.0.0.1:${managementPort}`;
+  const gateway = start('dist/src/main.js', {
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'true' } : { DATA_DIR: 'memory://' }),
+    PORT: String(port),
+    MANAGEMENT_PORT: String(managementPort),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    ADMIN_API_TOKEN: ADMIN,
+    // One address and one client drive all the load: the budgets would only measure themselves.
+    THROTTLE_IP_LIMIT: '0',
+    THROTTLE_CLIENT_LIMIT: '0',
+    LOG_LEVEL: options.logLevel,
+  });
+  const result = { tokens: options.tokens, profile: options.profile, connections: options.connections, duration_s: options.duration };
+  try {
+    await waitFor(`${managementUrl}/health/ready`);
+    const signer = options.profile === 'fapi' ? await fapiClient(Math.min(options.tokens, 150000), issuer) : undefined;
+    await admin(
+      managementUrl,
+      'PUT',
+      '/admin/clients/bench',
+      signer ? { auth_method: 'private_key_jwt', jwks: { keys: [signer.jwk] } } : { auth_method: 'client_secret_basic', secret: SECRET },
+    );
+    const seedStarted = Date.now();
+    if (databaseUrl) {
+      await seedInSql(databaseUrl, `gw.${run}`, options.tokens);
+      await seedInSql(databaseUrl, `base.${run}`, options.tokens);
+      await sql(databaseUrl, 'ANALYZE tokens');
+    } else {
+      await seedThroughAdmin(managementUrl, `gw.${run}`, options.tokens);
+    }
+    log(`seeded ${options.tokens} tokens${databaseUrl ? ' twice (gateway, baseline)' : ''} in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+
+    const commits = async () => (databaseUrl ? Number((await sql(databaseUrl, 'SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()'))[0].xact_commit) : NaN);
+    const before = await commits();
+    let next = 0;
+    const fapi = options.profile === 'fapi';
+    const gw = await load(
+      issuer,
+      fapi ? '/token/revocation' : '/token/revoke',
+      () => {
+        const i = next++;
+        const token = `token=gw.${run}.${i % options.tokens}`;
+        return fapi
+          ? `${token}&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=${signer.assertions[i % signer.assertions.length]}`
+          : token;
+      },
+      () => ({
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(fapi ? { accept: 'application/json' } : { authorization: `Basic ${Buffer.from(`bench:${SECRET}`).toString('base64')}` }),
+        'x-fapi-interaction-id': randomUUID(),
+        'x-fapi-auth-date': 'Sun, 22 Nov 2026 17:57:00 GMT',
+        'x-fapi-customer-ip-address': '198.51.100.7',
+      }),
+    );
+    const after = await commits();
+    Object.assign(result, {
+      gateway_rps: Math.round(gw.requests.average),
+      p50_ms: gw.latency.p50,
+      p90_ms: gw.latency.p90,
+      p99_ms: gw.latency.p99,
+      non2xx: gw.non2xx,
+      errors: gw.errors + gw.timeouts,
+      rss_mb: peakRssMb(gateway.pid),
+      db_xacts_per_revocation: databaseUrl ? Math.round(((after - before) / gw.requests.total) * 100) / 100 : null,
+    });
+    log(`gateway  ${result.gateway_rps} req/s, p50 ${gw.latency.p50} ms, p99 ${gw.latency.p99} ms, non-2xx ${gw.non2xx}, peak RSS ${result.rss_mb} MB`);
+  } finally {
+    await stop(gateway);
+  }
+
+  if (databaseUrl) {
+    const basePort = await freePort();
+    const baseline = start('bench/baseline.cjs', { DATABASE_URL: databaseUrl, PORT: String(basePort) });
+    try {
+      await new Promise((resolve) => baseline.stdout.once('data', resolve));
+      let next = 0;
+      const base = await load(`http://127.0.0.1:${basePort}`, '/token/revoke', () => `token=base.${run}.${next++ % options.tokens}`, () => ({
+        'content-type': 'application/x-www-form-urlencoded',
+      }));
+      Object.assign(result, { baseline_rps: Math.round(base.requests.average), baseline_p99_ms: base.latency.p99, baseline_non2xx: base.non2xx });
+      result.ratio = Math.round((result.gateway_rps / result.baseline_rps) * 100) / 100;
+      log(`baseline ${result.baseline_rps} req/s, p99 ${base.latency.p99} ms (ratio ${result.ratio})`);
+    } finally {
+      await stop(baseline);
+      if (!options.keep) await sql(server, `DROP DATABASE ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
+    }
+  } else {
+    result.baseline_rps = null;
+  }
+  result.node = process.version;
+  try {
+    result.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {}
+  console.log(JSON.stringify(result));
+})().catch((error) => {
+  process.stderr.write(`${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
