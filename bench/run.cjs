@@ -4,6 +4,7 @@
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run -s bench -- [--tokens 200000]
 //     [--profile rfc7009|fapi] [--connections 50] [--duration 10] [--log-level info] [--keep]
+//     [--cpu-prof <dir>]
 //
 // With DATABASE_URL (a server the user may CREATE DATABASE on) it creates a fresh database, seeds
 // it in SQL (sha256() in PostgreSQL, so 10M tokens take a minute, not an hour), runs the gateway
@@ -31,6 +32,8 @@ const options = {
   duration: Number(arg('duration', 10)),
   logLevel: arg('log-level', 'info'),
   keep: process.argv.includes('--keep'),
+  /** Writes the gateway's V8 CPU profile (.cpuprofile) into this directory. */
+  cpuProf: arg('cpu-prof', undefined),
 };
 if (!['rfc7009', 'fapi'].includes(options.profile)) throw new Error('--profile is rfc7009 or fapi');
 const ADMIN = 'bench-admin-token-0123456789';
@@ -56,8 +59,8 @@ async function waitFor(url, timeoutMs = 60000) {
   }
 }
 
-function start(script, env) {
-  const child = spawn(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(script, env, nodeFlags = []) {
+  const child = spawn(process.execPath, [...nodeFlags, script], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.resume(); // the request lines are written, as in production, and dropped here
   return child;
 }
@@ -178,7 +181,7 @@ function load(url, path, body, headers) {
     THROTTLE_IP_LIMIT: '0',
     THROTTLE_CLIENT_LIMIT: '0',
     LOG_LEVEL: options.logLevel,
-  });
+  }, options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProf] : []);
   const result = { tokens: options.tokens, profile: options.profile, connections: options.connections, duration_s: options.duration };
   try {
     await waitFor(`${managementUrl}/health/ready`);

@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from './config/config';
 import { Readiness } from './health/readiness';
+import { ClientCache } from './client-auth/client-cache';
+import type { ClientRow } from './client-auth/client-authenticator';
 import { Metrics } from './metrics/metrics';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -15,6 +17,8 @@ export interface SharedServices {
   readonly logger: Logger;
   readonly readiness: Readiness;
   readonly metrics: Metrics;
+  /** Client registrations, shared so that an admin change invalidates what authentication uses. */
+  readonly clientCache: ClientCache<ClientRow>;
 }
 
 @Global()
@@ -27,6 +31,7 @@ export class CoreModule {
       { provide: ROOT_LOGGER, useValue: shared.logger },
       { provide: Readiness, useValue: shared.readiness },
       { provide: Metrics, useValue: shared.metrics },
+      { provide: ClientCache, useValue: shared.clientCache },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -8,6 +8,7 @@ import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { installAdminGate } from './admin/admin-gate';
 import { AdminModule } from './admin/admin.module';
+import { ClientCache } from './client-auth/client-cache';
 import { TrustedProxies } from './client-auth/mtls';
 import type { AppConfig } from './config/config';
 import { CoreModule, type SharedServices } from './core.module';
@@ -71,7 +72,10 @@ export interface Gateway {
  */
 export async function startGateway(config: AppConfig, logger: Logger = createRootLogger(config)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
-  const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness(), metrics: new Metrics() };
+  const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness(),
+    metrics: new Metrics(),
+    clientCache: new ClientCache(config.clientCacheTtlMs),
+  };
   const apps: INestApplication[] = [];
   try {
     await watchOutbox(shared);

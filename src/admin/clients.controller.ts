@@ -1,6 +1,8 @@
 import { Body, Controller, Delete, HttpCode, Inject, Param, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { ClientRow } from '../client-auth/client-authenticator';
+import { ClientCache } from '../client-auth/client-cache';
 import { hashSecret } from '../client-auth/secret-hash';
 import { ProtocolError } from '../protocol/protocol-error';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
@@ -15,7 +17,10 @@ const UNIQUE_VIOLATION = '23505';
 /** CONTRACT §9: tenants and clients, replaced whole by PUT. Secrets are stored hashed, never returned. */
 @Controller('admin')
 export class ClientsController {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly clients: ClientCache<ClientRow>,
+  ) {}
 
   @Put('tenants/:tenant')
   async putTenant(@Param('tenant') tenant: string, @Body() body: PutTenantBody, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -78,6 +83,8 @@ export class ClientsController {
       )) as Array<{ created: boolean }>;
       return row.created;
     });
+    // Committed: this replica authenticates with the new registration from the next request on.
+    this.clients.invalidate(body.tenant, clientId);
     reply.status(created ? 201 : 200);
     const { secret: _secret, ...visible } = body;
     return { ...visible, client_id: clientId };
@@ -89,6 +96,7 @@ export class ClientsController {
   async deleteClient(@Param('client_id') clientId: string, @Query() query: TenantScoped): Promise<void> {
     checkClientId(clientId);
     await this.db.query('DELETE FROM clients WHERE tenant = $1 AND client_id = $2', [query.tenant, clientId]);
+    this.clients.invalidate(query.tenant, clientId);
   }
 }
 

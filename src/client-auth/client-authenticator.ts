@@ -7,6 +7,7 @@ import { Metrics } from '../metrics/metrics';
 import type { FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
 import { AssertionRejected, assertedClientId, verifyClientAssertion } from './client-assertion';
+import { ClientCache } from './client-cache';
 import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
 import { KeySets } from './key-sets';
 import { matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate, type TlsClientMetadata } from './mtls';
@@ -28,7 +29,7 @@ export interface AuthenticatedClient {
   readonly confidential: boolean;
 }
 
-interface ClientRow extends TlsClientMetadata {
+export interface ClientRow extends TlsClientMetadata {
   auth_method: AuthMethod;
   secret_salt: Buffer | null;
   secret_hash: Buffer | null;
@@ -54,6 +55,7 @@ export class ClientAuthenticator {
     private readonly keySets: KeySets,
     @Inject(REPLAY_STORE) private readonly replays: ReplayStore,
     private readonly metrics: Metrics,
+    private readonly clients: ClientCache<ClientRow>,
   ) {
     this.statements = new PreparedStatements(db);
   }
@@ -94,13 +96,16 @@ export class ClientAuthenticator {
     if (!clientId) throw new AuthFailure('no client_id');
     if (!CLIENT_ID.test(clientId)) throw new AuthFailure('client_id is not 1-255 printable ASCII characters');
 
-    const [client] = await this.statements.run<ClientRow>(
-      'revgw_client',
-      `SELECT auth_method, secret_salt, secret_hash, jwks, jwks_uri, tls_client_auth_subject_dn, tls_client_auth_san_dns,
-              tls_client_auth_san_uri, tls_client_auth_san_ip, tls_client_auth_san_email
-         FROM clients WHERE tenant = $1 AND client_id = $2`,
-      [tenant, clientId],
-    );
+    const client = await this.clients.get(tenant, clientId, async () => {
+      const [row] = await this.statements.run<ClientRow>(
+        'revgw_client',
+        `SELECT auth_method, secret_salt, secret_hash, jwks, jwks_uri, tls_client_auth_subject_dn, tls_client_auth_san_dns,
+                tls_client_auth_san_uri, tls_client_auth_san_ip, tls_client_auth_san_email
+           FROM clients WHERE tenant = $1 AND client_id = $2`,
+        [tenant, clientId],
+      );
+      return row;
+    });
     // Never the presented value itself: a TPP that swapped id and secret would put its secret here.
     if (!client) throw new AuthFailure(`unknown client (sha256 ${createHash('sha256').update(clientId).digest('hex').slice(0, 12)}) in tenant ${tenant}`);
     const method = presented.method === 'none' && isMutualTls(client.auth_method) ? client.auth_method : presented.method;
