@@ -230,6 +230,20 @@ function load(url, path, body, headers) {
       }),
     );
     const after = await commits();
+    // Durable, not just answered: every 2xx is a revoked token with its audit row.
+    if (databaseUrl) {
+      const [check] = await sql(
+        databaseUrl,
+        `SELECT (SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL)::int AS revoked, (SELECT count(*) FROM revocation_events)::int AS events`,
+      );
+      const answered = gw['2xx'];
+      Object.assign(result, { answered_2xx: answered, tokens_revoked: check.revoked, audit_rows: check.events });
+      // Requests still in flight when the run stopped (at most one per connection) may have
+      // committed without being counted as answered.
+      const consistent = check.events === check.revoked && check.revoked >= Math.min(answered, options.tokens) && check.revoked <= answered + options.connections;
+      if (!consistent) log(`MISMATCH: ${JSON.stringify(check)} for ${answered} answers`);
+      result.durable = consistent;
+    }
     Object.assign(result, {
       gateway_rps: Math.round(gw.requests.average),
       p50_ms: gw.latency.p50,

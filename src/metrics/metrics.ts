@@ -54,6 +54,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Group commit at work: how many revocations shared one statement (1 at low load). */
+  readonly revocationBatchSize = new Histogram({
+    name: 'revgw_revocation_batch_size',
+    help: 'Revocations per statement when several were waiting (group commit); requests that went alone are not observed.',
+    buckets: [2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+
   readonly tokensRevoked = new Counter({
     name: 'revgw_tokens_revoked_total',
     help: 'Tokens newly revoked: the token a request named (requested), those revoked with it (cascade), or by an admin bulk revocation (admin).',

@@ -1,8 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { isRetryableConflict } from '../database/db-errors';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../core.module';
+import { isRetryableConflict, isTransientDatabaseError } from '../database/db-errors';
 import { PreparedStatements } from '../database/pg-pool';
+import { Metrics } from '../metrics/metrics';
 import type { AuditProfile } from '../protocol/profiles';
+import { batchParameters, REVOKE_BATCH_SQL, type BatchRow } from './batch-statement';
+import { GroupCommit } from './group-commit';
 import type { LevelByType, RevocationLevel } from './levels';
 import type { TokenType } from './token-types';
 
@@ -162,67 +167,106 @@ export interface ConsentRevocationRequest extends Omit<RevocationRequest, 'token
 /** Deadlocks between overlapping cascades are resolved by PostgreSQL aborting one; it is retried. */
 const MAX_ATTEMPTS = 3;
 
+/** What both revocation statements return per request. */
+interface ResultRow {
+  outcome: RevocationOutcome;
+  token_type: TokenType | null;
+  revoked_access: number;
+  revoked_refresh: number;
+  presented_revoked?: boolean;
+  outbox_id?: string | null;
+  outbox_token_type?: TokenType | null;
+  outbox_level?: RevocationLevel | null;
+}
+
 @Injectable()
 export class RevocationEngine {
   private readonly statements: PreparedStatements;
+  private readonly group: GroupCommit<RevocationRequest, RevocationResult>;
 
-  constructor(@Inject(DataSource) db: DataSource) {
+  constructor(@Inject(DataSource) db: DataSource, @Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
     this.statements = new PreparedStatements(db);
+    // Half the pool for revocation statements (the embedded database has one connection): the
+    // rest stays free for client lookups, jti inserts and outbox updates, and requests beyond
+    // that wait for the next batch instead of queueing for a connection one by one.
+    const slots = config.databaseUrl ? Math.max(1, Math.floor(config.database.poolSize / 2)) : 1;
+    this.group = new GroupCommit(
+      (request) => this.revokeOne(request),
+      async (requests) => {
+        metrics.revocationBatchSize.observe(requests.length);
+        return this.revokeMany(requests);
+      },
+      isTransientDatabaseError,
+      slots,
+    );
   }
 
-  async revoke(request: RevocationRequest): Promise<RevocationResult> {
-    return this.run('revgw_revoke', REVOKE_SQL, [
-      request.tenant,
-      request.tokenHash,
-      request.clientId,
-      request.levels.access_token,
-      request.levels.refresh_token,
-      request.interactionId,
-      request.profile,
-      request.psuIp ?? null,
-      request.outbox?.sealed ?? null,
-      request.outbox?.hint ?? null,
-      request.outbox?.leaseMs ?? null,
-      // As sent: the audit column is a uuid (case-folded), the upstream gets the caller's spelling.
-      request.interactionId,
-    ]);
+  /** One revocation; under load it shares its statement with others (group commit). */
+  revoke(request: RevocationRequest): Promise<RevocationResult> {
+    return this.group.submit(request);
   }
 
   async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
-    return this.run('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
-      request.tenant,
-      request.consentId,
-      request.clientId,
-      request.interactionId,
-      request.profile,
-      request.psuIp ?? null,
-    ]);
+    const [row] = await this.retrying(() =>
+      this.statements.run<ResultRow>('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
+        request.tenant,
+        request.consentId,
+        request.clientId,
+        request.interactionId,
+        request.profile,
+        request.psuIp ?? null,
+      ]),
+    );
+    return toResult(row);
   }
 
-  private async run(name: string, sql: string, params: unknown[]): Promise<RevocationResult> {
+  private async revokeOne(request: RevocationRequest): Promise<RevocationResult> {
+    const [row] = await this.retrying(() =>
+      this.statements.run<ResultRow>('revgw_revoke', REVOKE_SQL, [
+        request.tenant,
+        request.tokenHash,
+        request.clientId,
+        request.levels.access_token,
+        request.levels.refresh_token,
+        request.interactionId,
+        request.profile,
+        request.psuIp ?? null,
+        request.outbox?.sealed ?? null,
+        request.outbox?.hint ?? null,
+        request.outbox?.leaseMs ?? null,
+        // As sent: the audit column is a uuid (case-folded), the upstream gets the caller's spelling.
+        request.interactionId,
+      ]),
+    );
+    return toResult(row);
+  }
+
+  private async revokeMany(requests: RevocationRequest[]): Promise<RevocationResult[]> {
+    const leaseMs = requests.find((request) => request.outbox)?.outbox?.leaseMs ?? null;
+    const rows = await this.retrying(() =>
+      this.statements.run<BatchRow>('revgw_revoke_batch', REVOKE_BATCH_SQL, batchParameters(requests, leaseMs)),
+    );
+    return rows.map(toResult);
+  }
+
+  private async retrying<T>(statement: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const [row] = await this.statements.run<{
-          outcome: RevocationOutcome;
-          token_type: TokenType | null;
-          revoked_access: number;
-          revoked_refresh: number;
-          presented_revoked?: boolean;
-          outbox_id?: string | null;
-          outbox_token_type?: TokenType | null;
-          outbox_level?: RevocationLevel | null;
-        }>(name, sql, params);
-        return {
-          outcome: row.outcome,
-          tokenType: row.token_type,
-          revokedAccess: row.revoked_access,
-          revokedRefresh: row.revoked_refresh,
-          presentedRevoked: row.presented_revoked ?? false,
-          ...(row.outbox_id ? { propagation: { id: row.outbox_id, tokenType: row.outbox_token_type ?? null, level: row.outbox_level ?? null } } : {}),
-        };
+        return await statement();
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isRetryableConflict(error)) throw error;
       }
     }
   }
+}
+
+function toResult(row: ResultRow): RevocationResult {
+  return {
+    outcome: row.outcome,
+    tokenType: row.token_type,
+    revokedAccess: row.revoked_access,
+    revokedRefresh: row.revoked_refresh,
+    presentedRevoked: row.presented_revoked ?? false,
+    ...(row.outbox_id ? { propagation: { id: row.outbox_id, tokenType: row.outbox_token_type ?? null, level: row.outbox_level ?? null } } : {}),
+  };
 }

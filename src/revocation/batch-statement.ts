@@ -1,0 +1,107 @@
+import type { RevocationLevel } from './levels';
+import type { RevocationOutcome, RevocationRequest } from './revocation-engine';
+import type { TokenType } from './token-types';
+
+/**
+ * Many revocations as one statement (group commit), with the same rules as the one-request
+ * statement in revocation-engine.ts, request by request (`idx` is the request's position):
+ * lookup, ownership (never another client's token, not even in a cascade), the level's cascade,
+ * the consent, one audit row each, and the outbox row. A token named by several requests in one
+ * batch is revoked once and counted for the first of them; the others see it "already revoked",
+ * exactly as if they had come a moment later. Outbox rows are matched back to their request by
+ * their sealed token, which a random IV makes unique.
+ */
+export const REVOKE_BATCH_SQL = `
+WITH req AS (
+  SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::bytea[], $10::text[], $12::text[])
+    WITH ORDINALITY AS r(tenant, token_hash, client_id, lvl_access, lvl_refresh, interaction_id, profile, psu_ip, sealed, hint, interaction_raw, idx)
+), target AS (
+  SELECT r.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash,
+         CASE WHEN t.token_type = 'refresh_token' THEN r.lvl_refresh ELSE r.lvl_access END AS requested
+  FROM req r JOIN tokens t ON t.token_hash = r.token_hash AND t.tenant = r.tenant
+), owned AS (
+  SELECT t.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.requested,
+         CASE WHEN t.requested = 'RELATED_CONSENT' AND t.consent_id IS NULL THEN 'RELATED_TOKENS' ELSE t.requested END AS level
+  FROM target t JOIN req r ON r.idx = t.idx WHERE t.client_id = r.client_id
+), victims AS (
+  SELECT o.idx, o.tenant, o.token_hash, o.client_id FROM owned o
+  UNION
+  SELECT o.idx, o.tenant, p.token_hash, p.client_id FROM owned o JOIN tokens p ON p.token_hash = o.parent_hash AND p.tenant = o.tenant
+   WHERE o.level = 'RELATED_TOKENS' AND o.token_type = 'access_token'
+  UNION
+  SELECT o.idx, o.tenant, c.token_hash, c.client_id FROM owned o JOIN tokens c ON c.tenant = o.tenant AND c.parent_hash = o.token_hash
+   WHERE o.level = 'RELATED_TOKENS' AND o.token_type = 'refresh_token'
+  UNION
+  SELECT o.idx, o.tenant, k.token_hash, k.client_id FROM owned o JOIN tokens k ON k.tenant = o.tenant AND k.consent_id = o.consent_id
+   WHERE o.level = 'RELATED_CONSENT'
+), claimed AS (
+  SELECT DISTINCT ON (v.tenant, v.token_hash) v.idx, v.tenant, v.token_hash
+    FROM victims v JOIN req r ON r.idx = v.idx WHERE v.client_id = r.client_id
+   ORDER BY v.tenant, v.token_hash, v.idx
+), revoked AS (
+  UPDATE tokens t SET revoked_at = now() FROM claimed c
+   WHERE t.token_hash = c.token_hash AND t.tenant = c.tenant AND t.revoked_at IS NULL
+  RETURNING c.idx, t.token_hash, t.token_type
+), consent AS (
+  UPDATE consents k SET revoked_at = now()
+    FROM (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o
+   WHERE k.tenant = o.tenant AND k.consent_id = o.consent_id AND k.revoked_at IS NULL
+  RETURNING 1
+), tally AS (
+  SELECT idx, count(*) FILTER (WHERE token_type = 'access_token')::int AS access,
+         count(*) FILTER (WHERE token_type = 'refresh_token')::int AS refresh,
+         bool_or(token_hash = (SELECT token_hash FROM req q WHERE q.idx = revoked.idx)) AS presented
+    FROM revoked GROUP BY idx
+), answer AS (
+  SELECT r.idx, r.interaction_id, r.tenant, r.client_id, r.profile, r.psu_ip, r.sealed, r.hint, r.interaction_raw, r.token_hash,
+         tg.token_type, o.level, o.requested, COALESCE(ty.access, 0) AS access, COALESCE(ty.refresh, 0) AS refresh,
+         COALESCE(ty.presented, false) AS presented,
+         CASE WHEN tg.idx IS NULL THEN 'unknown' WHEN o.idx IS NULL THEN 'foreign' ELSE 'revoked' END AS outcome
+    FROM req r LEFT JOIN target tg ON tg.idx = r.idx LEFT JOIN owned o ON o.idx = r.idx LEFT JOIN tally ty ON ty.idx = r.idx
+), event AS (
+  INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, token_type, level, revoked, outcome, psu_ip)
+  SELECT interaction_id, tenant, client_id, profile, token_type, level, access + refresh, outcome, psu_ip FROM answer ORDER BY idx
+  RETURNING 1
+), outbox AS (
+  INSERT INTO upstream_outbox (tenant, sealed_token, token_type, level, interaction_id, attempts, next_attempt_at)
+  SELECT a.tenant, a.sealed, COALESCE(a.token_type, a.hint), a.requested, a.interaction_raw, 1, clock_timestamp() + $11::int * interval '1 millisecond'
+    FROM answer a
+   WHERE a.sealed IS NOT NULL AND (SELECT count(*) FROM revoked) >= 0 AND (SELECT count(*) FROM event) >= 0
+     AND (a.outcome = 'revoked' OR (a.outcome = 'unknown' AND NOT EXISTS (SELECT 1 FROM tokens x WHERE x.token_hash = a.token_hash)))
+  RETURNING id, sealed_token, token_type, level
+)
+SELECT a.idx::int, a.outcome, a.token_type, a.access AS revoked_access, a.refresh AS revoked_refresh, a.presented AS presented_revoked,
+       ob.id::text AS outbox_id, ob.token_type AS outbox_token_type, ob.level AS outbox_level
+  FROM answer a LEFT JOIN outbox ob ON ob.sealed_token = a.sealed
+ ORDER BY a.idx`;
+
+/** The statement's parameters: one array per column, one element per request. */
+export function batchParameters(requests: readonly RevocationRequest[], leaseMs: number | null): unknown[] {
+  const column = <T>(pick: (request: RevocationRequest) => T) => requests.map(pick);
+  return [
+    column((r) => r.tenant),
+    column((r) => r.tokenHash),
+    column((r) => r.clientId),
+    column((r) => r.levels.access_token),
+    column((r) => r.levels.refresh_token),
+    column((r) => r.interactionId),
+    column((r) => r.profile),
+    column((r) => r.psuIp ?? null),
+    column((r) => r.outbox?.sealed ?? null),
+    column((r) => r.outbox?.hint ?? null),
+    leaseMs,
+    column((r) => r.interactionId),
+  ];
+}
+
+export interface BatchRow {
+  idx: number;
+  outcome: RevocationOutcome;
+  token_type: TokenType | null;
+  revoked_access: number;
+  revoked_refresh: number;
+  presented_revoked: boolean;
+  outbox_id: string | null;
+  outbox_token_type: TokenType | null;
+  outbox_level: RevocationLevel | null;
+}

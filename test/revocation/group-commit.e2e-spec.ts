@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+
+const asA = { authorization: basic('app-a', 'app-a-secret-value') };
+const POISON_IP = '203.0.113.99';
+
+/**
+ * Group commit (the performance issue): revocations waiting together share one statement. Each
+ * request must still get exactly its own outcome, and a failed statement must fail all of its
+ * requests and apply none of them.
+ */
+describe('group commit: many revocations in one statement', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ THROTTLE_IP_LIMIT: '0', THROTTLE_CLIENT_LIMIT: '0' });
+    await gw.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
+    await gw.admin('PUT', '/admin/clients/app-b', { auth_method: 'client_secret_basic', secret: 'app-b-secret-value' });
+  });
+  afterAll(() => gw.stop());
+
+  const db = (sql: string, params: unknown[] = []) => gw.database.dataSource.query(sql, params);
+  async function register(clientId: string, count: number, extra: Record<string, unknown> = {}) {
+    const tokens = Array.from({ length: count }, () => newToken('at'));
+    const { status } = await gw.admin('POST', '/admin/tokens', {
+      tokens: tokens.map((token) => ({ token, token_type: 'access_token', client_id: clientId, grant_id: 'g', expires_at: IN_A_YEAR, ...extra })),
+    });
+    expect(status).toBe(201);
+    return tokens;
+  }
+  const active = async (token: string) => (await gw.admin('POST', '/admin/tokens/status', { token })).body.active as boolean;
+  const eventsFor = async (interactionId: string) => (await gw.admin('GET', `/admin/revocation-events?interaction_id=${interactionId}`)).body.events;
+  const batched = async () => {
+    const text = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+    return Number(/^revgw_revocation_batch_size_count (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
+  it('gives each request of a mixed batch its own answer: valid, already revoked, unknown, another client’s', async () => {
+    const before = await batched();
+    const mine = await register('app-a', 30);
+    const theirs = await register('app-b', 10);
+    const requests = [
+      ...mine.map((token) => ({ token, expect: 200, revoked: 1 })),
+      ...mine.slice(0, 5).map((token) => ({ token, expect: 200, revoked: null })), // the same token twice in flight
+      ...theirs.map((token) => ({ token, expect: 400, revoked: 0 })),
+      ...Array.from({ length: 10 }, () => ({ token: newToken('unknown'), expect: 200, revoked: 0 })),
+    ].map((request) => ({ ...request, interactionId: randomUUID() }));
+
+    const statuses = await Promise.all(
+      requests.map((r) => gw.post('/token/revoke', { token: r.token }, { ...asA, 'x-fapi-interaction-id': r.interactionId }).then((res) => res.status)),
+    );
+    expect(statuses).toEqual(requests.map((r) => r.expect));
+    for (const token of mine) expect(await active(token)).toBe(false);
+    for (const token of theirs) expect(await active(token)).toBe(true);
+    // One audit row per request; a token named twice is counted once, by whichever came first.
+    const events = await Promise.all(requests.map((r) => eventsFor(r.interactionId)));
+    expect(events.map((e) => e.length)).toEqual(requests.map(() => 1));
+    expect(events.map((e, i) => requests[i].revoked ?? e[0].revoked)).toEqual(events.map((e) => e[0].revoked));
+    expect(events.reduce((sum, e) => sum + e[0].revoked, 0)).toBe(30);
+    expect(events.map((e) => e[0].outcome)).toEqual(requests.map((r) => (r.expect === 400 ? 'foreign' : r.token.startsWith('unknown') ? 'unknown' : 'revoked')));
+    expect(await batched()).toBeGreaterThan(before); // some did share a statement
+  });
+
+  it('cascades concurrently within one grant: every token revoked once, one audit row per request', async () => {
+    const consent = newToken('consent');
+    const rt = newToken('rt');
+    const children = Array.from({ length: 20 }, () => newToken('at'));
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: [
+        { token: rt, token_type: 'refresh_token', client_id: 'app-a', grant_id: 'g', consent_id: consent, expires_at: IN_A_YEAR },
+        ...children.map((token) => ({ token, token_type: 'access_token', client_id: 'app-a', grant_id: 'g', refresh_token: rt, expires_at: IN_A_YEAR })),
+      ],
+    });
+    const names = [rt, ...children, rt];
+    const ids = names.map(() => randomUUID());
+    const statuses = await Promise.all(
+      names.map((token, i) => gw.post('/token/revoke', { token }, { ...asA, 'x-fapi-interaction-id': ids[i] }).then((r) => r.status)),
+    );
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    for (const token of [rt, ...children]) expect(await active(token)).toBe(false);
+    const events = await Promise.all(ids.map(eventsFor));
+    expect(events.map((e) => e.length)).toEqual(ids.map(() => 1));
+    expect(events.reduce((sum, e) => sum + e[0].revoked, 0)).toBe(21);
+  });
+
+  describe('a statement that fails', () => {
+    // A trigger fails the audit insert of one request, after the token updates of the statement.
+    const poison = (sqlstate: string) =>
+      db(`CREATE OR REPLACE FUNCTION revgw_test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF NEW.psu_ip = '${POISON_IP}' THEN RAISE EXCEPTION 'poisoned' USING ERRCODE = '${sqlstate}'; END IF; RETURN NEW; END $$;
+          CREATE TRIGGER revgw_test_poison BEFORE INSERT ON revocation_events FOR EACH ROW EXECUTE FUNCTION revgw_test_poison();`);
+    afterEach(() => db('DROP TRIGGER IF EXISTS revgw_test_poison ON revocation_events'));
+
+    async function storm(tokens: string[]) {
+      const ids = tokens.map(() => randomUUID());
+      const statuses = await Promise.all(
+        tokens.map((token, i) =>
+          gw
+            .post('/token/revoke', { token }, { ...asA, 'x-fapi-interaction-id': ids[i], 'x-fapi-customer-ip-address': i === tokens.length - 1 ? POISON_IP : '198.51.100.1' })
+            .then((r) => r.status),
+        ),
+      );
+      return { ids, statuses };
+    }
+
+    /** Whatever a request was told is what the database holds: 200 → revoked with its audit row, else neither. */
+    async function expectAnswersMatchTheDatabase(tokens: string[], ids: string[], statuses: number[]) {
+      for (const [i, token] of tokens.entries()) {
+        expect({ status: statuses[i], active: await active(token), events: (await eventsFor(ids[i])).length }).toEqual(
+          statuses[i] === 200 ? { status: 200, active: false, events: 1 } : { status: statuses[i], active: true, events: 0 },
+        );
+      }
+    }
+
+    it('when the database fails it, every request in it gets 503 and none is applied', async () => {
+      await poison('53100'); // disk full: the database's failure, transient
+      const tokens = await register('app-a', 30);
+      const before = await batched();
+      const { ids, statuses } = await storm(tokens);
+      expect(await batched()).toBeGreaterThan(before);
+      expect(statuses.at(-1)).toBe(503);
+      expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+      await expectAnswersMatchTheDatabase(tokens, ids, statuses);
+    });
+
+    it('when one request’s data fails it, the others are retried alone and succeed; only that one fails', async () => {
+      await poison('P0001'); // an error about one request, not the database's
+      const tokens = await register('app-a', 30);
+      const before = await batched();
+      const { ids, statuses } = await storm(tokens);
+      expect(await batched()).toBeGreaterThan(before);
+      expect(statuses).toEqual([...tokens.slice(1).map(() => 200), 500]);
+      await expectAnswersMatchTheDatabase(tokens, ids, statuses);
+    });
+  });
+});
