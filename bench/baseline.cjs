@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // The baseline the gateway is measured against: node:http + pg doing the gateway's own
-// one-statement revocation (the same SQL, as a named prepared statement), for one fixed client,
-// with no framework, authentication, logging or throttling. Started by bench/run.cjs.
+// revocation statement (the same SQL, one request per statement, as a named prepared statement),
+// for one fixed client, with no framework, authentication, logging, throttling or group commit.
+// Started by bench/run.cjs.
 //
 //   DATABASE_URL=postgres://… PORT=8089 node bench/baseline.cjs
 const { createServer } = require('node:http');
 const { createHash, randomUUID } = require('node:crypto');
 const { Pool } = require('pg');
-const { REVOKE_SQL } = require('../dist/src/revocation/revocation-engine.js');
+const { REVOKE_BATCH_SQL } = require('../dist/src/revocation/batch-statement.js');
 
-const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_SIZE ?? 10) });
+const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_SIZE ?? 10), options: '-c plan_cache_mode=force_generic_plan' });
 const clientId = process.env.CLIENT_ID ?? 'bench';
 
 createServer((request, response) => {
@@ -20,9 +21,10 @@ createServer((request, response) => {
     const token = new URLSearchParams(body).get('token');
     if (!token) return response.writeHead(400).end();
     const hash = createHash('sha256').update(token).digest();
-    const params = ['default', hash, clientId, 'NONE', 'RELATED_TOKENS', randomUUID(), 'rfc7009', null, null, null, null, null];
+    const id = randomUUID();
+    const params = [['default'], [hash], [clientId], ['NONE'], ['RELATED_TOKENS'], [id], ['rfc7009'], [null], [null], [null], null, [id]];
     try {
-      await pool.query({ name: 'revoke', text: REVOKE_SQL, values: params });
+      await pool.query({ name: 'revoke', text: REVOKE_BATCH_SQL, values: params });
       response.writeHead(200, { 'cache-control': 'no-store' }).end();
     } catch {
       response.writeHead(503).end();

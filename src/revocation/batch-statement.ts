@@ -3,13 +3,28 @@ import type { RevocationOutcome, RevocationRequest } from './revocation-engine';
 import type { TokenType } from './token-types';
 
 /**
- * Many revocations as one statement (group commit), with the same rules as the one-request
- * statement in revocation-engine.ts, request by request (`idx` is the request's position):
- * lookup, ownership (never another client's token, not even in a cascade), the level's cascade,
- * the consent, one audit row each, and the outbox row. A token named by several requests in one
- * batch is revoked once and counted for the first of them; the others see it "already revoked",
- * exactly as if they had come a moment later. Outbox rows are matched back to their request by
- * their sealed token, which a random IV makes unique.
+ * Revocations as one statement — one request, or many waiting together (group commit) — so one
+ * round trip and one implicit transaction: for each request (`idx` is its position) find the
+ * token, check its owner, pick the cascade for its level, revoke, mark the consent, write the
+ * audit row and the outbox row — all or nothing. Data-modifying CTEs share one snapshot
+ * (PostgreSQL "WITH Queries").
+ *
+ * Levels (CONTRACT §2): NONE the token only; RELATED_TOKENS an access token's parent refresh token,
+ * or a refresh token's access tokens; RELATED_CONSENT every token of the consent and the consent
+ * itself (without a consent: as RELATED_TOKENS).
+ *
+ * - Cascades stay within the requesting client (`claimed` joins each victim to its request's
+ *   client), whatever the data says: one client can never revoke another's token.
+ * - A token named by several requests in one batch is revoked once and counted for the first of
+ *   them; the others see it "already revoked", as if they had come a moment later.
+ * - Rows are locked in one order for every statement, lone or batched (DISTINCT ON sorts by
+ *   tenant and hash), so concurrent statements do not deadlock over shared families. That is why
+ *   a lone request goes through this same statement: a second statement shape with another lock
+ *   order deadlocked against batches.
+ * - CONTRACT §6 outbox: the presented token only; an unknown token too, without a level;
+ *   never another client's token, in this tenant or any other. Its lease counts from after the
+ *   revocation ran (clock_timestamp), and rows are matched back to their request by their sealed
+ *   token, which a random IV makes unique.
  */
 export const REVOKE_BATCH_SQL = `
 WITH req AS (

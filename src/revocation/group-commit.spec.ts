@@ -52,8 +52,11 @@ describe('GroupCommit', () => {
     await tick();
     db.statements[1].finish(new Error('bad value in request 2'));
     await tick();
-    expect(db.statements.slice(2).map((s) => s.requests)).toEqual([[1], [2]]);
+    // One at a time, in the batch's own slot: the second waits for the first.
+    expect(db.statements.slice(2).map((s) => s.requests)).toEqual([[1]]);
     db.statements[2].finish();
+    await tick();
+    expect(db.statements.slice(2).map((s) => s.requests)).toEqual([[1], [2]]);
     db.statements[3].finish(new Error('bad value in request 2'));
     expect(await Promise.all(batch)).toEqual(['10', 'rejected: bad value in request 2']);
   });

@@ -53,7 +53,8 @@ export class GroupCommit<Request, Result> {
         for (const entry of batch) entry.reject(error);
         return;
       }
-      await Promise.all(batch.map(({ request, resolve, reject }) => this.runOne(request).then(resolve, reject)));
+      // One at a time, within this batch's slot: never more statements at once than allowed.
+      for (const { request, resolve, reject } of batch) await this.runOne(request).then(resolve, reject);
     }
   }
 }

@@ -83,6 +83,27 @@ describe('group commit: many revocations in one statement', () => {
     expect(events.reduce((sum, e) => sum + e[0].revoked, 0)).toBe(21);
   });
 
+  const withServer = process.env.DATABASE_URL ? it : it.skip;
+  withServer('locks in one order, lone or batched: a storm over shared consents causes no deadlock (needs DATABASE_URL)', async () => {
+    const deadlocks = async () => Number((await db(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`))[0].deadlocks);
+    const before = await deadlocks();
+    const grants = Array.from({ length: 60 }, () => ({ consent: newToken('consent'), rt: newToken('rt'), ats: [newToken('at'), newToken('at'), newToken('at')] }));
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: grants.flatMap((g) => [
+        { token: g.rt, token_type: 'refresh_token', client_id: 'app-a', grant_id: 'g', consent_id: g.consent, expires_at: IN_A_YEAR },
+        ...g.ats.map((token) => ({ token, token_type: 'access_token', client_id: 'app-a', grant_id: 'g', refresh_token: g.rt, expires_at: IN_A_YEAR })),
+      ]),
+    });
+    // Every token of a grant in flight together, each asking for the whole consent.
+    const statuses = await Promise.all(
+      grants.flatMap((g) => [g.rt, ...g.ats]).map((token) =>
+        gw.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asA).then((r) => r.status),
+      ),
+    );
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    expect(await deadlocks()).toBe(before);
+  });
+
   describe('a statement that fails', () => {
     // A trigger fails the audit insert of one request, after the token updates of the statement.
     const poison = (sqlstate: string) =>
