@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A stand-in upstream authorization server for load runs with UPSTREAM_REVOCATION_URL set:
 // answers every POST with 200 and an empty body after --delay ms, and prints how many it answered
-// when stopped (Ctrl-C / SIGTERM). Not a test: run it by hand next to bench/revocation.cjs.
+// when stopped (Ctrl-C / SIGTERM). Not a test: `npm run bench -- --upstream` starts it.
 //
 //   node bench/fake-upstream.cjs [--port 8090] [--delay 0]
 const { createServer } = require('node:http');

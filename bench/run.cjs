@@ -4,7 +4,7 @@
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run -s bench -- [--tokens 200000]
 //     [--profile rfc7009|fapi] [--connections 50] [--duration 10] [--log-level info] [--keep]
-//     [--cpu-prof <dir>] [--no-baseline]
+//     [--cpu-prof <dir>] [--no-baseline] [--upstream]
 //
 // With DATABASE_URL (a server the user may CREATE DATABASE on) it creates a fresh database, seeds
 // it in SQL (sha256() in PostgreSQL, so 10M tokens take a minute, not an hour), runs the gateway
@@ -13,7 +13,7 @@
 // baseline. Every request revokes a different registered token. The last line printed is one
 // JSON object (other tools read it).
 const { spawn, execFileSync } = require('node:child_process');
-const { randomUUID } = require('node:crypto');
+const { randomBytes, randomUUID } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const { join } = require('node:path');
@@ -34,6 +34,8 @@ const options = {
   keep: process.argv.includes('--keep'),
   /** Only the gateway (the scale run: seeding N tokens once, not twice). */
   baseline: !process.argv.includes('--no-baseline'),
+  /** Propagation on, to bench/fake-upstream.cjs (answers 200 at once) on this machine. */
+  upstream: process.argv.includes('--upstream'),
   /** Writes the gateway's V8 CPU profile (.cpuprofile) into this directory. */
   cpuProf: arg('cpu-prof', undefined),
 };
@@ -172,7 +174,20 @@ function load(url, path, body, headers) {
   const [port, managementPort] = [await freePort(), await freePort()];
   const issuer = `http://127.0.0.1:${port}`;
   const managementUrl = `http://127.0.0.1:${managementPort}`;
+  let upstream;
+  const upstreamEnv = {};
+  if (options.upstream) {
+    const upstreamPort = await freePort();
+    upstream = spawn(process.execPath, ['bench/fake-upstream.cjs', '--port', String(upstreamPort)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    Object.assign(upstreamEnv, {
+      UPSTREAM_REVOCATION_URL: `http://127.0.0.1:${upstreamPort}/revoke`,
+      UPSTREAM_CLIENT_ID: 'gateway',
+      UPSTREAM_CLIENT_SECRET: 'gateway-secret',
+      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    });
+  }
   const gateway = start('dist/src/main.js', {
+    ...upstreamEnv,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'true' } : { DATA_DIR: 'memory://' }),
     PORT: String(port),
     MANAGEMENT_PORT: String(managementPort),
@@ -257,6 +272,11 @@ function load(url, path, body, headers) {
     log(`gateway  ${result.gateway_rps} req/s, p50 ${gw.latency.p50} ms, p99 ${gw.latency.p99} ms, non-2xx ${gw.non2xx}, peak RSS ${result.rss_mb} MB`);
   } finally {
     await stop(gateway);
+    if (upstream) {
+      const answered = new Promise((resolve) => upstream.stdout.once('data', (line) => resolve(JSON.parse(line).answered)));
+      upstream.kill('SIGTERM');
+      result.upstream_delivered = await answered;
+    }
   }
 
   if (databaseUrl && options.baseline) {

@@ -19,7 +19,7 @@ import { TrustedProxies } from '../client-auth/mtls';
 import { REVOCATION_LEVELS, type RevocationLevel } from '../revocation/levels';
 import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 import { loadUpstreamConfig, type UpstreamConfig } from '../upstream/upstream-config';
-import { problemLines, toInteger, type Raw } from './env-validation';
+import { IsUrlWith, problemLines, toInteger, type Raw } from './env-validation';
 
 /** Variables without a default (absent from `new EnvironmentVariables()`'s keys). */
 const OPTIONAL = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE', 'MTLS_CLIENT_CERT_HEADER'];
@@ -28,21 +28,6 @@ const OPTIONAL = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DE
 const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN', 'REDIS_URL']);
 
 const toBoolean = ({ obj, key }: Raw) => ({ true: true, '1': true, false: false, '0': false })[String(obj[key])] ?? obj[key];
-/** A URL `new URL()` accepts, with one of these schemes (a bad port or host fails here, not at connect). */
-const IsUrlWith = (protocols: string[]) =>
-  ValidateBy({
-    name: 'isUrlWith',
-    validator: {
-      validate: (value) => {
-        try {
-          return typeof value === 'string' && protocols.includes(new URL(value).protocol) && new URL(value).hostname !== '';
-        } catch {
-          return false;
-        }
-      },
-      defaultMessage: () => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`,
-    },
-  });
 const IsBindAddress = () =>
   ValidateBy({
     name: 'isBindAddress',

@@ -1,4 +1,4 @@
-import type { ValidationError } from 'class-validator';
+import { ValidateBy, type ValidationError } from 'class-validator';
 
 // Conversions read the raw string (`obj[key]`), so that nothing but the exact spellings converts:
 // '   ' is not 0 and 'false' is not true.
@@ -17,3 +17,24 @@ export function problemLines(errors: ValidationError[], raw: Record<string, stri
     return `Invalid configuration: ${reason.startsWith(error.property) ? reason : `${error.property} ${reason}`}${shown}`;
   });
 }
+
+/**
+ * A URL `new URL()` accepts, with one of these schemes (a bad port or host fails here, not at
+ * connect). `plain`: no credentials (they belong in variables that are never logged) and no fragment.
+ */
+export const IsUrlWith = (protocols: string[], { plain = false } = {}) =>
+  ValidateBy({
+    name: 'isUrlWith',
+    validator: {
+      validate: (value) => {
+        try {
+          const url = new URL(String(value));
+          if (typeof value !== 'string' || !protocols.includes(url.protocol) || url.hostname === '') return false;
+          return !plain || (!url.username && !url.password && !url.hash);
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () => `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL${plain ? ' without credentials or fragment' : ''}`,
+    },
+  });

@@ -1,6 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
-import { problemLines, toInteger } from '../config/env-validation';
+import { IsUrlWith, problemLines, toInteger } from '../config/env-validation';
 
 export const UPSTREAM_DIALECTS = ['rfc7009', 'oam'] as const;
 export type UpstreamDialect = (typeof UPSTREAM_DIALECTS)[number];
@@ -23,23 +23,6 @@ export interface UpstreamConfig {
 }
 
 
-const IsHttpUrl = () =>
-  ValidateBy({
-    name: 'isHttpUrl',
-    validator: {
-      validate: (value) => {
-        try {
-          const url = new URL(String(value));
-          // Credentials belong in UPSTREAM_CLIENT_ID/SECRET, where they are never logged.
-          return ['http:', 'https:'].includes(url.protocol) && url.hostname !== '' && !url.username && !url.password && !url.hash;
-        } catch {
-          return false;
-        }
-      },
-      defaultMessage: () => 'must be an http:// or https:// URL without credentials or fragment',
-    },
-  });
-
 /** 32 bytes, standard or URL-safe base64 (CONTRACT §6); `openssl rand -base64 32` makes one. */
 const IsAes256Key = () =>
   ValidateBy({
@@ -51,7 +34,7 @@ const IsAes256Key = () =>
   });
 
 class UpstreamVariables {
-  @IsOptional() @IsHttpUrl()
+  @IsOptional() @IsUrlWith(['http:', 'https:'], { plain: true })
   UPSTREAM_REVOCATION_URL?: string;
 
   @IsOptional() @IsIn(UPSTREAM_DIALECTS)

@@ -1,4 +1,4 @@
-import { basic, freshDatabase, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
 
 const asApp = { authorization: basic('app', 'app-secret-value') };
 
@@ -22,18 +22,12 @@ describe('client registration cache', () => {
   withServer('two replicas on one database (needs DATABASE_URL)', () => {
     let a: TestGateway;
     let b: TestGateway;
-    let drop: () => Promise<void>;
+    let replicas: Awaited<ReturnType<typeof startReplicas>>;
     beforeAll(async () => {
-      const database = (await freshDatabase())!;
-      drop = database.drop;
-      a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true', CLIENT_CACHE_TTL_MS: '500' });
-      b = await startTestGateway({ DATABASE_URL: database.url, CLIENT_CACHE_TTL_MS: '500' });
+      replicas = await startReplicas({ CLIENT_CACHE_TTL_MS: '500' });
+      ({ a, b } = replicas);
     });
-    afterAll(async () => {
-      await a.stop();
-      await b.stop();
-      await drop();
-    });
+    afterAll(() => replicas.stop());
 
     it('a client deleted on one replica stops authenticating on the other within the TTL', async () => {
       await a.admin('PUT', '/admin/clients/app', { auth_method: 'client_secret_basic', secret: 'app-secret-value' });

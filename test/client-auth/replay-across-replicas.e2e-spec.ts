@@ -1,4 +1,4 @@
-import { closedPort, freshDatabase, json, startTestGateway, type TestGateway } from '../support/gateway';
+import { closedPort, json, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
 import { assertionForm, clientAssertion, signingKey, type SigningKey } from '../support/keys';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -67,19 +67,13 @@ describe('jti replay store shared by replicas', () => {
   withServer('in PostgreSQL (two replicas on one database; needs DATABASE_URL)', () => {
     let a: TestGateway;
     let b: TestGateway;
-    let drop: () => Promise<void>;
+    let replicas: Awaited<ReturnType<typeof startReplicas>>;
     beforeAll(async () => {
-      const database = (await freshDatabase())!;
-      drop = database.drop;
-      a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
-      b = await startTestGateway({ DATABASE_URL: database.url });
+      replicas = await startReplicas();
+      ({ a, b } = replicas);
       await register(a);
     });
-    afterAll(async () => {
-      await a.stop();
-      await b.stop();
-      await drop();
-    });
+    afterAll(() => replicas.stop());
 
     it('refuses on replica B an assertion already used on replica A', async () => {
       const assertion = await clientAssertion(key, 'tpp');

@@ -134,3 +134,20 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Two gateways (replicas) sharing one fresh database on the DATABASE_URL server. */
+export async function startReplicas(env: Record<string, string> = {}): Promise<{ a: TestGateway; b: TestGateway; stop(): Promise<void> }> {
+  const database = await freshDatabase();
+  if (!database) throw new Error('replicas need DATABASE_URL');
+  const a = await startTestGateway({ ...env, DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
+  const b = await startTestGateway({ ...env, DATABASE_URL: database.url });
+  return {
+    a,
+    b,
+    async stop() {
+      await a.stop();
+      await b.stop();
+      await database.drop();
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeUpstream, type SeenRequest } from '../support/fake-upstream';
-import { basic, eventually, freshDatabase, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, eventually, freshDatabase, IN_A_YEAR, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
 
 const SECRET = 'tpp-secret-value';
 const asTpp = { authorization: basic('tpp', SECRET) };
@@ -208,9 +208,8 @@ describe('upstream outbox and circuit breaker', () => {
   const withServer = process.env.DATABASE_URL ? describe : describe.skip;
   withServer('two replicas on one database (needs DATABASE_URL)', () => {
     it('deliver every row exactly once after an outage, never two deliveries of one row at a time', async () => {
-      const database = (await freshDatabase())!;
-      const a = await startTestGateway(upstreamEnv(upstream, { DATABASE_URL: database.url, MIGRATIONS_RUN: 'true', UPSTREAM_BREAKER_FAILURES: '1000' }));
-      const b = await startTestGateway(upstreamEnv(upstream, { DATABASE_URL: database.url, UPSTREAM_BREAKER_FAILURES: '1000' }));
+      const replicas = await startReplicas(upstreamEnv(upstream, { UPSTREAM_BREAKER_FAILURES: '1000' }));
+      const { a, b } = replicas;
       try {
         await upstream.down();
         const tokens = await Promise.all(Array.from({ length: 40 }, () => registerToken(a)));
@@ -227,9 +226,7 @@ describe('upstream outbox and circuit breaker', () => {
           expect(overlapping(seen)).toBe(false);
         }
       } finally {
-        await a.stop();
-        await b.stop();
-        await database.drop();
+        await replicas.stop();
       }
     }, 40_000);
   });
