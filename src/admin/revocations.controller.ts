@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { retryingConflicts } from '../database/db-errors';
 import { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
 import { requestContext } from '../protocol/request-context';
@@ -8,7 +9,10 @@ import { BulkRevocationBody, EventsQuery } from './dto';
 
 /**
  * CONTRACT §9: bulk revocation (account closure, client offboarding, consent withdrawal) and the
- * audit trail. A bulk revocation is one statement: tokens, consent and its one audit event.
+ * audit trail. A bulk revocation is one statement: tokens, consent and its one audit event. It
+ * locks the tokens in token-hash order, as revocations do, so it cannot deadlock against them
+ * (a revocation that meets its rows waits at most the lock timeout and answers 503, to be retried);
+ * a deadlock or serialization failure it still meets is retried.
  */
 @Controller('admin')
 export class RevocationsController {
@@ -31,9 +35,12 @@ export class RevocationsController {
     // The consent itself is withdrawn only when the request is about the consent alone.
     const consentOnly = criteria.length === 1 && criteria[0] === 'consent_id';
     const interactionId = requestContext(request.raw)!.interactionId;
-    const [row] = (await this.db.query(
-      `WITH revoked AS (
-         UPDATE tokens SET revoked_at = now() WHERE tenant = $1 AND ${where} AND revoked_at IS NULL RETURNING token_type
+    const [row] = (await retryingConflicts(() => this.db.query(
+      `WITH victims AS (
+         SELECT token_hash FROM tokens WHERE tenant = $1 AND ${where} AND revoked_at IS NULL ORDER BY token_hash FOR UPDATE
+       ), revoked AS (
+         UPDATE tokens t SET revoked_at = now() FROM victims v
+          WHERE t.tenant = $1 AND t.token_hash = v.token_hash AND t.revoked_at IS NULL RETURNING t.token_type
        ), consent AS (
          UPDATE consents SET revoked_at = now()
           WHERE ${consentOnly ? 'tenant = $1 AND consent_id = $2' : 'false'} AND revoked_at IS NULL RETURNING 1
@@ -47,7 +54,7 @@ export class RevocationsController {
                 (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS refresh
            FROM event`,
       params,
-    )) as Array<{ revoked: number; access: number; refresh: number }>;
+    ))) as Array<{ revoked: number; access: number; refresh: number }>;
     this.metrics.revoked(row, 'admin');
     return { revoked: row.revoked };
   }

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       dataDir: './data',
       migrationsRun: false,
-      database: { poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 5000 },
+      database: { poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
       issuer: 'http://localhost:8080',
       adminApiToken: undefined,
       defaultLevel: undefined,
@@ -119,6 +119,7 @@ describe('loadConfig', () => {
     ['ADMIN_API_TOKEN', { ADMIN_API_TOKEN: ' '.repeat(17) }],
     ['ADMIN_API_TOKEN', { ADMIN_API_TOKEN: 'sixteen chars with space' }],
     ['MANAGEMENT_PORT', { PORT: '9000', MANAGEMENT_PORT: '9000' }],
+    ['DATABASE_LOCK_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '1000', DATABASE_LOCK_TIMEOUT_MS: '1000' }],
   ])('fails at start on a bad %s, naming it, without echoing secrets', (name, env) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);

@@ -101,6 +101,14 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(600000)
   DATABASE_STATEMENT_TIMEOUT_MS: number = 5000;
 
+  /**
+   * How long a statement waits for a row another transaction holds (an admin bulk revocation, a
+   * cascade over the same grant). Below the statement timeout, so that a wait for one request's
+   * rows shows as that request's conflict (retried alone) rather than as a slow database.
+   */
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(10) @Max(600000)
+  DATABASE_LOCK_TIMEOUT_MS: number = 1000;
+
   @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   ISSUER: string = 'http://localhost:8080';
 
@@ -169,7 +177,7 @@ export interface AppConfig {
   readonly redisUrl?: string;
   readonly dataDir: string;
   readonly migrationsRun: boolean;
-  readonly database: { readonly poolSize: number; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number };
+  readonly database: { readonly poolSize: number; readonly connectTimeoutMs: number; readonly statementTimeoutMs: number; readonly lockTimeoutMs: number };
   /** Without a trailing slash. */
   readonly issuer: string;
   readonly adminApiToken?: string;
@@ -213,6 +221,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (problems.length === 0 && !vars.TLS_CERT_FILE !== !vars.TLS_KEY_FILE) {
     problems.push(`Invalid configuration: ${vars.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other`);
   }
+  if (problems.length === 0 && vars.DATABASE_LOCK_TIMEOUT_MS >= vars.DATABASE_STATEMENT_TIMEOUT_MS) {
+    problems.push(`Invalid configuration: DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${vars.DATABASE_STATEMENT_TIMEOUT_MS})`);
+  }
   const { upstream, problems: upstreamProblems } = loadUpstreamConfig(env);
   problems.push(...upstreamProblems);
   // CONTRACT §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.
@@ -232,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       poolSize: vars.DATABASE_POOL_SIZE,
       connectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: vars.DATABASE_LOCK_TIMEOUT_MS,
     },
     issuer: vars.ISSUER.replace(/\/+$/, ''),
     adminApiToken: vars.ADMIN_API_TOKEN,

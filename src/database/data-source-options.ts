@@ -29,6 +29,7 @@ export function dataSourceOptions(
     applicationName: 'fapi-revocation-gateway',
     extra: {
       statement_timeout: config.database.statementTimeoutMs,
+      lock_timeout: config.database.lockTimeoutMs,
       // Prepared statements keep one generic plan. Under the default (auto) PostgreSQL re-plans
       // the revocation statement on every execution, because its unnest() makes the generic
       // plan look dearer than a custom one: ~0.8 ms of planning per revocation, 4x its run time.

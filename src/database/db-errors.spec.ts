@@ -1,4 +1,4 @@
-import { isRetryableConflict, isTransientDatabaseError } from './db-errors';
+import { isLockConflict, isRetryableConflict, isTransientDatabaseError, retryingConflicts } from './db-errors';
 
 /** What node-postgres throws: an Error carrying the SQLSTATE or errno code. */
 const withCode = (code: string, message = 'db failure') => Object.assign(new Error(message), { code });
@@ -6,12 +6,12 @@ const withCode = (code: string, message = 'db failure') => Object.assign(new Err
 const typeorm = (code: string) => Object.assign(new Error('query failed'), { driverError: withCode(code) });
 
 describe('isTransientDatabaseError', () => {
-  it.each(['08006', '08001', '57P01', '57014', '53300', '53100', '40P01', '40001'])(
+  it.each(['08006', '08001', '57P01', '57014', '53300', '53100', '40P01', '40001', '55P03'])(
     'classifies SQLSTATE %s as transient',
     (code) => expect(isTransientDatabaseError(withCode(code))).toBe(true),
   );
 
-  it.each(['23505', '42P01', '22P02', '42501', 'XX000'])('classifies SQLSTATE %s as a defect', (code) =>
+  it.each(['23505', '42P01', '22P02', '42501', 'XX000', '55000', '55006'])('classifies SQLSTATE %s as a defect', (code) =>
     expect(isTransientDatabaseError(withCode(code))).toBe(false),
   );
 
@@ -59,5 +59,34 @@ describe('isRetryableConflict', () => {
   it('does not retry errors without a code', () => {
     expect(isRetryableConflict(new Error('deadlock detected'))).toBe(false);
     expect(isRetryableConflict(undefined)).toBe(false);
+  });
+});
+
+describe('isLockConflict', () => {
+  it.each(['55P03', '40P01', '40001'])('names %s a conflict over rows', (code) => expect(isLockConflict(typeorm(code))).toBe(true));
+
+  it.each(['57014', '57P01', '08006', '53300', '55000', 'ECONNRESET', 'XX000'])('does not name %s one', (code) =>
+    expect(isLockConflict(withCode(code))).toBe(false),
+  );
+});
+
+describe('retryingConflicts', () => {
+  it('retries a deadlock and returns the later success', async () => {
+    let calls = 0;
+    const result = await retryingConflicts(async () => {
+      if (++calls < 3) throw withCode('40P01');
+      return 'done';
+    });
+    expect({ result, calls }).toEqual({ result: 'done', calls: 3 });
+  });
+
+  it('gives up after the attempts, and never retries another failure', async () => {
+    let calls = 0;
+    const deadlock = withCode('40P01');
+    await expect(retryingConflicts(async () => { calls++; throw deadlock; }, 2)).rejects.toBe(deadlock);
+    expect(calls).toBe(2);
+    calls = 0;
+    await expect(retryingConflicts(async () => { calls++; throw withCode('55P03'); })).rejects.toMatchObject({ code: '55P03' });
+    expect(calls).toBe(1);
   });
 });

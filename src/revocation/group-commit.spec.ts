@@ -14,7 +14,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('GroupCommit', () => {
   it('sends a request at once when a slot is free, and batches what arrives while none is', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1);
+    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 60_000);
     const first = commit.submit(1);
     const rest = [2, 3, 4].map((r) => commit.submit(r));
     await tick();
@@ -29,7 +29,7 @@ describe('GroupCommit', () => {
 
   it('gives every request of a batch the database failure: nothing partial, nothing silent', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, (error) => (error as Error).message === 'db down', 1);
+    const commit = new GroupCommit(db.runOne, db.runMany, (error) => (error as Error).message === 'db down', 1, 60_000);
     const blocker = commit.submit(0);
     const batch = [1, 2, 3].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
     await tick();
@@ -43,7 +43,7 @@ describe('GroupCommit', () => {
 
   it('retries a batch that failed for another reason one request at a time, so only the culprit fails', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1);
+    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 60_000);
     const blocker = commit.submit(0);
     const batch = [1, 2].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
     await tick();
@@ -63,7 +63,7 @@ describe('GroupCommit', () => {
 
   it('never runs more statements at once than allowed, and caps a batch', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 2, 3);
+    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 2, 60_000, 3);
     const all = Array.from({ length: 8 }, (_, i) => commit.submit(i));
     await tick();
     expect(db.statements.map((s) => s.requests)).toEqual([[0], [1]]);
@@ -75,5 +75,28 @@ describe('GroupCommit', () => {
     db.statements[2].finish();
     db.statements[3].finish();
     expect(await Promise.all(all)).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);
+  });
+
+  it('stops retrying one at a time once the budget is spent: the rest get the batch failure, nothing hangs', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const db = fakeDatabase();
+      const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 1000);
+      const blocker = commit.submit(0);
+      const batch = [1, 2, 3].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
+      await tick();
+      db.statements[0].finish();
+      await blocker;
+      await tick();
+      db.statements[1].finish(new Error('lock wait'));
+      await tick();
+      // The first retry is slow (another lock wait): the budget runs out meanwhile.
+      jest.advanceTimersByTime(1500);
+      db.statements[2].finish(new Error('lock wait'));
+      expect(await Promise.all(batch)).toEqual(['rejected: lock wait', 'rejected: lock wait', 'rejected: lock wait']);
+      expect(db.statements).toHaveLength(3); // 2 and 3 were never retried
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

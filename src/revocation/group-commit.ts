@@ -4,10 +4,12 @@
  * once for many of them. A request that finds a free slot goes at once, alone — at low load there
  * is no added latency; under load, batches grow by themselves to what arrived meanwhile.
  *
- * One batch is one statement, so it is atomic: if it fails, none of its revocations happened, and
- * every request in it gets the failure (a 503 for a lost database) — never a silent partial
- * result. A failure that is not the database's (a bad value in one request) is retried one
- * request at a time, so it fails that request only.
+ * One batch is one statement, so it is atomic: if it fails, none of its revocations happened.
+ * - A failure of the database (lost, full, slow past the statement timeout) fails every request in
+ *   it (a 503 each) — never a silent partial result.
+ * - Any other failure is about some request's rows or values: a lock wait past lock_timeout, a
+ *   deadlock, a bad value. The batch is retried one request at a time, so only the requests it
+ *   is about fail. That retry is bounded: past `retryBudgetMs`, the rest get the batch's failure.
  */
 export class GroupCommit<Request, Result> {
   private readonly waiting: Array<{ request: Request; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
@@ -16,9 +18,12 @@ export class GroupCommit<Request, Result> {
   constructor(
     private readonly runOne: (request: Request) => Promise<Result>,
     private readonly runMany: (requests: Request[]) => Promise<Result[]>,
-    private readonly isDatabaseFailure: (error: unknown) => boolean,
+    /** Whether a failed batch failed for everyone (the database's failure) rather than for some requests. */
+    private readonly failsEveryone: (error: unknown) => boolean,
     /** Statements running at once; more requests than that wait for the next batch. */
     private readonly maxInFlight: number,
+    /** How long the one-at-a-time retry of a failed batch may take before it gives up on the rest. */
+    private readonly retryBudgetMs: number,
     private readonly maxBatch = 256,
   ) {}
 
@@ -49,12 +54,16 @@ export class GroupCommit<Request, Result> {
       const results = await this.runMany(batch.map((entry) => entry.request));
       batch.forEach((entry, i) => entry.resolve(results[i]));
     } catch (error) {
-      if (this.isDatabaseFailure(error)) {
+      if (this.failsEveryone(error)) {
         for (const entry of batch) entry.reject(error);
         return;
       }
       // One at a time, within this batch's slot: never more statements at once than allowed.
-      for (const { request, resolve, reject } of batch) await this.runOne(request).then(resolve, reject);
+      const deadline = Date.now() + this.retryBudgetMs;
+      for (const { request, resolve, reject } of batch) {
+        if (Date.now() >= deadline) reject(error);
+        else await this.runOne(request).then(resolve, reject);
+      }
     }
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
-import { isRetryableConflict, isTransientDatabaseError } from '../database/db-errors';
+import { isLockConflict, isTransientDatabaseError, retryingConflicts } from '../database/db-errors';
 import { PreparedStatements } from '../database/pg-pool';
 import { Metrics } from '../metrics/metrics';
 import type { AuditProfile } from '../protocol/profiles';
@@ -57,7 +57,8 @@ export interface RevocationResult {
 /**
  * CDR arrangement revocation (CONTRACT §2 `cdr`): the consent and every token under it, in one
  * statement with its audit row. The consent must be the caller's; tokens are found by the consent
- * index and revoked by primary key, again only the caller's.
+ * index and revoked by primary key, again only the caller's. They are locked in token-hash order,
+ * the order of the revocation statement, so the two cannot deadlock over a consent's tokens.
  */
 const REVOKE_CONSENT_SQL = `
 WITH consent AS (
@@ -65,11 +66,13 @@ WITH consent AS (
 ), owned AS (
   SELECT consent_id FROM consent WHERE client_id = $3
 ), victims AS (
-  SELECT t.token_hash, t.client_id FROM owned o JOIN tokens t ON t.tenant = $1 AND t.consent_id = o.consent_id
+  SELECT t.token_hash FROM owned o JOIN tokens t ON t.tenant = $1 AND t.consent_id = o.consent_id
+   WHERE t.client_id = $3 AND t.revoked_at IS NULL
+   ORDER BY t.token_hash FOR UPDATE OF t
 ), revoked AS (
-  UPDATE tokens SET revoked_at = now()
-   WHERE token_hash IN (SELECT token_hash FROM victims WHERE client_id = $3) AND tenant = $1 AND revoked_at IS NULL
-  RETURNING token_type
+  UPDATE tokens t SET revoked_at = now() FROM victims v
+   WHERE t.token_hash = v.token_hash AND t.tenant = $1 AND t.revoked_at IS NULL
+  RETURNING t.token_type
 ), marked AS (
   UPDATE consents SET revoked_at = now()
    WHERE tenant = $1 AND consent_id = (SELECT consent_id FROM owned) AND revoked_at IS NULL
@@ -91,9 +94,6 @@ FROM event e`;
 export interface ConsentRevocationRequest extends Omit<RevocationRequest, 'tokenHash' | 'levels'> {
   readonly consentId: string;
 }
-
-/** Deadlocks between overlapping cascades are resolved by PostgreSQL aborting one; it is retried. */
-const MAX_ATTEMPTS = 3;
 
 /** What both revocation statements return per request. */
 interface ResultRow {
@@ -124,8 +124,12 @@ export class RevocationEngine {
         metrics.revocationBatchSize.observe(requests.length);
         return this.revokeMany(requests);
       },
-      isTransientDatabaseError,
+      // A lock wait, a deadlock or a serialization failure is about some requests' rows: the
+      // batch is retried one by one. A statement timeout is not: lock waits end earlier
+      // (lock_timeout is below it), so what remains is a database too slow for everyone.
+      (error) => isTransientDatabaseError(error) && !isLockConflict(error),
       slots,
+      config.database.statementTimeoutMs,
     );
   }
 
@@ -135,7 +139,7 @@ export class RevocationEngine {
   }
 
   async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
-    const [row] = await this.retrying(() =>
+    const [row] = await retryingConflicts(() =>
       this.statements.run<ResultRow>('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
         request.tenant,
         request.consentId,
@@ -150,7 +154,7 @@ export class RevocationEngine {
 
   private async revokeMany(requests: RevocationRequest[]): Promise<RevocationResult[]> {
     const leaseMs = requests.find((request) => request.outbox)?.outbox?.leaseMs ?? null;
-    const rows = await this.retrying(() =>
+    const rows = await retryingConflicts(() =>
       this.statements.run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, batchParameters(requests, leaseMs)),
     );
     // One row per request, by position (idx is 1-based); anything else is a defect, not an answer.
@@ -158,16 +162,6 @@ export class RevocationEngine {
       throw new Error(`revocation statement answered ${rows.length} rows for ${requests.length} requests`);
     }
     return rows.map(toResult);
-  }
-
-  private async retrying<T>(statement: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await statement();
-      } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isRetryableConflict(error)) throw error;
-      }
-    }
   }
 }
 

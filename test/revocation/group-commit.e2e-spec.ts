@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { Client } from 'pg';
+import { hashToken } from '../../src/revocation/token-hash';
+import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
+import { basic, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
 const asA = { authorization: basic('app-a', 'app-a-secret-value') };
 const POISON_IP = '203.0.113.99';
@@ -11,12 +14,15 @@ const POISON_IP = '203.0.113.99';
  */
 describe('group commit: many revocations in one statement', () => {
   let gw: TestGateway;
+  let cdrKey: SigningKey;
 
   beforeAll(async () => {
     // A pool of 2 leaves one slot for revocations (as embedded), so concurrent requests do batch.
     gw = await startTestGateway({ THROTTLE_IP_LIMIT: '0', THROTTLE_CLIENT_LIMIT: '0', DATABASE_POOL_SIZE: '2' });
     await gw.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
     await gw.admin('PUT', '/admin/clients/app-b', { auth_method: 'client_secret_basic', secret: 'app-b-secret-value' });
+    cdrKey = await signingKey('ES256');
+    await gw.admin('PUT', '/admin/clients/cdr-app', { auth_method: 'private_key_jwt', jwks: { keys: [cdrKey.publicJwk] } });
   });
   afterAll(() => gw.stop());
 
@@ -117,6 +123,119 @@ describe('group commit: many revocations in one statement', () => {
     } finally {
       await storm.stop();
     }
+  });
+
+  withServer('a batch that waits on one request’s locked rows fails that request only (503), the rest are served (needs DATABASE_URL)', async () => {
+    const [first, ...tokens] = await register('app-a', 31);
+    const locked = tokens[17];
+    // Another transaction (an admin bulk revocation, say) holds one token's row.
+    const holder = new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM tokens WHERE token_hash = ANY($1) FOR UPDATE', [[hashToken(locked), hashToken(first)]]);
+      // The first request takes the one revocation slot and waits there on its locked row, so
+      // all the others, the locked one among them, queue up and then go as one batch.
+      const firstAnswer = gw.post('/token/revoke', { token: first }, asA);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const before = await batched();
+      const ids = tokens.map(() => randomUUID());
+      const responses = await Promise.all(tokens.map((token, i) => gw.post('/token/revoke', { token }, { ...asA, 'x-fapi-interaction-id': ids[i] })));
+      expect((await firstAnswer).status).toBe(503);
+      expect(await batched()).toBe(before + 1);
+      expect(responses.map((r) => r.status)).toEqual(tokens.map((token) => (token === locked ? 503 : 200)));
+      const refused = responses[tokens.indexOf(locked)];
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await json(refused)).toMatchObject({ error: 'temporarily_unavailable' });
+      for (const [i, token] of tokens.entries()) {
+        if (token === locked) continue;
+        expect({ active: await active(token), events: (await eventsFor(ids[i])).length }).toEqual({ active: false, events: 1 });
+      }
+      await holder.query('ROLLBACK');
+      // Nothing of the refused request was applied; once the rows are free, its retry succeeds.
+      expect(await eventsFor(ids[tokens.indexOf(locked)])).toEqual([]);
+      expect((await gw.post('/token/revoke', { token: locked }, asA)).status).toBe(200);
+      expect(await active(locked)).toBe(false);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  withServer('an admin bulk revocation racing cascades over the same tokens: no deadlock, every token revoked exactly once (needs DATABASE_URL)', async () => {
+    const storm = await startTestGateway({ THROTTLE_IP_LIMIT: '0', THROTTLE_CLIENT_LIMIT: '0' });
+    try {
+      await storm.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
+      const deadlocks = async () =>
+        Number((await storm.database.dataSource.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`))[0].deadlocks);
+      const subject = `psu-${randomUUID()}`;
+      const grants = Array.from({ length: 40 }, () => ({ consent: newToken('consent'), rt: newToken('rt'), ats: [newToken('at'), newToken('at'), newToken('at')] }));
+      const all = grants.flatMap((g) => [g.rt, ...g.ats]);
+      await storm.admin('POST', '/admin/tokens', {
+        tokens: grants.flatMap((g) => [
+          { token: g.rt, token_type: 'refresh_token', client_id: 'app-a', grant_id: 'g', consent_id: g.consent, subject, expires_at: IN_A_YEAR },
+          ...g.ats.map((token) => ({ token, token_type: 'access_token', client_id: 'app-a', grant_id: 'g', refresh_token: g.rt, subject, expires_at: IN_A_YEAR })),
+        ]),
+      });
+      const before = await deadlocks();
+      const ids = all.map(() => randomUUID());
+      const revocations = all.map((token, i) =>
+        storm.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, { ...asA, 'x-fapi-interaction-id': ids[i] }).then((r) => r.status),
+      );
+      // Account closure for the same PSU, three times, in the middle of the storm.
+      const closure = () => storm.admin('POST', '/admin/revocations', { subject });
+      const bulk = [closure(), new Promise((resolve) => setTimeout(resolve, 20)).then(closure), new Promise((resolve) => setTimeout(resolve, 60)).then(closure)];
+      const statuses = await Promise.all(revocations);
+      const closures = await Promise.all(bulk);
+      expect(closures.map((c) => c.status)).toEqual([200, 200, 200]);
+      expect(new Set(statuses)).toEqual(new Set([200]));
+      expect(await deadlocks()).toBe(before);
+      const status = async (token: string) => (await storm.admin('POST', '/admin/tokens/status', { token })).body.active as boolean;
+      for (const token of all) expect(await status(token)).toBe(false);
+      // Each token was newly revoked by exactly one of them: the counts add up to the whole family.
+      const events = await Promise.all(ids.map(async (id) => (await storm.admin('GET', `/admin/revocation-events?interaction_id=${id}`)).body.events));
+      const byRevocations = events.reduce((sum, e) => sum + e[0].revoked, 0);
+      expect(byRevocations + closures.reduce((sum, c) => sum + c.body.revoked, 0)).toBe(all.length);
+    } finally {
+      await storm.stop();
+    }
+  });
+
+  // Whole-family revocations lock in token-hash order, as revocations do, so they cannot deadlock
+  // against them. Two tokens of one family: the one with the higher hash is stored first, so a
+  // scan in storage order would lock it first; a peer locking in hash order takes the lower one.
+  // While the family revocation waits for that lower one, it must hold nothing above it.
+  const familyRevocations: Array<[string, (family: { subject: string; consent: string }) => Promise<{ status: number }>]> = [
+    ['an admin bulk revocation', ({ subject }) => gw.admin('POST', '/admin/revocations', { subject })],
+    [
+      'a CDR arrangement revocation',
+      async ({ consent }) =>
+        gw.post('/arrangements/revoke', { cdr_arrangement_id: consent, ...assertionForm(await clientAssertion(cdrKey, 'cdr-app', { aud: `${ISSUER}/arrangements/revoke` })) }),
+    ],
+  ];
+  describe.each(familyRevocations)('%s', (_, revokeFamily) => {
+    withServer('locks in token-hash order, so it cannot deadlock against revocations (needs DATABASE_URL)', async () => {
+      const family = { subject: `psu-${randomUUID()}`, consent: newToken('consent') };
+      const [low, high] = [newToken('at'), newToken('at')].sort((a, b) => Buffer.compare(hashToken(a), hashToken(b)));
+      for (const token of [high, low]) {
+        const registered = { token, token_type: 'access_token', client_id: 'cdr-app', grant_id: 'g', subject: family.subject, consent_id: family.consent, expires_at: IN_A_YEAR };
+        expect((await gw.admin('POST', '/admin/tokens', { tokens: [registered] })).status).toBe(201);
+      }
+      const peer = new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url });
+      await peer.connect();
+      try {
+        await peer.query('BEGIN');
+        await peer.query('SELECT 1 FROM tokens WHERE token_hash = $1 FOR UPDATE', [hashToken(low)]);
+        const answer = revokeFamily(family);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // it is now waiting for `low`
+        await peer.query(`SET LOCAL lock_timeout = '200ms'`);
+        await peer.query('SELECT 1 FROM tokens WHERE token_hash = $1 FOR UPDATE', [hashToken(high)]);
+        await peer.query('ROLLBACK');
+        expect([200, 204]).toContain((await answer).status);
+        for (const token of [low, high]) expect(await active(token)).toBe(false);
+      } finally {
+        await peer.end();
+      }
+    });
   });
 
   describe('a statement that fails', () => {
