@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Summarises a V8 .cpuprofile (node --cpu-prof, or `npm run bench -- --cpu-prof <dir>`): self time
-// by package or source file, and the top functions. Prints text; not a test.
+// by package or source file, inclusive time by package, and the top functions. Prints text; not a test.
 //
 //   node bench/cpu-summary.cjs <file.cpuprofile> [--top 25]
 const { readFileSync } = require('node:fs');
@@ -40,5 +40,21 @@ const pct = (time) => `${((time / total) * 100).toFixed(1).padStart(5)}%`;
 console.log(`total sampled: ${(total / 1e6).toFixed(1)} s`);
 console.log('\nself time by package / file:');
 for (const [name, time] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(time)}  ${name}`);
+// Inclusive: a sample counts for every package on its stack, so "fastify 40%" means 40% of the
+// samples had Fastify somewhere below them (its callbacks included).
+const parent = new Map();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const onStack = new Map();
+function stackBuckets(id) {
+  if (onStack.has(id)) return onStack.get(id);
+  const up = parent.has(id) ? stackBuckets(parent.get(id)) : new Set();
+  const mine = new Set(up).add(bucket(byId.get(id).callFrame));
+  onStack.set(id, mine);
+  return mine;
+}
+const inclusive = new Map();
+for (const [id, time] of self) for (const group of stackBuckets(id)) inclusive.set(group, (inclusive.get(group) ?? 0) + time);
+console.log('\ninclusive time by package / file (on the stack):');
+for (const [name, time] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(time)}  ${name}`);
 console.log('\ntop functions (self):');
 for (const [name, time] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(time)}  ${name}`);

@@ -14,7 +14,7 @@
 // JSON object (other tools read it).
 const { spawn, execFileSync } = require('node:child_process');
 const { randomBytes, randomUUID } = require('node:crypto');
-const { readFileSync } = require('node:fs');
+const { readdirSync, readFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const { join } = require('node:path');
 const autocannon = require('autocannon');
@@ -80,6 +80,37 @@ async function stop(child) {
 function peakRssMb(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
   return Math.round(Number(line.split(/\s+/)[1]) / 1024);
+}
+
+/** CPU time (ms) spent so far by the processes `pick` selects, from /proc (Linux): utime + stime. */
+function cpuMs(pick) {
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!pick(Number(pid), comm)) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * tick; // utime, stime (fields 14 and 15)
+    } catch {} // gone meanwhile
+  }
+  return total;
+}
+
+/** CPU per request of the gateway, PostgreSQL (every backend) and this process (the load generator). */
+function cpuMeter(gatewayPid) {
+  const read = () => ({
+    gateway: cpuMs((pid) => pid === gatewayPid),
+    postgres: cpuMs((_, comm) => comm === 'postgres'),
+    load: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  });
+  const start = read();
+  return (requests) => {
+    const end = read();
+    const per = (key) => Math.round(((end[key] - start[key]) / requests) * 1000) / 1000;
+    return { gateway: per('gateway'), postgres: per('postgres'), load: per('load') };
+  };
 }
 
 async function sql(url, text, values) {
@@ -224,6 +255,7 @@ function load(url, path, body, headers) {
 
     const commits = async () => (databaseUrl ? Number((await sql(databaseUrl, 'SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()'))[0].xact_commit) : NaN);
     const before = await commits();
+    const cpu = cpuMeter(gateway.pid);
     let next = 0;
     const fapi = options.profile === 'fapi';
     const gw = await load(
@@ -245,6 +277,7 @@ function load(url, path, body, headers) {
       }),
     );
     const after = await commits();
+    const cpuPerRequest = cpu(gw.requests.total);
     // Durable, not just answered: every 2xx is a revoked token with its audit row.
     if (databaseUrl) {
       const [check] = await sql(
@@ -268,8 +301,10 @@ function load(url, path, body, headers) {
       errors: gw.errors + gw.timeouts,
       rss_mb: peakRssMb(gateway.pid),
       db_xacts_per_revocation: databaseUrl ? Math.round(((after - before) / gw.requests.total) * 100) / 100 : null,
+      cpu_ms_per_revocation: cpuPerRequest,
     });
     log(`gateway  ${result.gateway_rps} req/s, p50 ${gw.latency.p50} ms, p99 ${gw.latency.p99} ms, non-2xx ${gw.non2xx}, peak RSS ${result.rss_mb} MB`);
+    log(`CPU per revocation: gateway ${cpuPerRequest.gateway} ms, PostgreSQL ${cpuPerRequest.postgres} ms, load generator ${cpuPerRequest.load} ms`);
   } finally {
     await stop(gateway);
     if (upstream) {
@@ -285,12 +320,18 @@ function load(url, path, body, headers) {
     try {
       await new Promise((resolve) => baseline.stdout.once('data', resolve));
       let next = 0;
+      const baseCpu = cpuMeter(baseline.pid);
       const base = await load(`http://127.0.0.1:${basePort}`, '/token/revoke', () => `token=base.${run}.${next++ % options.tokens}`, () => ({
         'content-type': 'application/x-www-form-urlencoded',
       }));
-      Object.assign(result, { baseline_rps: Math.round(base.requests.average), baseline_p99_ms: base.latency.p99, baseline_non2xx: base.non2xx });
+      Object.assign(result, {
+        baseline_rps: Math.round(base.requests.average),
+        baseline_p99_ms: base.latency.p99,
+        baseline_non2xx: base.non2xx,
+        baseline_cpu_ms_per_revocation: baseCpu(base.requests.total),
+      });
       result.ratio = Math.round((result.gateway_rps / result.baseline_rps) * 100) / 100;
-      log(`baseline ${result.baseline_rps} req/s, p99 ${base.latency.p99} ms (ratio ${result.ratio})`);
+      log(`baseline ${result.baseline_rps} req/s, p99 ${base.latency.p99} ms (ratio ${result.ratio}); CPU per revocation: ${JSON.stringify(result.baseline_cpu_ms_per_revocation)}`);
     } finally {
       await stop(baseline);
       if (!options.keep) await sql(server, `DROP DATABASE ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);

@@ -1,4 +1,4 @@
-import { RequestMethod, type DynamicModule } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -50,15 +50,15 @@ export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat
 }
 
 /**
- * nestjs-pino gives Nest's own logger the root logger. Its per-request line (pino-http middleware)
- * is off: Nest middleware runs after Fastify's first hooks, so a request refused there (a bad
- * interaction id, a throttled address) would have no line. `installRequestLog` writes it instead.
+ * nestjs-pino gives Nest's own logger the root logger. Its per-request middleware (pino-http) is
+ * not mounted on any route: Nest middleware runs after Fastify's first hooks, so a request refused
+ * there (a bad interaction id, a throttled address) would have no line from it, and nothing here
+ * logs through a request-bound child. `installRequestLog` writes the one line per request instead.
+ * Unmounted, a request costs no child logger and no async-context store (with the unredacted
+ * request line below: 0.72 → 0.40 ms of the gateway's CPU per revocation, `npm run bench`).
  */
 export function loggingModule(logger: Logger): DynamicModule {
-  return LoggerModule.forRoot({
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-    pinoHttp: { logger, autoLogging: false, quietReqLogger: true },
-  });
+  return LoggerModule.forRoot({ forRoutes: [], pinoHttp: { logger, autoLogging: false, quietReqLogger: true } });
 }
 
 /** Paths are logged, never query strings; a path scan cannot write kilobytes per line. */
@@ -69,7 +69,11 @@ const MAX_LOGGED_PATH = 256;
  * what (profile: the route's, or `other`, as in the metrics), the status and the duration; never
  * headers, the query string or the body. A 5xx is `request failed` at error level.
  */
-export function installRequestLog(fastify: FastifyInstance, logger: Logger, surface: 'public' | 'management'): void {
+export function installRequestLog(fastify: FastifyInstance, root: Logger, surface: 'public' | 'management'): void {
+  // Every field of this line is one the gateway built or validated, from a closed set; none can
+  // hold a credential, so the redaction backstop (paths like `*.token`, walked on every line) has
+  // nothing to find here and is left out of this line's hot path.
+  const logger = root.child({}, { redact: { paths: [] } });
   fastify.addHook('onResponse', async (request, reply) => {
     const context = requestContext(request.raw);
     const status = reply.statusCode;
