@@ -1,6 +1,9 @@
 import Redis from 'ioredis';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/config';
+import { isLockConflict, isTransientDatabaseError, retryingConflicts } from '../database/db-errors';
+import { GroupCommit, statementSlots } from '../database/group-commit';
 import { PreparedStatements } from '../database/pg-pool';
 import { ProtocolError } from '../protocol/protocol-error';
 
@@ -18,28 +21,67 @@ export interface ReplayStore extends OnApplicationShutdown {
 /** Expired entries are pruned every this many uses, by whichever request comes along. */
 const PRUNE_EVERY = 1000;
 
+interface JtiUse {
+  readonly tenant: string;
+  readonly clientId: string;
+  readonly jti: string;
+  /** Seconds since the epoch. */
+  readonly until: number;
+}
+
+/**
+ * Records first uses, many at once (group commit): a jti whose earlier assertion has expired may
+ * be used again; a live one may not. Rows go in key order, so two batches naming the same keys
+ * take their locks in the same order.
+ */
+const USE_JTIS_SQL = `
+INSERT INTO client_assertion_jtis (tenant, client_id, jti, expires_at)
+SELECT tenant, client_id, jti, to_timestamp(until)
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[]) AS r(tenant, client_id, jti, until)
+ON CONFLICT (tenant, client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+ WHERE client_assertion_jtis.expires_at < now()
+RETURNING tenant, client_id, jti`;
+
+const keyOf = (use: Pick<JtiUse, 'tenant' | 'clientId' | 'jti'>) => JSON.stringify([use.tenant, use.clientId, use.jti]);
+
 export class PostgresReplayStore implements ReplayStore {
   private readonly statements: PreparedStatements;
+  private readonly group: GroupCommit<JtiUse, boolean>;
   private uses = 0;
 
-  constructor(dataSource: DataSource) {
+  constructor(dataSource: DataSource, config: Pick<AppConfig, 'databaseUrl' | 'database'>) {
     this.statements = new PreparedStatements(dataSource);
+    this.group = new GroupCommit(
+      async (use) => (await this.record([use]))[0],
+      (uses) => this.record(uses),
+      (error) => isTransientDatabaseError(error) && !isLockConflict(error),
+      statementSlots(config, 1 / 4),
+      config.database.statementTimeoutMs,
+    );
   }
 
   async firstUse(tenant: string, clientId: string, jti: string, until: number): Promise<boolean> {
     if (++this.uses % PRUNE_EVERY === 0) {
       await this.statements.run('revgw_jti_prune', 'DELETE FROM client_assertion_jtis WHERE expires_at < now()', []);
     }
-    // A jti whose earlier assertion has expired may be used again; a live one may not.
-    const rows = await this.statements.run(
-      'revgw_jti_use',
-      `INSERT INTO client_assertion_jtis (tenant, client_id, jti, expires_at) VALUES ($1, $2, $3, to_timestamp($4))
-       ON CONFLICT (tenant, client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
-        WHERE client_assertion_jtis.expires_at < now()
-       RETURNING 1`,
-      [tenant, clientId, jti, until],
+    return this.group.submit({ tenant, clientId, jti, until });
+  }
+
+  /** One statement for many uses; within it, a key named twice is a first use once, then a replay. */
+  private async record(uses: readonly JtiUse[]): Promise<boolean[]> {
+    const distinct = [...new Map(uses.map((use) => [keyOf(use), use])).values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    const column = <T>(pick: (use: JtiUse) => T) => distinct.map(pick);
+    const rows = await retryingConflicts(() =>
+      this.statements.run<{ tenant: string; client_id: string; jti: string }>('revgw_jti_use', USE_JTIS_SQL, [
+        column((u) => u.tenant),
+        column((u) => u.clientId),
+        column((u) => u.jti),
+        column((u) => u.until),
+      ]),
     );
-    return rows.length === 1;
+    const fresh = new Set(rows.map((row) => keyOf({ tenant: row.tenant, clientId: row.client_id, jti: row.jti })));
+    // The first request naming a fresh key has its first use; any later one in the batch replays it.
+    return uses.map((use) => fresh.delete(keyOf(use)));
   }
 
   async onApplicationShutdown(): Promise<void> {}

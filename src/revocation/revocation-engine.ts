@@ -7,7 +7,7 @@ import { PreparedStatements } from '../database/pg-pool';
 import { Metrics } from '../metrics/metrics';
 import type { AuditProfile } from '../protocol/profiles';
 import { batchParameters, REVOKE_BATCH_SQL, type BatchRow } from './batch-statement';
-import { GroupCommit } from './group-commit';
+import { GroupCommit, statementSlots } from '../database/group-commit';
 import type { LevelByType, RevocationLevel } from './levels';
 import type { TokenType } from './token-types';
 
@@ -114,10 +114,10 @@ export class RevocationEngine {
 
   constructor(@Inject(DataSource) db: DataSource, @Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
     this.statements = new PreparedStatements(db);
-    // Half the pool for revocation statements (the embedded database has one connection): the
-    // rest stays free for client lookups, jti inserts and outbox updates, and requests beyond
-    // that wait for the next batch instead of queueing for a connection one by one.
-    const slots = config.databaseUrl ? Math.max(1, Math.floor(config.database.poolSize / 2)) : 1;
+    // Half the pool for revocation statements: the rest stays free for client lookups, jti
+    // inserts and outbox updates, and requests beyond that wait for the next batch instead of
+    // queueing for a connection one by one.
+    const slots = statementSlots(config, 1 / 2);
     this.group = new GroupCommit(
       async (request) => (await this.revokeMany([request]))[0],
       async (requests) => {

@@ -55,7 +55,7 @@ export class RevocationModule {
         {
           provide: REPLAY_STORE,
           inject: [APP_CONFIG, DataSource],
-          useFactory: (config: AppConfig, db: DataSource) => (config.redisUrl ? new RedisReplayStore(config.redisUrl) : new PostgresReplayStore(db)),
+          useFactory: (config: AppConfig, db: DataSource) => (config.redisUrl ? new RedisReplayStore(config.redisUrl) : new PostgresReplayStore(db, config)),
         },
       ],
     };

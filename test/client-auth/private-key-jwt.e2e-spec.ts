@@ -1,4 +1,5 @@
 import { IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { PostgresReplayStore } from '../../src/client-auth/replay-store';
 import { assertionForm, clientAssertion, ISSUER, JwksServer, signingKey, type SigningKey } from '../support/keys';
 
 /** RFC 7523 client authentication as CONTRACT §5 tightens it, on the rfc7009 and fapi routes. */
@@ -12,7 +13,8 @@ describe('private_key_jwt', () => {
     keys.rotated = await signingKey('ES256');
     await jwks.start();
     jwks.keys = [keys.ES256.publicJwk];
-    gw = await startTestGateway();
+    // A small pool: one jti statement at a time, so assertions in flight together share one.
+    gw = await startTestGateway({ DATABASE_POOL_SIZE: '4' });
     const all = { keys: ['PS256', 'ES256', 'EdDSA', 'RS256'].map((alg) => keys[alg].publicJwk) };
     await gw.admin('PUT', '/admin/clients/jwt-app', { auth_method: 'private_key_jwt', jwks: all });
     await gw.admin('PUT', '/admin/clients/uri-app', { auth_method: 'private_key_jwt', jwks_uri: jwks.url });
@@ -133,6 +135,25 @@ describe('private_key_jwt', () => {
       const response = await gw.post('/token/revocation', { token: await token(), ...assertionForm(assertion) });
       expect(response.status).toBe(401);
       expect(await json(response)).toEqual({ errors: ['client authentication failed'] });
+    });
+
+    it('the same assertion many times at once: exactly one is accepted, wherever the copies land', async () => {
+      const assertions = await Promise.all(Array.from({ length: 2 }, () => clientAssertion(keys.ES256, 'jwt-app')));
+      const copies = Array.from({ length: 20 }, () => assertions).flat();
+      const statuses = await Promise.all(copies.map((assertion) => gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) }).then((r) => r.status)));
+      for (const assertion of assertions) {
+        expect(statuses.filter((status, i) => copies[i] === assertion).sort()).toEqual([200, ...Array.from({ length: 19 }, () => 401)]);
+      }
+    });
+
+    it('records uses submitted together as one batch: a key named twice in it is a first use once', async () => {
+      // Submitted in one tick: the first goes alone, the rest wait and go together.
+      const store = new PostgresReplayStore(gw.database.dataSource, { databaseUrl: 'postgres://batch', database: { poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 5000, lockTimeoutMs: 1000 } });
+      const until = now() + 60;
+      const keys = ['a', 'b', 'a', 'c', 'b', 'a', 'd'].map((jti) => [`batch-${jti}-${until}`, jti === 'd' ? 'uri-app' : 'jwt-app'] as const);
+      const first = await Promise.all(keys.map(([jti, client]) => store.firstUse('default', client, jti, until)));
+      expect(first).toEqual([true, true, false, true, false, false, true]);
+      expect(await Promise.all(keys.map(([jti, client]) => store.firstUse('default', client, jti, until)))).toEqual(keys.map(() => false));
     });
 
     it('the same jti from two clients is not a replay', async () => {

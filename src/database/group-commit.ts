@@ -1,10 +1,10 @@
 /**
- * Group commit for revocations (the performance issue): requests that arrive while the database
- * is busy wait together and go as one statement, so PostgreSQL parses, plans, runs and commits
- * once for many of them. A request that finds a free slot goes at once, alone — at low load there
+ * Group commit (the performance issue), for revocations and for client assertion `jti`s: requests
+ * that arrive while the database is busy wait together and go as one statement, so PostgreSQL
+ * parses, plans, runs and commits once for many of them. A request that finds a free slot goes at once, alone — at low load there
  * is no added latency; under load, batches grow by themselves to what arrived meanwhile.
  *
- * One batch is one statement, so it is atomic: if it fails, none of its revocations happened.
+ * One batch is one statement, so it is atomic: if it fails, none of its requests happened.
  * - A failure of the database (lost, full, slow past the statement timeout) fails every request in
  *   it (a 503 each) — never a silent partial result.
  * - Any other failure is about some request's rows or values: a lock wait past lock_timeout, a
@@ -66,4 +66,13 @@ export class GroupCommit<Request, Result> {
       }
     }
   }
+}
+
+/**
+ * How many statements of one kind may run at once: a share of the pool, so that the others
+ * (client lookups, outbox updates, another kind of batch) always find a connection. The embedded
+ * database has one connection: one at a time.
+ */
+export function statementSlots(config: { databaseUrl?: string; database: { poolSize: number } }, share: number): number {
+  return config.databaseUrl ? Math.max(1, Math.floor(config.database.poolSize * share)) : 1;
 }
