@@ -253,8 +253,18 @@ function load(url, path, body, headers) {
     }
     log(`seeded ${options.tokens} tokens${databaseUrl && options.baseline ? ' twice (gateway, baseline)' : ''} in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
 
-    const commits = async () => (databaseUrl ? Number((await sql(databaseUrl, 'SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()'))[0].xact_commit) : NaN);
-    const before = await commits();
+    // PostgreSQL's side of a revocation: transactions, WAL (full-page images are the cost of
+    // touching pages not written since the last checkpoint) and blocks read from outside shared_buffers.
+    const dbCounters = async () => {
+      if (!databaseUrl) return undefined;
+      const [row] = await sql(
+        databaseUrl,
+        `SELECT d.xact_commit::float8 AS xacts, d.blks_read::float8 AS blks_read, w.wal_fpi::float8 AS wal_fpi, w.wal_bytes::float8 AS wal_bytes
+           FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database()`,
+      );
+      return row;
+    };
+    const before = await dbCounters();
     const cpu = cpuMeter(gateway.pid);
     let next = 0;
     const fapi = options.profile === 'fapi';
@@ -276,7 +286,7 @@ function load(url, path, body, headers) {
         'x-fapi-customer-ip-address': '198.51.100.7',
       }),
     );
-    const after = await commits();
+    const after = await dbCounters();
     const cpuPerRequest = cpu(gw.requests.total);
     // Durable, not just answered: every 2xx is a revoked token with its audit row.
     if (databaseUrl) {
@@ -300,7 +310,13 @@ function load(url, path, body, headers) {
       non2xx: gw.non2xx,
       errors: gw.errors + gw.timeouts,
       rss_mb: peakRssMb(gateway.pid),
-      db_xacts_per_revocation: databaseUrl ? Math.round(((after - before) / gw.requests.total) * 100) / 100 : null,
+      ...(before && after
+        ? Object.fromEntries(
+            [['db_xacts_per_revocation', 'xacts'], ['db_blocks_read_per_revocation', 'blks_read'], ['wal_fpi_per_revocation', 'wal_fpi'], ['wal_bytes_per_revocation', 'wal_bytes']].map(
+              ([name, key]) => [name, Math.round(((after[key] - before[key]) / gw.requests.total) * 100) / 100],
+            ),
+          )
+        : { db_xacts_per_revocation: null }),
       cpu_ms_per_revocation: cpuPerRequest,
     });
     log(`gateway  ${result.gateway_rps} req/s, p50 ${gw.latency.p50} ms, p99 ${gw.latency.p99} ms, non-2xx ${gw.non2xx}, peak RSS ${result.rss_mb} MB`);
