@@ -58,10 +58,15 @@ export async function verifyClientAssertion(
   }
   const { exp, iat, jti } = payload as { exp: number; iat?: number; jti?: unknown };
   if (typeof jti !== 'string' || jti === '' || jti.length > 255) throw new AssertionRejected('jti must be a non-empty string of at most 255 characters');
+  // Stored as PostgreSQL text, which has no NUL and no lone surrogate (the driver would turn one
+  // into U+FFFD): such a jti could not be recorded as sent, so it is refused.
+  if (NOT_STORABLE.test(jti)) throw new AssertionRejected('jti must be well-formed text without NUL');
   if (iat !== undefined && iat > now + CLOCK_SKEW_S) throw new AssertionRejected('iat is in the future');
   if (exp - (iat ?? now) > MAX_LIFETIME_S) throw new AssertionRejected('assertion lifetime exceeds 60 minutes');
   return { jti, usableUntil: exp + CLOCK_SKEW_S };
 }
+
+const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function describe(error: unknown): string {
   if (error instanceof errors.JOSEError) return `${error.code}: ${error.message}`;

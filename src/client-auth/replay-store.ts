@@ -57,19 +57,25 @@ export class PostgresReplayStore implements ReplayStore {
       (error) => isTransientDatabaseError(error) && !isLockConflict(error),
       statementSlots(config, 1 / 4),
       config.database.statementTimeoutMs,
+      () => ProtocolError.temporarilyUnavailable('replay store batch retry budget spent'),
     );
   }
 
   async firstUse(tenant: string, clientId: string, jti: string, until: number): Promise<boolean> {
     if (++this.uses % PRUNE_EVERY === 0) {
-      await this.statements.run('revgw_jti_prune', 'DELETE FROM client_assertion_jtis WHERE expires_at < now()', []);
+      // Housekeeping, off the request's path: a failure here must not fail the request (the next
+      // prune catches up), and an expired row is harmless meanwhile (its jti may be used again).
+      void this.statements.run('revgw_jti_prune', 'DELETE FROM client_assertion_jtis WHERE expires_at < now()', []).catch(() => undefined);
     }
     return this.group.submit({ tenant, clientId, jti, until });
   }
 
   /** One statement for many uses; within it, a key named twice is a first use once, then a replay. */
   private async record(uses: readonly JtiUse[]): Promise<boolean[]> {
-    const distinct = [...new Map(uses.map((use) => [keyOf(use), use])).values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    // The first request naming a key is its use (with its expiry); later ones in the batch replay it.
+    const firsts = new Map<string, JtiUse>();
+    for (const use of uses) if (!firsts.has(keyOf(use))) firsts.set(keyOf(use), use);
+    const distinct = [...firsts.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
     const column = <T>(pick: (use: JtiUse) => T) => distinct.map(pick);
     const rows = await retryingConflicts(() =>
       this.statements.run<{ tenant: string; client_id: string; jti: string }>('revgw_jti_use', USE_JTIS_SQL, [
@@ -79,8 +85,9 @@ export class PostgresReplayStore implements ReplayStore {
         column((u) => u.until),
       ]),
     );
+    // Matched back by value: the client assertion check only lets well-formed strings through, and
+    // PostgreSQL stores those exactly as sent.
     const fresh = new Set(rows.map((row) => keyOf({ tenant: row.tenant, clientId: row.client_id, jti: row.jti })));
-    // The first request naming a fresh key has its first use; any later one in the batch replays it.
     return uses.map((use) => fresh.delete(keyOf(use)));
   }
 

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       dataDir: './data',
       migrationsRun: false,
-      database: { poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
+      database: { poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 5000, lockTimeoutMs: 2000 },
       issuer: 'http://localhost:8080',
       adminApiToken: undefined,
       defaultLevel: undefined,
@@ -125,6 +125,12 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(name);
     expect(problems[0]).not.toMatch(/pw|secret|with space/);
+  });
+
+  it('takes the lock timeout below the statement timeout unless it is set', () => {
+    expect(loadConfig({}).database.lockTimeoutMs).toBe(2000);
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '1000' }).database.lockTimeoutMs).toBe(500);
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '1000', DATABASE_LOCK_TIMEOUT_MS: '900' }).database.lockTimeoutMs).toBe(900);
   });
 
   it('accepts IPv6 and localhost bind addresses, and two ephemeral ports', () => {

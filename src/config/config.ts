@@ -104,10 +104,12 @@ class EnvironmentVariables {
   /**
    * How long a statement waits for a row another transaction holds (an admin bulk revocation, a
    * cascade over the same grant). Below the statement timeout, so that a wait for one request's
-   * rows shows as that request's conflict (retried alone) rather than as a slow database.
+   * rows shows as that request's conflict (retried alone) rather than as a slow database; above
+   * PostgreSQL's deadlock_timeout (1 s by default), so that a deadlock is reported as one (and
+   * retried) before the wait is given up. Unset: 2000 ms, or half the statement timeout if less.
    */
   @IsOptional() @Transform(toInteger) @IsInt() @Min(10) @Max(600000)
-  DATABASE_LOCK_TIMEOUT_MS: number = 1000;
+  DATABASE_LOCK_TIMEOUT_MS?: number;
 
   @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   ISSUER: string = 'http://localhost:8080';
@@ -221,7 +223,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (problems.length === 0 && !vars.TLS_CERT_FILE !== !vars.TLS_KEY_FILE) {
     problems.push(`Invalid configuration: ${vars.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other`);
   }
-  if (problems.length === 0 && vars.DATABASE_LOCK_TIMEOUT_MS >= vars.DATABASE_STATEMENT_TIMEOUT_MS) {
+  const lockTimeoutMs = vars.DATABASE_LOCK_TIMEOUT_MS ?? Math.min(2000, Math.floor(vars.DATABASE_STATEMENT_TIMEOUT_MS / 2));
+  if (problems.length === 0 && lockTimeoutMs >= vars.DATABASE_STATEMENT_TIMEOUT_MS) {
     problems.push(`Invalid configuration: DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${vars.DATABASE_STATEMENT_TIMEOUT_MS})`);
   }
   const { upstream, problems: upstreamProblems } = loadUpstreamConfig(env);
@@ -243,7 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       poolSize: vars.DATABASE_POOL_SIZE,
       connectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
-      lockTimeoutMs: vars.DATABASE_LOCK_TIMEOUT_MS,
+      lockTimeoutMs,
     },
     issuer: vars.ISSUER.replace(/\/+$/, ''),
     adminApiToken: vars.ADMIN_API_TOKEN,

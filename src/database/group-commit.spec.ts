@@ -10,11 +10,12 @@ function fakeDatabase() {
   return { statements, runOne: (r: number) => run([r]).then(([x]) => x), runMany: run };
 }
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+const unavailable = () => new Error('try again');
 
 describe('GroupCommit', () => {
   it('sends a request at once when a slot is free, and batches what arrives while none is', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 60_000);
+    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 60_000, unavailable);
     const first = commit.submit(1);
     const rest = [2, 3, 4].map((r) => commit.submit(r));
     await tick();
@@ -29,7 +30,7 @@ describe('GroupCommit', () => {
 
   it('gives every request of a batch the database failure: nothing partial, nothing silent', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, (error) => (error as Error).message === 'db down', 1, 60_000);
+    const commit = new GroupCommit(db.runOne, db.runMany, (error) => (error as Error).message === 'db down', 1, 60_000, unavailable);
     const blocker = commit.submit(0);
     const batch = [1, 2, 3].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
     await tick();
@@ -43,7 +44,7 @@ describe('GroupCommit', () => {
 
   it('retries a batch that failed for another reason one request at a time, so only the culprit fails', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 60_000);
+    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 60_000, unavailable);
     const blocker = commit.submit(0);
     const batch = [1, 2].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
     await tick();
@@ -63,7 +64,7 @@ describe('GroupCommit', () => {
 
   it('never runs more statements at once than allowed, and caps a batch', async () => {
     const db = fakeDatabase();
-    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 2, 60_000, 3);
+    const commit = new GroupCommit(db.runOne, db.runMany, () => false, 2, 60_000, unavailable, 3);
     const all = Array.from({ length: 8 }, (_, i) => commit.submit(i));
     await tick();
     expect(db.statements.map((s) => s.requests)).toEqual([[0], [1]]);
@@ -77,11 +78,11 @@ describe('GroupCommit', () => {
     expect(await Promise.all(all)).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);
   });
 
-  it('stops retrying one at a time once the budget is spent: the rest get the batch failure, nothing hangs', async () => {
+  it('stops retrying one at a time once the budget is spent: the rest are told to try again, nothing hangs', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     try {
       const db = fakeDatabase();
-      const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 1000);
+      const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 1000, unavailable);
       const blocker = commit.submit(0);
       const batch = [1, 2, 3].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
       await tick();
@@ -93,7 +94,7 @@ describe('GroupCommit', () => {
       // The first retry is slow (another lock wait): the budget runs out meanwhile.
       jest.advanceTimersByTime(1500);
       db.statements[2].finish(new Error('lock wait'));
-      expect(await Promise.all(batch)).toEqual(['rejected: lock wait', 'rejected: lock wait', 'rejected: lock wait']);
+      expect(await Promise.all(batch)).toEqual(['rejected: lock wait', 'rejected: try again', 'rejected: try again']);
       expect(db.statements).toHaveLength(3); // 2 and 3 were never retried
     } finally {
       jest.useRealTimers();

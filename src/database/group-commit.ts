@@ -9,7 +9,7 @@
  *   it (a 503 each) — never a silent partial result.
  * - Any other failure is about some request's rows or values: a lock wait past lock_timeout, a
  *   deadlock, a bad value. The batch is retried one request at a time, so only the requests it
- *   is about fail. That retry is bounded: past `retryBudgetMs`, the rest get the batch's failure.
+ *   is about fail. That retry is bounded: past `retryBudgetMs`, the rest are told to try again.
  */
 export class GroupCommit<Request, Result> {
   private readonly waiting: Array<{ request: Request; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
@@ -24,6 +24,8 @@ export class GroupCommit<Request, Result> {
     private readonly maxInFlight: number,
     /** How long the one-at-a-time retry of a failed batch may take before it gives up on the rest. */
     private readonly retryBudgetMs: number,
+    /** What the requests not retried by then get: a "try again" (503), never the batch's own failure. */
+    private readonly unavailable: () => Error,
     private readonly maxBatch = 256,
   ) {}
 
@@ -59,9 +61,11 @@ export class GroupCommit<Request, Result> {
         return;
       }
       // One at a time, within this batch's slot: never more statements at once than allowed.
+      // Past the budget the rest are told to retry: the batch's failure (a bad value, say) may
+      // concern none of them, and a 400 would make a client drop a valid revocation.
       const deadline = Date.now() + this.retryBudgetMs;
       for (const { request, resolve, reject } of batch) {
-        if (Date.now() >= deadline) reject(error);
+        if (Date.now() >= deadline) reject(this.unavailable());
         else await this.runOne(request).then(resolve, reject);
       }
     }

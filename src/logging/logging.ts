@@ -70,9 +70,10 @@ const MAX_LOGGED_PATH = 256;
  * headers, the query string or the body. A 5xx is `request failed` at error level.
  */
 export function installRequestLog(fastify: FastifyInstance, root: Logger, surface: 'public' | 'management'): void {
-  // Every field of this line is one the gateway built or validated, from a closed set; none can
-  // hold a credential, so the redaction backstop (paths like `*.token`, walked on every line) has
-  // nothing to find here and is left out of this line's hot path.
+  // Every field of this line is one the gateway built: validated values (interaction id, tenant,
+  // client id), closed sets (profile, method, status) and the path without its query string.
+  // None sits under a redacted key (`*.token` and the like), so the redaction walk, paid on every
+  // line, could never change this one and is left out of its hot path.
   const logger = root.child({}, { redact: { paths: [] } });
   fastify.addHook('onResponse', async (request, reply) => {
     const context = requestContext(request.raw);

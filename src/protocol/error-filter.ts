@@ -34,7 +34,7 @@ export class ProtocolErrorFilter implements ExceptionFilter {
     if (error.status >= 500) {
       this.logger.error(
         { interaction_id: context?.interactionId, profile, status: error.status, detail: error.detail, err: describe(exception) },
-        // The cause; the request's own line ("request failed") follows from pino-http.
+        // The cause; the request's own line ("request failed") follows from installRequestLog.
         'server-side error',
       );
     } else if (error.detail) {

@@ -17,9 +17,12 @@ import type { TokenType } from './token-types';
  *   client), whatever the data says: one client can never revoke another's token.
  * - A token named by several requests in one batch is revoked once and counted for the first of
  *   them; the others see it "already revoked", as if they had come a moment later.
- * - Rows are locked in one order for every statement, lone or batched (DISTINCT ON sorts by
- *   tenant and hash), so concurrent statements do not deadlock over shared families. That is why
- *   a lone request goes through this same statement: a second statement shape with another lock
+ * - Rows are locked in one order by every statement, lone or batched: tokens by (tenant, hash)
+ *   with `ORDER BY … FOR UPDATE` (the UPDATE's join order depends on the plan, so it cannot be
+ *   trusted to lock in order), then consents by (tenant, id), after every token (the scalar
+ *   subquery on `revoked` makes the consent lock wait for it). The CDR and admin revocations lock
+ *   in the same order, so concurrent statements do not deadlock over shared families. A lone
+ *   request goes through this same statement too: a second statement shape with another lock
  *   order deadlocked against batches.
  * - CONTRACT §6 outbox: the presented token only; an unknown token too, without a level;
  *   never another client's token, in this tenant or any other. Its lease counts from after the
@@ -53,13 +56,21 @@ WITH req AS (
   SELECT DISTINCT ON (v.tenant, v.token_hash) v.idx, v.tenant, v.token_hash
     FROM victims v JOIN req r ON r.idx = v.idx WHERE v.client_id = r.client_id
    ORDER BY v.tenant, v.token_hash, v.idx
+), locked AS (
+  SELECT c.idx, t.tenant, t.token_hash FROM claimed c JOIN tokens t ON t.token_hash = c.token_hash AND t.tenant = c.tenant
+   WHERE t.revoked_at IS NULL
+   ORDER BY t.tenant, t.token_hash FOR UPDATE OF t
 ), revoked AS (
-  UPDATE tokens t SET revoked_at = now() FROM claimed c
-   WHERE t.token_hash = c.token_hash AND t.tenant = c.tenant AND t.revoked_at IS NULL
-  RETURNING c.idx, t.token_hash, t.token_type
+  UPDATE tokens t SET revoked_at = now() FROM locked l
+   WHERE t.token_hash = l.token_hash AND t.tenant = l.tenant AND t.revoked_at IS NULL
+  RETURNING l.idx, t.token_hash, t.token_type
+), consent_locked AS (
+  SELECT k.tenant, k.consent_id FROM consents k
+    JOIN (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o ON k.tenant = o.tenant AND k.consent_id = o.consent_id
+   WHERE k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
+   ORDER BY k.tenant, k.consent_id FOR UPDATE OF k
 ), consent AS (
-  UPDATE consents k SET revoked_at = now()
-    FROM (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o
+  UPDATE consents k SET revoked_at = now() FROM consent_locked o
    WHERE k.tenant = o.tenant AND k.consent_id = o.consent_id AND k.revoked_at IS NULL
   RETURNING 1
 ), tally AS (

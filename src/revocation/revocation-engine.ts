@@ -6,6 +6,7 @@ import { isLockConflict, isTransientDatabaseError, retryingConflicts } from '../
 import { PreparedStatements } from '../database/pg-pool';
 import { Metrics } from '../metrics/metrics';
 import type { AuditProfile } from '../protocol/profiles';
+import { ProtocolError } from '../protocol/protocol-error';
 import { batchParameters, REVOKE_BATCH_SQL, type BatchRow } from './batch-statement';
 import { GroupCommit, statementSlots } from '../database/group-commit';
 import type { LevelByType, RevocationLevel } from './levels';
@@ -130,6 +131,7 @@ export class RevocationEngine {
       (error) => isTransientDatabaseError(error) && !isLockConflict(error),
       slots,
       config.database.statementTimeoutMs,
+      () => ProtocolError.temporarilyUnavailable('revocation batch retry budget spent'),
     );
   }
 

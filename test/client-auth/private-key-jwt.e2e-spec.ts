@@ -82,6 +82,8 @@ describe('private_key_jwt', () => {
       ['a lifetime over 60 minutes', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { exp: now() + 3700 }))],
       ['no exp', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { exp: undefined }))],
       ['no jti', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { jti: undefined }))],
+      ['a jti with a lone surrogate (not storable as sent)', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { jti: `lone-\uD800-${Date.now()}` }))],
+      ['a jti with NUL', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { jti: `nul-\u0000-${Date.now()}` }))],
       ['a wrong aud', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { aud: 'https://other-as.example' }))],
       ['the aud of another endpoint', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { aud: `${ISSUER}/token/revocation` }))],
       ['iss different from sub', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { iss: 'someone-else' }))],
@@ -154,6 +156,21 @@ describe('private_key_jwt', () => {
       const first = await Promise.all(keys.map(([jti, client]) => store.firstUse('default', client, jti, until)));
       expect(first).toEqual([true, true, false, true, false, false, true]);
       expect(await Promise.all(keys.map(([jti, client]) => store.firstUse('default', client, jti, until)))).toEqual(keys.map(() => false));
+      // A key named twice in one batch keeps the first use's expiry, not a later copy's.
+      const [, , late] = await Promise.all([
+        store.firstUse('default', 'jwt-app', `blocker-${until}`, until),
+        store.firstUse('default', 'jwt-app', `expiry-${until}`, until + 600),
+        store.firstUse('default', 'jwt-app', `expiry-${until}`, until - 120),
+      ]);
+      expect(late).toBe(false);
+      const [row] = await gw.database.dataSource.query(`SELECT extract(epoch FROM expires_at)::int AS until FROM client_assertion_jtis WHERE jti = $1`, [`expiry-${until}`]);
+      expect(row.until).toBe(until + 600);
+    });
+
+    it('a jti beyond ASCII (a surrogate pair) is recorded as sent: accepted once, then a replay', async () => {
+      const assertion = await clientAssertion(keys.ES256, 'jwt-app', { jti: `pair-\u{1F511}-é-${Date.now()}` });
+      expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(200);
+      expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(401);
     });
 
     it('the same jti from two clients is not a replay', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { hashToken } from '../../src/revocation/token-hash';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
-import { basic, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, eventually, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
 const asA = { authorization: basic('app-a', 'app-a-secret-value') };
 const POISON_IP = '203.0.113.99';
@@ -18,7 +18,7 @@ describe('group commit: many revocations in one statement', () => {
 
   beforeAll(async () => {
     // A pool of 2 leaves one slot for revocations (as embedded), so concurrent requests do batch.
-    gw = await startTestGateway({ THROTTLE_IP_LIMIT: '0', THROTTLE_CLIENT_LIMIT: '0', DATABASE_POOL_SIZE: '2' });
+    gw = await startTestGateway({ THROTTLE_IP_LIMIT: '0', THROTTLE_CLIENT_LIMIT: '0', DATABASE_POOL_SIZE: '2', DATABASE_LOCK_TIMEOUT_MS: '500' });
     await gw.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
     await gw.admin('PUT', '/admin/clients/app-b', { auth_method: 'client_secret_basic', secret: 'app-b-secret-value' });
     cdrKey = await signingKey('ES256');
@@ -37,6 +37,12 @@ describe('group commit: many revocations in one statement', () => {
   }
   const active = async (token: string) => (await gw.admin('POST', '/admin/tokens/status', { token })).body.active as boolean;
   const eventsFor = async (interactionId: string) => (await gw.admin('GET', `/admin/revocation-events?interaction_id=${interactionId}`)).body.events;
+  /** Resolves once some statement in this test database waits for a row lock. */
+  const someoneWaitsForALock = (peer: Client) =>
+    eventually(async () => {
+      const { rows } = await peer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return rows[0].n > 0;
+    }, 5000, 'a statement waiting for a row lock');
   const batched = async () => {
     const text = await (await fetch(`${gw.managementUrl}/metrics`)).text();
     return Number(/^revgw_revocation_batch_size_count (\d+)/m.exec(text)?.[1] ?? 0);
@@ -137,7 +143,7 @@ describe('group commit: many revocations in one statement', () => {
       // The first request takes the one revocation slot and waits there on its locked row, so
       // all the others, the locked one among them, queue up and then go as one batch.
       const firstAnswer = gw.post('/token/revoke', { token: first }, asA);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await someoneWaitsForALock(holder);
       const before = await batched();
       const ids = tokens.map(() => randomUUID());
       const responses = await Promise.all(tokens.map((token, i) => gw.post('/token/revoke', { token }, { ...asA, 'x-fapi-interaction-id': ids[i] })));
@@ -200,33 +206,38 @@ describe('group commit: many revocations in one statement', () => {
     }
   });
 
-  // Whole-family revocations lock in token-hash order, as revocations do, so they cannot deadlock
-  // against them. Two tokens of one family: the one with the higher hash is stored first, so a
-  // scan in storage order would lock it first; a peer locking in hash order takes the lower one.
-  // While the family revocation waits for that lower one, it must hold nothing above it.
-  const familyRevocations: Array<[string, (family: { subject: string; consent: string }) => Promise<{ status: number }>]> = [
-    ['an admin bulk revocation', ({ subject }) => gw.admin('POST', '/admin/revocations', { subject })],
+  // Every statement that revokes several tokens locks them in token-hash order, so none can
+  // deadlock against another. Two tokens of one family: the one with the higher hash is stored
+  // first, so a scan in storage order would lock it first; a peer locking in hash order takes
+  // the lower one. While the statement waits for that lower one, it must hold nothing above it.
+  type Family = { subject: string; consent: string; high: string };
+  const familyRevocations: Array<[string, string, (family: Family) => Promise<{ status: number }>]> = [
+    ['an admin bulk revocation', 'app-a', ({ subject }) => gw.admin('POST', '/admin/revocations', { subject })],
     [
       'a CDR arrangement revocation',
+      'cdr-app',
       async ({ consent }) =>
         gw.post('/arrangements/revoke', { cdr_arrangement_id: consent, ...assertionForm(await clientAssertion(cdrKey, 'cdr-app', { aud: `${ISSUER}/arrangements/revoke` })) }),
     ],
+    ['a revocation of the whole consent', 'app-a', ({ high }) => gw.post('/oauth2/rest/token/revoke', { token: high, revocation_level: 'RELATED_CONSENT' }, asA)],
   ];
-  describe.each(familyRevocations)('%s', (_, revokeFamily) => {
+  describe.each(familyRevocations)('%s', (_, clientId, revokeFamily) => {
     withServer('locks in token-hash order, so it cannot deadlock against revocations (needs DATABASE_URL)', async () => {
-      const family = { subject: `psu-${randomUUID()}`, consent: newToken('consent') };
       const [low, high] = [newToken('at'), newToken('at')].sort((a, b) => Buffer.compare(hashToken(a), hashToken(b)));
+      const family = { subject: `psu-${randomUUID()}`, consent: newToken('consent'), high };
       for (const token of [high, low]) {
-        const registered = { token, token_type: 'access_token', client_id: 'cdr-app', grant_id: 'g', subject: family.subject, consent_id: family.consent, expires_at: IN_A_YEAR };
+        const registered = { token, token_type: 'access_token', client_id: clientId, grant_id: 'g', subject: family.subject, consent_id: family.consent, expires_at: IN_A_YEAR };
         expect((await gw.admin('POST', '/admin/tokens', { tokens: [registered] })).status).toBe(201);
       }
       const peer = new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url });
       await peer.connect();
       try {
+        // As PostgreSQL would plan it on a small, analysed table: possibly a scan in storage order.
+        await peer.query('ANALYZE tokens');
         await peer.query('BEGIN');
         await peer.query('SELECT 1 FROM tokens WHERE token_hash = $1 FOR UPDATE', [hashToken(low)]);
         const answer = revokeFamily(family);
-        await new Promise((resolve) => setTimeout(resolve, 300)); // it is now waiting for `low`
+        await someoneWaitsForALock(peer);
         await peer.query(`SET LOCAL lock_timeout = '200ms'`);
         await peer.query('SELECT 1 FROM tokens WHERE token_hash = $1 FOR UPDATE', [hashToken(high)]);
         await peer.query('ROLLBACK');
