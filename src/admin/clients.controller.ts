@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ClientRow } from '../client-auth/client-authenticator';
 import { ClientCache } from '../client-auth/client-cache';
+import { JWKS_MAX_BYTES } from '../client-auth/key-sets';
 import { hashSecret } from '../client-auth/secret-hash';
 import { ProtocolError } from '../protocol/protocol-error';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
@@ -112,6 +113,10 @@ function checkCredentialMetadata(body: PutClientBody): void {
 
   const usesKeys = body.auth_method === 'private_key_jwt' || body.auth_method === 'self_signed_tls_client_auth';
   if (body.jwks !== undefined && !isJwkSet(body.jwks)) throw ProtocolError.invalidRequest('jwks must be a JWK Set ({"keys": [...]})');
+  // The bound a jwks_uri answer has (JWKS_MAX_BYTES): every verification walks the set.
+  if (body.jwks !== undefined && Buffer.byteLength(JSON.stringify(body.jwks)) > JWKS_MAX_BYTES) {
+    throw ProtocolError.invalidRequest(`jwks must be at most ${JWKS_MAX_BYTES / 1024} KiB`);
+  }
   if (usesKeys && (body.jwks === undefined) === (body.jwks_uri === undefined)) {
     throw ProtocolError.invalidRequest(`${body.auth_method} needs exactly one of jwks or jwks_uri`);
   }

@@ -15,6 +15,8 @@ export interface SeenRequest {
   readonly receivedAt: number;
   /** When the answer (or the reset) went out; unset while in flight. */
   answeredAt?: number;
+  /** When the exchange ended for good: answered, reset, or given up by the gateway. */
+  closedAt?: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface SeenRequest {
 export class FakeUpstream {
   readonly seen: SeenRequest[] = [];
   behaviour: UpstreamBehaviour = { kind: 'answer', status: 200 };
+  /** Set: picks the behaviour for each request instead of `behaviour` (chaos). */
+  behave?: (seen: SeenRequest) => UpstreamBehaviour;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private port = 0;
@@ -46,7 +50,8 @@ export class FakeUpstream {
       request.on('end', () => {
         const seen: SeenRequest = { headers: request.headers, form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')), receivedAt: Date.now() };
         this.seen.push(seen);
-        const behaviour = this.behaviour;
+        response.on('close', () => (seen.closedAt = Date.now()));
+        const behaviour = this.behave?.(seen) ?? this.behaviour;
         if (behaviour.kind === 'reset') {
           seen.answeredAt = Date.now();
           request.socket.destroy();

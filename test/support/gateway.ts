@@ -102,11 +102,16 @@ export async function json(response: Response): Promise<any> {
   return JSON.parse(await response.text());
 }
 
-/** Sends bytes as they are (for requests no HTTP client would build) and returns the raw answer. */
-export function rawHttp(baseUrl: string, request: string): Promise<string> {
+/**
+ * Sends bytes as they are (for requests no HTTP client would build) and returns the raw answer.
+ * By default the client then half-closes, as for a request the server may refuse unread; Node's
+ * HTTP server drops a request whose client half-closed before it was answered, so a request meant
+ * to reach the database is sent with `halfClose: false` (and `Connection: close`).
+ */
+export function rawHttp(baseUrl: string, request: string, { halfClose = true } = {}): Promise<string> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(request));
+    const socket = connect(Number(port), hostname, () => (halfClose ? socket.end(request) : socket.write(request)));
     let answer = '';
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => (answer += chunk));

@@ -41,20 +41,36 @@ export class JwksServer {
   cacheControl = 'max-age=300';
   status = 200;
   fetches = 0;
+  /** Bytes of filler in the set (an oversized answer). */
+  padding = 0;
+  /** Answer this late. */
+  delayMs = 0;
+  /** Send the body one byte at a time, this many ms apart. */
+  dripMs = 0;
   private server?: Server;
   url = '';
 
   async start(): Promise<void> {
     this.server = createServer((_request, response) => {
       this.fetches++;
-      response.writeHead(this.status, { 'content-type': 'application/json', 'cache-control': this.cacheControl });
-      response.end(JSON.stringify({ keys: this.keys }));
+      const body = JSON.stringify({ keys: this.keys, ...(this.padding ? { padding: 'x'.repeat(this.padding) } : {}) });
+      const answer = () => {
+        if (response.destroyed) return;
+        response.writeHead(this.status, { 'content-type': 'application/json', 'cache-control': this.cacheControl });
+        if (!this.dripMs) return void response.end(body);
+        let sent = 0;
+        const drip = setInterval(() => (response.destroyed || sent >= body.length ? (clearInterval(drip), response.end()) : response.write(body[sent++])), this.dripMs);
+        response.on('close', () => clearInterval(drip));
+      };
+      if (this.delayMs) setTimeout(answer, this.delayMs).unref();
+      else answer();
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/jwks.json`;
   }
 
   stop(): Promise<void> {
+    this.server?.closeAllConnections();
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
