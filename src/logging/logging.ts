@@ -2,7 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { INTERACTION_ID_HEADER } from '../protocol/interaction-id';
 import { routeProfile } from '../protocol/profiles';
@@ -75,19 +75,36 @@ export function installRequestLog(fastify: FastifyInstance, root: Logger, surfac
   // None sits under a redacted key (`*.token` and the like), so the redaction walk, paid on every
   // line, could never change this one and is left out of its hot path.
   const logger = root.child({}, { redact: { paths: [] } });
-  fastify.addHook('onResponse', async (request, reply) => {
+  const who = (request: FastifyRequest) => {
     const context = requestContext(request.raw);
-    const status = reply.statusCode;
-    const line = {
-      interaction_id: context?.interactionId ?? reply.getHeader(INTERACTION_ID_HEADER),
+    return {
+      interaction_id: context?.interactionId,
       profile: surface === 'public' ? (routeProfile(request.url) ?? 'other') : undefined,
       tenant: context?.tenant,
       client_id: context?.clientId,
+    };
+  };
+  const what = (request: FastifyRequest) => ({ method: request.method, path: request.url.split('?', 1)[0].slice(0, MAX_LOGGED_PATH) });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    const line = {
+      ...who(request),
+      ...(requestContext(request.raw) ? {} : { interaction_id: reply.getHeader(INTERACTION_ID_HEADER) }),
       status,
       duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-      req: { method: request.method, path: request.url.split('?', 1)[0].slice(0, MAX_LOGGED_PATH) },
+      req: what(request),
     };
     if (status >= 500) logger.error(line, 'request failed');
     else logger.info(line, 'request completed');
+  });
+  // A client that goes away before its answer (closed or half-closed its connection: Node's HTTP
+  // server then drops the request) gets no answer, but still a line; what the request did up to
+  // then (a revocation, with its audit row) stands. Fastify's onRequestAbort misses a request
+  // whose body had fully arrived, so the response's own `close` tells.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) logger.info({ ...who(request), req: what(request) }, 'request aborted');
+    });
+    done();
   });
 }

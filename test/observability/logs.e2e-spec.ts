@@ -126,6 +126,8 @@ describe('logs, error bodies and metrics never carry secrets', () => {
     expect(mine).toEqual([
       expect.objectContaining({ interaction_id: interactionId, tenant: 'default', client_id: 'basic-app', profile: 'rfc7009', status: 502, duration_ms: expect.any(Number) }),
     ]);
+    // An answered request is not also an aborted one.
+    expect(lines.filter((line) => line.includes(interactionId) && line.includes('"request aborted"'))).toEqual([]);
   });
 
   it('writes the request line also for requests refused before routing: a bad interaction id, unparseable HTTP', async () => {
@@ -138,6 +140,23 @@ describe('logs, error bodies and metrics never carry secrets', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 431 /);
     const bigId = /x-fapi-interaction-id: (\S+)/.exec(answer)![1];
     await eventually(async () => lines.some((line) => line.includes(bigId) && line.includes('"status":431')), 2000, '431 line');
+  });
+
+  it('writes a line for a request whose client went away before the answer', async () => {
+    const interactionId = randomUUID();
+    const body = `token=${newToken()}`;
+    // Sent, then half-closed at once: Node's HTTP server drops such a request unanswered.
+    await rawHttp(
+      gw.publicUrl,
+      `POST /token/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('basic-app', secrets.basicSecret)}\r\nx-fapi-interaction-id: ${interactionId}\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    const aborted = await eventually(
+      async () => lines.map((line) => JSON.parse(line)).find((entry) => entry.interaction_id === interactionId && entry.msg === 'request aborted'),
+      2000,
+      'aborted line',
+    );
+    expect(aborted).toMatchObject({ profile: 'rfc7009', req: { method: 'POST', path: '/token/revoke' } });
   });
 
   it('logs a client-authentication failure with its cause under the client_auth_id the caller got', async () => {
