@@ -112,11 +112,11 @@ function checkCredentialMetadata(body: PutClientBody): void {
   if (!usesSecret && body.secret !== undefined) throw ProtocolError.invalidRequest(`secret is not used by ${body.auth_method}`);
 
   const usesKeys = body.auth_method === 'private_key_jwt' || body.auth_method === 'self_signed_tls_client_auth';
-  if (body.jwks !== undefined && !isJwkSet(body.jwks)) throw ProtocolError.invalidRequest('jwks must be a JWK Set ({"keys": [...]})');
-  // The bound a jwks_uri answer has (JWKS_MAX_BYTES): every verification walks the set.
+  // The bound a jwks_uri answer has (JWKS_MAX_BYTES), checked before jose loads the set.
   if (body.jwks !== undefined && Buffer.byteLength(JSON.stringify(body.jwks)) > JWKS_MAX_BYTES) {
     throw ProtocolError.invalidRequest(`jwks must be at most ${JWKS_MAX_BYTES / 1024} KiB`);
   }
+  if (body.jwks !== undefined && !isJwkSet(body.jwks)) throw ProtocolError.invalidRequest('jwks must be a JWK Set ({"keys": [...]})');
   if (usesKeys && (body.jwks === undefined) === (body.jwks_uri === undefined)) {
     throw ProtocolError.invalidRequest(`${body.auth_method} needs exactly one of jwks or jwks_uri`);
   }

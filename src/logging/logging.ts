@@ -2,7 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { INTERACTION_ID_HEADER } from '../protocol/interaction-id';
 import { routeProfile } from '../protocol/profiles';
@@ -75,10 +75,10 @@ export function installRequestLog(fastify: FastifyInstance, root: Logger, surfac
   // None sits under a redacted key (`*.token` and the like), so the redaction walk, paid on every
   // line, could never change this one and is left out of its hot path.
   const logger = root.child({}, { redact: { paths: [] } });
-  const who = (request: FastifyRequest) => {
+  const who = (request: FastifyRequest, reply: FastifyReply) => {
     const context = requestContext(request.raw);
     return {
-      interaction_id: context?.interactionId,
+      interaction_id: context?.interactionId ?? reply.getHeader(INTERACTION_ID_HEADER),
       profile: surface === 'public' ? (routeProfile(request.url) ?? 'other') : undefined,
       tenant: context?.tenant,
       client_id: context?.clientId,
@@ -88,8 +88,7 @@ export function installRequestLog(fastify: FastifyInstance, root: Logger, surfac
   fastify.addHook('onResponse', async (request, reply) => {
     const status = reply.statusCode;
     const line = {
-      ...who(request),
-      ...(requestContext(request.raw) ? {} : { interaction_id: reply.getHeader(INTERACTION_ID_HEADER) }),
+      ...who(request, reply),
       status,
       duration_ms: Math.round(reply.elapsedTime * 100) / 100,
       req: what(request),
@@ -103,7 +102,7 @@ export function installRequestLog(fastify: FastifyInstance, root: Logger, surfac
   // whose body had fully arrived, so the response's own `close` tells.
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) logger.info({ ...who(request), req: what(request) }, 'request aborted');
+      if (!reply.raw.writableFinished) logger.info({ ...who(request, reply), req: what(request) }, 'request aborted');
     });
     done();
   });

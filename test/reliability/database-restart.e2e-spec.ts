@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -23,37 +24,54 @@ class Cluster {
   readonly dir = mkdtempSync(join(tmpdir(), 'revgw-pg-'));
   port = 0;
 
-  private run(tool: string, args: string[]): void {
-    const asRoot = process.getuid?.() === 0;
-    const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(BIN!, tool), ...args]] : [join(BIN!, tool), args];
-    execFileSync(command, argv, { stdio: 'pipe', timeout: 60_000 });
+  /** Asynchronously: the gateway and the load run in this same process and must go on meanwhile. */
+  private async run(tool: string, args: string[]): Promise<void> {
+    const [command, argv] = this.asRoot ? ['runuser', ['-u', 'postgres', '--', join(BIN!, tool), ...args]] : [join(BIN!, tool), args];
+    await promisify(execFile)(command, argv, { timeout: 60_000 });
   }
 
+  private get asRoot(): boolean {
+    return process.getuid?.() === 0;
+  }
+
+  /** If jest is killed, the cluster must not outlive it. */
+  private readonly onExit = () => {
+    const pgCtl = join(BIN!, 'pg_ctl');
+    const args = ['-D', join(this.dir, 'data'), '-m', 'immediate', 'stop'];
+    try {
+      if (this.asRoot) execFileSync('runuser', ['-u', 'postgres', '--', pgCtl, ...args], { stdio: 'ignore' });
+      else execFileSync(pgCtl, args, { stdio: 'ignore' });
+    } catch {} // not running
+  };
+
   async init(): Promise<void> {
-    if (process.getuid?.() === 0) {
+    process.once('exit', this.onExit);
+    if (this.asRoot) {
       const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
       const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
       chownSync(this.dir, uid, gid);
     }
     this.port = await freePort();
-    this.run('initdb', ['-D', join(this.dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync']);
+    await this.run('initdb', ['-D', join(this.dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync']);
   }
 
-  start(): void {
+  start(): Promise<void> {
     const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -k ${this.dir} -c fsync=on -c synchronous_commit=on`;
-    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'log'), '-w', '-o', options, 'start']);
+    return this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'log'), '-w', '-o', options, 'start']);
   }
 
   /** `immediate`: a crash, no shutdown checkpoint; what was committed must survive recovery. */
-  stop(mode: 'immediate' | 'fast'): void {
-    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', mode, '-w', 'stop']);
+  stop(mode: 'immediate' | 'fast'): Promise<void> {
+    return this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', mode, '-w', 'stop']);
   }
 
   get url(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  remove(): void {
+  async remove(): Promise<void> {
+    await this.stop('fast').catch(() => undefined); // already down
+    process.off('exit', this.onExit);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -82,12 +100,13 @@ interface Outcome {
  * audit row, and every 503 was applied entirely or not at all.
  */
 (BIN ? describe : describe.skip)('PostgreSQL crashes and restarts under load', () => {
-  const cluster = new Cluster();
-  let gw: TestGateway;
+  let cluster: Cluster;
+  let gw: TestGateway | undefined;
 
   beforeAll(async () => {
+    cluster = new Cluster();
     await cluster.init();
-    cluster.start();
+    await cluster.start();
     gw = await startTestGateway({
       DATABASE_URL: cluster.url,
       MIGRATIONS_RUN: 'true',
@@ -97,21 +116,22 @@ interface Outcome {
       THROTTLE_IP_LIMIT: '0',
       THROTTLE_CLIENT_LIMIT: '0',
     });
-    await gw.admin('PUT', '/admin/clients/app', { auth_method: 'client_secret_basic', secret: 'app-secret-value' });
+    await gw!.admin('PUT', '/admin/clients/app', { auth_method: 'client_secret_basic', secret: 'app-secret-value' });
   }, 60_000);
   afterAll(async () => {
-    await gw?.stop();
     try {
-      cluster.stop('fast');
-    } catch {} // already down
-    cluster.remove();
+      await gw?.stop();
+    } finally {
+      await cluster?.remove();
+    }
   });
 
   it('answers only 200 or 503 + Retry-After, recovers by itself, loses nothing and half-applies nothing', async () => {
+    const gateway = gw!;
     const tokens = Array.from({ length: 1000 * SECONDS }, (_, i) => `chaos-${i}-${randomUUID()}`);
     for (let i = 0; i < tokens.length; i += 1000) {
       const chunk = tokens.slice(i, i + 1000).map((token) => ({ token, token_type: 'access_token', client_id: 'app', grant_id: 'g', expires_at: IN_A_YEAR }));
-      expect((await gw.admin('POST', '/admin/tokens', { tokens: chunk })).status).toBe(201);
+      expect((await gateway.admin('POST', '/admin/tokens', { tokens: chunk })).status).toBe(201);
     }
 
     const outcomes: Outcome[] = [];
@@ -124,7 +144,7 @@ interface Outcome {
         const interactionId = randomUUID();
         const at = Date.now();
         try {
-          const response = await gw.post('/token/revoke', { token }, { authorization: basic('app', 'app-secret-value'), 'x-fapi-interaction-id': interactionId });
+          const response = await gateway.post('/token/revoke', { token }, { authorization: basic('app', 'app-secret-value'), 'x-fapi-interaction-id': interactionId });
           await response.arrayBuffer();
           outcomes.push({ token, interactionId, status: response.status, retryAfter: response.headers.get('retry-after'), ms: Date.now() - at, at });
         } catch {
@@ -136,13 +156,13 @@ interface Outcome {
     const chaos = (async () => {
       await sleep(SECONDS * 250);
       const down = Date.now();
-      cluster.stop('immediate');
+      await cluster.stop('immediate');
       await sleep(SECONDS * 375);
-      cluster.start();
+      await cluster.start();
       return { downAt: down - started, upAt: Date.now() - started };
     })();
     const [, window] = await Promise.all([load, chaos]);
-    await eventually(async () => (await fetch(`${gw.managementUrl}/health/ready`)).status === 200, 15_000, 'ready again');
+    await eventually(async () => (await fetch(`${gateway.managementUrl}/health/ready`)).status === 200, 15_000, 'ready again');
 
     // What the database holds, read straight from it.
     const db = new Client({ connectionString: cluster.url });

@@ -23,7 +23,7 @@ describe('limits', () => {
     await gw.admin('PUT', '/admin/clients/uri-app', { auth_method: 'private_key_jwt', jwks_uri: jwks.url });
   });
   afterAll(async () => {
-    await gw.stop();
+    await gw?.stop();
     await jwks.stop();
   });
 
