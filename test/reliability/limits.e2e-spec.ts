@@ -34,16 +34,19 @@ describe('limits', () => {
       { halfClose: false },
     );
 
-  // Node counts header bytes as they arrive, so many small headers are refused somewhat past
-  // 16 KiB (between 20 and 48 KiB here), and only the first 2,000 are kept: bounded either way.
+  // Node bounds the header block (16 KiB, counted its own way: Node 20 lets many tiny headers run
+  // somewhat past it, Node 24 counts stricter) and keeps only the first 2,000 headers.
   describe('header count: bounded by the size of the headers', () => {
-    it('serves a request with 1,500 headers that fit in 16 KiB', async () => {
-      const answer = await revoke(Array.from({ length: 1500 }, (_, i) => `x${i}: y\r\n`).join(''));
+    it('serves a request with 500 headers', async () => {
+      const answer = await revoke(Array.from({ length: 500 }, (_, i) => `x${i}: y\r\n`).join(''));
       expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     });
 
-    it('refuses 10,000 tiny headers (about 100 KiB) with 431 in the contract shape', async () => {
-      const answer = await revoke(Array.from({ length: 10000 }, (_, i) => `x${i}: y\r\n`).join(''));
+    it('refuses 10,000 tiny headers (about 100 KiB): 431 in the contract shape, or the connection cut mid-send', async () => {
+      // The gateway answers as soon as the bound is crossed and closes; a client still sending may
+      // see that close as a reset before it reads the 431. Either way nothing past the bound is served.
+      const answer = await revoke(Array.from({ length: 10000 }, (_, i) => `x${i}: y\r\n`).join('')).catch((error: NodeJS.ErrnoException) => error.code);
+      if (answer === 'ECONNRESET' || answer === 'EPIPE') return;
       expect(answer).toMatch(/^HTTP\/1\.1 431 /);
       expect(answer).toMatch(INTERACTION_ID);
       expect(answer).toContain('{"error":"invalid_request"');
