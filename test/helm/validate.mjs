@@ -698,6 +698,8 @@ describe('values.schema.json and render-time checks', () => {
     ['an encryption key that is not 32 bytes', [...issuer, ...database, '--set', 'upstream.tokenEncryptionKey=c2hvcnQ='], /tokenEncryptionKey/],
     ['a short admin token', [...issuer, ...database, '--set', 'admin.apiToken=short'], /apiToken/],
     ['a grace period shorter than the shutdown', [...issuer, ...database, '--set', 'terminationGracePeriodSeconds=12'], /terminationGracePeriodSeconds/],
+    ['a lock timeout not below the statement timeout', [...issuer, ...database, '--set', 'config.database.lockTimeoutMs=5000'], /lockTimeoutMs must be below/],
+    ['a migration lock timeout not below its statement timeout', [...issuer, ...database, '--set', 'migrations.statementTimeoutMs=5000', '--set', 'migrations.lockTimeoutMs=9000'], /migrations\.lockTimeoutMs must be below/],
     ['DATABASE_URL smuggled through extraEnv', [...issuer, ...database, '--set', 'extraEnv[0].name=DATABASE_URL', '--set', 'extraEnv[0].value=x'], /extraEnv: DATABASE_URL/],
   ];
   for (const [what, args, message] of cases) {

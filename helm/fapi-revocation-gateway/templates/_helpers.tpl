@@ -134,6 +134,12 @@ Render-time checks that the schema cannot express. Included by the Deployment.
 {{- fail "config.shutdownGraceMs must exceed upstream.timeoutMs: a revocation in flight may wait that long on the upstream" }}
 {{- end }}
 {{- end }}
+{{- if ge (int .Values.config.database.lockTimeoutMs) (int .Values.config.database.statementTimeoutMs) }}
+{{- fail "config.database.lockTimeoutMs must be below config.database.statementTimeoutMs (the gateway refuses to start otherwise)" }}
+{{- end }}
+{{- if and .Values.migrations.enabled (ge (int .Values.migrations.lockTimeoutMs) (int .Values.migrations.statementTimeoutMs)) }}
+{{- fail "migrations.lockTimeoutMs must be below migrations.statementTimeoutMs" }}
+{{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
 {{- fail "tls.enabled requires tls.secretName" }}
 {{- end }}
