@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
-import { isLockConflict, isTransientDatabaseError, retryingConflicts } from '../database/db-errors';
+import { failsEveryRequest, retryingConflicts } from '../database/db-errors';
 import { GroupCommit, statementSlots } from '../database/group-commit';
 import { PreparedStatements } from '../database/pg-pool';
 import { ProtocolError } from '../protocol/protocol-error';
@@ -54,7 +54,7 @@ export class PostgresReplayStore implements ReplayStore {
     this.group = new GroupCommit(
       async (use) => (await this.record([use]))[0],
       (uses) => this.record(uses),
-      (error) => isTransientDatabaseError(error) && !isLockConflict(error),
+      failsEveryRequest,
       statementSlots(config, 1 / 4),
       config.database.statementTimeoutMs,
       () => ProtocolError.temporarilyUnavailable('replay store batch retry budget spent'),
@@ -73,9 +73,10 @@ export class PostgresReplayStore implements ReplayStore {
   /** One statement for many uses; within it, a key named twice is a first use once, then a replay. */
   private async record(uses: readonly JtiUse[]): Promise<boolean[]> {
     // The first request naming a key is its use (with its expiry); later ones in the batch replay it.
+    const keys = uses.map(keyOf);
     const firsts = new Map<string, JtiUse>();
-    for (const use of uses) if (!firsts.has(keyOf(use))) firsts.set(keyOf(use), use);
-    const distinct = [...firsts.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    keys.forEach((key, i) => firsts.has(key) || firsts.set(key, uses[i]));
+    const distinct = [...firsts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, use]) => use);
     const column = <T>(pick: (use: JtiUse) => T) => distinct.map(pick);
     const rows = await retryingConflicts(() =>
       this.statements.run<{ tenant: string; client_id: string; jti: string }>('revgw_jti_use', USE_JTIS_SQL, [
@@ -88,7 +89,7 @@ export class PostgresReplayStore implements ReplayStore {
     // Matched back by value: the client assertion check only lets well-formed strings through, and
     // PostgreSQL stores those exactly as sent.
     const fresh = new Set(rows.map((row) => keyOf({ tenant: row.tenant, clientId: row.client_id, jti: row.jti })));
-    return uses.map((use) => fresh.delete(keyOf(use)));
+    return keys.map((key) => fresh.delete(key));
   }
 
   async onApplicationShutdown(): Promise<void> {}

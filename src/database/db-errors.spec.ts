@@ -1,4 +1,4 @@
-import { isLockConflict, isRetryableConflict, isTransientDatabaseError, retryingConflicts } from './db-errors';
+import { failsEveryRequest, isLockConflict, isRetryableConflict, isTransientDatabaseError, retryingConflicts } from './db-errors';
 
 /** What node-postgres throws: an Error carrying the SQLSTATE or errno code. */
 const withCode = (code: string, message = 'db failure') => Object.assign(new Error(message), { code });
@@ -89,4 +89,9 @@ describe('retryingConflicts', () => {
     await expect(retryingConflicts(async () => { calls++; throw withCode('55P03'); })).rejects.toMatchObject({ code: '55P03' });
     expect(calls).toBe(1);
   });
+});
+
+describe('failsEveryRequest', () => {
+  it.each(['08006', '53100', '57014', '57P01', 'ECONNREFUSED'])('%s: the database failed the whole batch', (code) => expect(failsEveryRequest(withCode(code))).toBe(true));
+  it.each(['55P03', '40P01', '40001', '22P02', 'XX000'])('%s: some requests failed it, retried one by one', (code) => expect(failsEveryRequest(withCode(code))).toBe(false));
 });

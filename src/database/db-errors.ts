@@ -36,6 +36,15 @@ export function isLockConflict(error: unknown): boolean {
   return isRetryableConflict(error) || sqlState(error) === LOCK_NOT_AVAILABLE;
 }
 
+/**
+ * A failed batch failed for every request in it: the database is lost, full or slow past the
+ * statement timeout. Not a lock conflict, which is about some requests' rows only (lock waits end
+ * at lock_timeout, below the statement timeout), nor a defect or a bad value.
+ */
+export function failsEveryRequest(error: unknown): boolean {
+  return isTransientDatabaseError(error) && !isLockConflict(error);
+}
+
 /** Runs a statement, again at once after a deadlock or serialization failure (PostgreSQL aborted one side). */
 export async function retryingConflicts<T>(statement: () => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -12,6 +12,17 @@ function fakeDatabase() {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 const unavailable = () => new Error('try again');
 
+/** Takes the one slot with request 0 and queues `requests` behind it; frees the slot: they go as one statement. */
+async function batchBehindBlocker(commit: GroupCommit<number, number>, db: ReturnType<typeof fakeDatabase>, requests: number[]) {
+  const blocker = commit.submit(0);
+  const answers = requests.map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
+  await tick();
+  db.statements[0].finish();
+  await blocker;
+  await tick();
+  return answers;
+}
+
 describe('GroupCommit', () => {
   it('sends a request at once when a slot is free, and batches what arrives while none is', async () => {
     const db = fakeDatabase();
@@ -31,12 +42,7 @@ describe('GroupCommit', () => {
   it('gives every request of a batch the database failure: nothing partial, nothing silent', async () => {
     const db = fakeDatabase();
     const commit = new GroupCommit(db.runOne, db.runMany, (error) => (error as Error).message === 'db down', 1, 60_000, unavailable);
-    const blocker = commit.submit(0);
-    const batch = [1, 2, 3].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
-    await tick();
-    db.statements[0].finish();
-    await blocker;
-    await tick();
+    const batch = await batchBehindBlocker(commit, db, [1, 2, 3]);
     db.statements[1].finish(new Error('db down'));
     expect(await Promise.all(batch)).toEqual(['rejected: db down', 'rejected: db down', 'rejected: db down']);
     expect(db.statements).toHaveLength(2);
@@ -45,12 +51,7 @@ describe('GroupCommit', () => {
   it('retries a batch that failed for another reason one request at a time, so only the culprit fails', async () => {
     const db = fakeDatabase();
     const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 60_000, unavailable);
-    const blocker = commit.submit(0);
-    const batch = [1, 2].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
-    await tick();
-    db.statements[0].finish();
-    await blocker;
-    await tick();
+    const batch = await batchBehindBlocker(commit, db, [1, 2]);
     db.statements[1].finish(new Error('bad value in request 2'));
     await tick();
     // One at a time, in the batch's own slot: the second waits for the first.
@@ -83,12 +84,7 @@ describe('GroupCommit', () => {
     try {
       const db = fakeDatabase();
       const commit = new GroupCommit(db.runOne, db.runMany, () => false, 1, 1000, unavailable);
-      const blocker = commit.submit(0);
-      const batch = [1, 2, 3].map((r) => commit.submit(r).then(String, (error: Error) => `rejected: ${error.message}`));
-      await tick();
-      db.statements[0].finish();
-      await blocker;
-      await tick();
+      const batch = await batchBehindBlocker(commit, db, [1, 2, 3]);
       db.statements[1].finish(new Error('lock wait'));
       await tick();
       // The first retry is slow (another lock wait): the budget runs out meanwhile.

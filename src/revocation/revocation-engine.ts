@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
-import { isLockConflict, isTransientDatabaseError, retryingConflicts } from '../database/db-errors';
+import { failsEveryRequest, retryingConflicts } from '../database/db-errors';
 import { PreparedStatements } from '../database/pg-pool';
 import { Metrics } from '../metrics/metrics';
 import type { AuditProfile } from '../protocol/profiles';
@@ -125,10 +125,7 @@ export class RevocationEngine {
         metrics.revocationBatchSize.observe(requests.length);
         return this.revokeMany(requests);
       },
-      // A lock wait, a deadlock or a serialization failure is about some requests' rows: the
-      // batch is retried one by one. A statement timeout is not: lock waits end earlier
-      // (lock_timeout is below it), so what remains is a database too slow for everyone.
-      (error) => isTransientDatabaseError(error) && !isLockConflict(error),
+      failsEveryRequest,
       slots,
       config.database.statementTimeoutMs,
       () => ProtocolError.temporarilyUnavailable('revocation batch retry budget spent'),

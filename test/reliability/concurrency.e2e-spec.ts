@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, deadlocks, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
 const asApp = { authorization: basic('app', 'app-secret-value') };
 
@@ -16,11 +16,6 @@ describe('100 parallel cascades over one consent and one refresh token', () => {
     await gw.admin('PUT', '/admin/clients/app', { auth_method: 'client_secret_basic', secret: 'app-secret-value' });
   });
   afterAll(() => gw.stop());
-
-  const deadlocks = async () =>
-    process.env.DATABASE_URL
-      ? Number((await gw.database.dataSource.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`))[0].deadlocks)
-      : 0;
 
   it.each([1, 2, 3])('round %i: exact final state, one audit row per request', async () => {
     const consent = newToken('consent');
@@ -42,7 +37,7 @@ describe('100 parallel cascades over one consent and one refresh token', () => {
       ...Array.from({ length: 18 }, () => ({ path: '/token/revoke', form: { token: rt, token_type_hint: 'refresh_token' } })),
     ].sort(() => Math.random() - 0.5);
     const ids = requests.map(() => randomUUID());
-    const before = await deadlocks();
+    const before = await deadlocks(gw);
 
     const withdrawals = [0, 1].map(() => gw.admin('POST', '/admin/revocations', { consent_id: consent }));
     const statuses = await Promise.all(requests.map((r, i) => gw.post(r.path, r.form, { ...asApp, 'x-fapi-interaction-id': ids[i] }).then((res) => res.status)));
@@ -50,7 +45,7 @@ describe('100 parallel cascades over one consent and one refresh token', () => {
 
     expect(new Set(statuses)).toEqual(new Set([200]));
     expect(admins.map((a) => a.status)).toEqual([200, 200]);
-    expect(await deadlocks()).toBe(before);
+    expect(await deadlocks(gw)).toBe(before);
     for (const token of [rt, ...ats]) expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(false);
     const events = await Promise.all(ids.map(async (id) => (await gw.admin('GET', `/admin/revocation-events?interaction_id=${id}`)).body.events));
     expect(events.map((e) => e.length)).toEqual(ids.map(() => 1));

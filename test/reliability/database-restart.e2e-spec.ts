@@ -2,12 +2,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { hashToken } from '../../src/revocation/token-hash';
-import { basic, eventually, IN_A_YEAR, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, closedPort, eventually, IN_A_YEAR, startTestGateway, type TestGateway } from '../support/gateway';
 
 /** Debian's PostgreSQL binaries, newest first; the test is skipped where there are none. */
 const BIN = existsSync('/usr/lib/postgresql')
@@ -26,8 +25,12 @@ class Cluster {
 
   /** Asynchronously: the gateway and the load run in this same process and must go on meanwhile. */
   private async run(tool: string, args: string[]): Promise<void> {
-    const [command, argv] = this.asRoot ? ['runuser', ['-u', 'postgres', '--', join(BIN!, tool), ...args]] : [join(BIN!, tool), args];
-    await promisify(execFile)(command, argv, { timeout: 60_000 });
+    await promisify(execFile)(...this.command(tool, args), { timeout: 60_000 });
+  }
+
+  /** The tool's command line, as `postgres` when we are root (PostgreSQL refuses to run as root). */
+  private command(tool: string, args: string[]): [string, string[]] {
+    return this.asRoot ? ['runuser', ['-u', 'postgres', '--', join(BIN!, tool), ...args]] : [join(BIN!, tool), args];
   }
 
   private get asRoot(): boolean {
@@ -36,11 +39,8 @@ class Cluster {
 
   /** If jest is killed, the cluster must not outlive it. */
   private readonly onExit = () => {
-    const pgCtl = join(BIN!, 'pg_ctl');
-    const args = ['-D', join(this.dir, 'data'), '-m', 'immediate', 'stop'];
     try {
-      if (this.asRoot) execFileSync('runuser', ['-u', 'postgres', '--', pgCtl, ...args], { stdio: 'ignore' });
-      else execFileSync(pgCtl, args, { stdio: 'ignore' });
+      execFileSync(...this.command('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'immediate', 'stop']), { stdio: 'ignore' });
     } catch {} // not running
   };
 
@@ -51,7 +51,7 @@ class Cluster {
       const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
       chownSync(this.dir, uid, gid);
     }
-    this.port = await freePort();
+    this.port = await closedPort(); // free now; the cluster takes it
     await this.run('initdb', ['-D', join(this.dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync']);
   }
 
@@ -74,14 +74,6 @@ class Cluster {
     process.off('exit', this.onExit);
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 interface Outcome {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { hashToken } from '../../src/revocation/token-hash';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
-import { basic, eventually, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, deadlocks, eventually, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
 const asA = { authorization: basic('app-a', 'app-a-secret-value') };
 const POISON_IP = '203.0.113.99';
@@ -108,9 +108,7 @@ describe('group commit: many revocations in one statement', () => {
     const storm = await startTestGateway({ THROTTLE_IP_LIMIT: '0', THROTTLE_CLIENT_LIMIT: '0' });
     try {
       await storm.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
-      const deadlocks = async () =>
-        Number((await storm.database.dataSource.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`))[0].deadlocks);
-      const before = await deadlocks();
+      const before = await deadlocks(storm);
       const grants = Array.from({ length: 60 }, () => ({ consent: newToken('consent'), rt: newToken('rt'), ats: [newToken('at'), newToken('at'), newToken('at')] }));
       await storm.admin('POST', '/admin/tokens', {
         tokens: grants.flatMap((g) => [
@@ -125,7 +123,7 @@ describe('group commit: many revocations in one statement', () => {
         ),
       );
       expect(new Set(statuses)).toEqual(new Set([200]));
-      expect(await deadlocks()).toBe(before);
+      expect(await deadlocks(storm)).toBe(before);
     } finally {
       await storm.stop();
     }
@@ -171,8 +169,6 @@ describe('group commit: many revocations in one statement', () => {
     const storm = await startTestGateway({ THROTTLE_IP_LIMIT: '0', THROTTLE_CLIENT_LIMIT: '0' });
     try {
       await storm.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
-      const deadlocks = async () =>
-        Number((await storm.database.dataSource.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`))[0].deadlocks);
       const subject = `psu-${randomUUID()}`;
       const grants = Array.from({ length: 40 }, () => ({ consent: newToken('consent'), rt: newToken('rt'), ats: [newToken('at'), newToken('at'), newToken('at')] }));
       const all = grants.flatMap((g) => [g.rt, ...g.ats]);
@@ -182,7 +178,7 @@ describe('group commit: many revocations in one statement', () => {
           ...g.ats.map((token) => ({ token, token_type: 'access_token', client_id: 'app-a', grant_id: 'g', refresh_token: g.rt, subject, expires_at: IN_A_YEAR })),
         ]),
       });
-      const before = await deadlocks();
+      const before = await deadlocks(storm);
       const ids = all.map(() => randomUUID());
       const revocations = all.map((token, i) =>
         storm.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, { ...asA, 'x-fapi-interaction-id': ids[i] }).then((r) => r.status),
@@ -194,7 +190,7 @@ describe('group commit: many revocations in one statement', () => {
       const closures = await Promise.all(bulk);
       expect(closures.map((c) => c.status)).toEqual([200, 200, 200]);
       expect(new Set(statuses)).toEqual(new Set([200]));
-      expect(await deadlocks()).toBe(before);
+      expect(await deadlocks(storm)).toBe(before);
       const status = async (token: string) => (await storm.admin('POST', '/admin/tokens/status', { token })).body.active as boolean;
       for (const token of all) expect(await status(token)).toBe(false);
       // Each token was newly revoked by exactly one of them: the counts add up to the whole family.

@@ -156,3 +156,10 @@ export async function startReplicas(env: Record<string, string> = {}): Promise<{
     },
   };
 }
+
+/** PostgreSQL's count of deadlocks in the gateway's database (0 on the embedded one, which has one session). */
+export async function deadlocks(gw: Gateway): Promise<number> {
+  if (!process.env.DATABASE_URL) return 0;
+  const [row] = await gw.database.dataSource.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`);
+  return Number(row.deadlocks);
+}
