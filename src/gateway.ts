@@ -1,20 +1,20 @@
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
+import type { ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TlsOptions as SecureServerOptions } from 'node:tls';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { installAdminGate } from './admin/admin-gate';
+import { ADMIN_BODY_LIMIT, installAdminGate } from './admin/admin-gate';
 import { AdminModule } from './admin/admin.module';
 import { ClientCache } from './client-auth/client-cache';
 import { TrustedProxies } from './client-auth/mtls';
 import type { AppConfig } from './config/config';
 import { CoreModule, type SharedServices } from './core.module';
 import { openDatabase, type Database } from './database/database';
-import { METADATA_PATH } from './discovery/metadata.controller';
-import { OPENAPI_PATH } from './discovery/openapi';
 import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
 import { createRootLogger, installRequestLog, loggingModule } from './logging/logging';
@@ -22,18 +22,16 @@ import { Metrics } from './metrics/metrics';
 import { installHttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { INTERACTION_ID_HEADER } from './protocol/interaction-id';
-import { ProtocolErrorFilter, type RouteMethods } from './protocol/error-filter';
-import { clientErrorHandlerFor, frameworkErrors } from './protocol/framework-errors';
+import { ProtocolErrorFilter } from './protocol/error-filter';
+import { clientErrorHandlerFor, connectHandlerFor, frameworkErrors, type SocketAnswered } from './protocol/framework-errors';
 import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
-import { PROFILE_ROUTES } from './protocol/profiles';
+import { acceptBoundedJsonOnly } from './protocol/json-body';
+import { answerOtherMethods, refuseUnknownRoutes } from './protocol/routing';
 import { validationPipe } from './protocol/validation';
 import { RevocationModule } from './revocation/revocation.module';
 import { installIpThrottle } from './throttling/ip-throttle';
 import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
-
-/** Admin bulk registration takes up to 10,000 tokens of up to 8 KiB each. */
-const MANAGEMENT_BODY_LIMIT = 64 * 1024 * 1024;
 
 @Module({})
 class PublicApplication {
@@ -79,19 +77,17 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   const apps: INestApplication[] = [];
   try {
     await watchOutbox(shared);
-    const publicRoutes: RouteMethods = new Map([
-      [METADATA_PATH, ['GET', 'HEAD']],
-      [OPENAPI_PATH, ['GET', 'HEAD']],
-      ...[...config.profiles].map((profile): [string, string[]] => [PROFILE_ROUTES[profile], ['POST']]),
-    ]);
-    const publicApp = await createApplication(PublicApplication.register(shared), 'public', shared, publicRoutes, tlsOptions(config));
-    acceptFormsOnly(publicApp.getHttpAdapter().getInstance());
-    installIpThrottle(publicApp.getHttpAdapter().getInstance(), publicApp.get(Throttle), publicApp.get(TrustedProxies));
+    const publicApp = await createApplication(PublicApplication.register(shared), 'public', shared, (fastify, app) => {
+      acceptFormsOnly(fastify);
+      installIpThrottle(fastify, app.get(Throttle), app.get(TrustedProxies));
+    }, tlsOptions(config));
     apps.push(publicApp);
 
-    const managementApp = await createApplication(ManagementApplication.register(shared), 'management', shared, new Map());
-    installAdminGate(managementApp.getHttpAdapter().getInstance(), config.adminApiToken);
-    managementApp.useGlobalPipes(validationPipe());
+    const managementApp = await createApplication(ManagementApplication.register(shared), 'management', shared, (fastify, app) => {
+      acceptBoundedJsonOnly(fastify);
+      installAdminGate(fastify, config.adminApiToken);
+      app.useGlobalPipes(validationPipe());
+    });
     apps.push(managementApp);
 
     await publicApp.listen(config.port, config.host);
@@ -120,46 +116,64 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   }
 }
 
+/**
+ * One listener's application. The order of a request's first steps is the order of the hooks
+ * added here: the request log's abort watch, the interaction id and response headers (and the
+ * Host check), then the surface's own (`install`: the public IP throttle; the management JSON
+ * parser and admin gate, which are route hooks), then 404 for a path no route matches, before
+ * any body is read. Routes are registered by `init()`; the 405 routes for their other methods
+ * after them.
+ */
 async function createApplication(
   module: DynamicModule,
   surface: 'public' | 'management',
-  { logger, readiness, metrics }: SharedServices,
-  routes: RouteMethods,
+  { config, logger, readiness, metrics }: SharedServices,
+  install: (fastify: FastifyInstance, app: NestFastifyApplication) => void,
   tls?: SecureServerOptions,
 ): Promise<NestFastifyApplication> {
-  const bodyLimit = surface === 'public' ? PUBLIC_BODY_LIMIT : MANAGEMENT_BODY_LIMIT;
+  const answeredOnSocket: SocketAnswered = (status, interactionId, inFlight) => {
+    if (surface === 'public') metrics.httpRequests.inc({ profile: inFlight?.profile ?? 'other', status: String(status) });
+    // A request already under way gets its one line when its connection closes (installRequestLog).
+    if (!inFlight) logger.info({ interaction_id: interactionId, profile: surface === 'public' ? 'other' : undefined, status }, 'request completed');
+  };
   const adapter = new FastifyAdapter({
     ...(surface === 'public' && tls ? { https: tls } : {}),
-    bodyLimit,
-    // A client gets 30 s to send its request: a slow drip must not hold a connection forever.
-    requestTimeout: 30000,
+    bodyLimit: surface === 'public' ? PUBLIC_BODY_LIMIT : ADMIN_BODY_LIMIT,
+    // A client gets REQUEST_TIMEOUT_MS (30 s) to send its request: a slow drip must not hold a
+    // connection forever.
+    requestTimeout: config.requestTimeoutMs,
+    http: serverOptions(config),
     // While closing, a request on a connection already open is still served (and told
     // `Connection: close`); Fastify's own 503 would lack the contract's headers and body.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors,
-    clientErrorHandler: clientErrorHandlerFor((status, interactionId) => {
-      if (surface === 'public') metrics.httpRequests.inc({ profile: 'other', status: String(status) });
-      logger.info({ interaction_id: interactionId, profile: surface === 'public' ? 'other' : undefined, status }, 'request completed');
-    }),
+    clientErrorHandler: clientErrorHandlerFor(answeredOnSocket),
   });
-  installRequestLog(adapter.getInstance(), logger, surface);
+  const fastify = adapter.getInstance();
+  installRequestLog(fastify, logger, surface);
   if (surface === 'public') {
-    installResponseHeaders(adapter.getInstance(), surface, () => metrics.fapiHeaderRejections.inc({ header: INTERACTION_ID_HEADER }));
-    installHttpMetrics(adapter.getInstance(), metrics);
+    installResponseHeaders(fastify, surface, () => metrics.fapiHeaderRejections.inc({ header: INTERACTION_ID_HEADER }));
+    installHttpMetrics(fastify, metrics);
   } else {
-    installResponseHeaders(adapter.getInstance(), surface);
+    installResponseHeaders(fastify, surface);
   }
   // While draining, every answer closes its connection. `forceCloseConnections: 'idle'` only
   // closes connections idle when close() starts; one answered later would otherwise keep the
   // server open until its keep-alive timeout, past SHUTDOWN_GRACE_MS.
-  adapter.getInstance().addHook('onSend', async (_request, reply, payload) => {
+  fastify.addHook('onSend', async (_request, reply, payload) => {
     if (readiness.draining) reply.header('connection', 'close');
     return payload;
   });
+  const addOtherMethods = answerOtherMethods(fastify);
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(NestPinoLogger));
-  app.useGlobalFilters(new ProtocolErrorFilter(logger, routes));
+  app.useGlobalFilters(new ProtocolErrorFilter(logger));
+  install(fastify, app);
+  refuseUnknownRoutes(fastify);
+  app.getHttpServer().on('connect', connectHandlerFor(answeredOnSocket));
+  await app.init();
+  addOtherMethods();
   return app;
 }
 
@@ -169,7 +183,22 @@ async function createApplication(
  * which certificate a client needs is decided per client by its registered method (RFC 8705), and
  * `authorized` tells whether the chain verified against TLS_CA_FILE.
  */
-function tlsOptions(config: AppConfig): SecureServerOptions | undefined {
+/**
+ * Node's HTTP server options, for both listeners. RFC 9112 §3.2's 400 for a missing Host is
+ * answered by installResponseHeaders, in the contract's shape (Node's own answer is bare). Node
+ * enforces the request timeout only while it is at least the headers timeout (60 s by default),
+ * and checks every connectionsCheckingInterval (30 s by default, which would double the bound).
+ */
+function serverOptions(config: AppConfig): ServerOptions {
+  return {
+    requireHostHeader: false,
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.requestTimeoutMs / 4))),
+  };
+}
+
+function tlsOptions(config: AppConfig): (SecureServerOptions & ServerOptions) | undefined {
   if (!config.tls) return undefined;
   return {
     cert: readFileSync(config.tls.certFile),
@@ -179,6 +208,7 @@ function tlsOptions(config: AppConfig): SecureServerOptions | undefined {
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
+    ...serverOptions(config),
   };
 }
 

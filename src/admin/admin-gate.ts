@@ -1,18 +1,29 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import { ProtocolError } from '../protocol/protocol-error';
 
-const ADMIN_PATH = /^\/admin(\/|\?|$)/;
+/** Admin bodies are small, except a token registration: up to 10,000 tokens of up to 8 KiB each. */
+export const ADMIN_BODY_LIMIT = 128 * 1024;
+export const TOKEN_REGISTRATION_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** Admin routes are those the controllers mount under /admin (the route pattern, as registered). */
+function isAdminRoute(route: RouteOptions): boolean {
+  return route.url === '/admin' || route.url.startsWith('/admin/');
+}
 
 /**
- * CONTRACT §9: without ADMIN_API_TOKEN the admin API does not exist (404); otherwise a matching
- * bearer token is required (401). Checked in `onRequest`, before the body is read: an
- * unauthenticated caller must not get 64 MiB parsed, nor learn anything from a 400.
+ * CONTRACT §9 (docs/api.md "Admin API"): without ADMIN_API_TOKEN the admin API does not exist
+ * (404); otherwise a matching bearer token is required (401).
+ *
+ * The gate is a hook of each admin route itself, attached as the route is registered: whatever
+ * spelling of the path the router matched (`/%61dmin/…`, `http://host/admin/…`), the request
+ * goes through it. It runs in `onRequest`, before the body is read: an unauthenticated caller
+ * gets neither 64 MiB parsed nor anything learnt from a 400. Each admin route also gets its body
+ * limit here: only token registration takes a large body.
  */
 export function installAdminGate(fastify: FastifyInstance, adminApiToken: string | undefined): void {
   const expected = adminApiToken ? digest(adminApiToken) : undefined;
-  fastify.addHook('onRequest', async (request) => {
-    if (!ADMIN_PATH.test(request.url)) return;
+  const gate: onRequestHookHandler = async (request: FastifyRequest) => {
     if (!expected) throw ProtocolError.notFound();
     const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
     // Compared as SHA-256 digests: constant time, whatever the lengths.
@@ -21,6 +32,12 @@ export function installAdminGate(fastify: FastifyInstance, adminApiToken: string
       detail: presented ? 'wrong admin bearer token' : 'no admin bearer token',
       headers: { 'www-authenticate': 'Bearer realm="admin"' },
     });
+  };
+  fastify.addHook('onRoute', (route) => {
+    if (!isAdminRoute(route)) return;
+    route.onRequest = [...[route.onRequest ?? []].flat(), gate];
+    const registration = route.url === '/admin/tokens' && [route.method].flat().includes('POST');
+    route.bodyLimit = registration ? TOKEN_REGISTRATION_BODY_LIMIT : ADMIN_BODY_LIMIT;
   });
 }
 

@@ -16,7 +16,6 @@ import {
   Max,
   Min,
   ValidateIf,
-  ValidateNested,
 } from 'class-validator';
 import { AUTH_METHODS, CLIENT_ID, type AuthMethod } from '../client-auth/credentials';
 import { MAX_TOKEN_LENGTH } from '../revocation/revocation-params';
@@ -109,9 +108,15 @@ export class TokenEntry {
   expires_at!: string;
 }
 
+/**
+ * The envelope only: each entry is an object (ValidateNested alone would pass an entry that is
+ * itself an array, validating that array's members, of which `[]` has none). Checked without
+ * a deep copy (`validateShallow`); the entries are then validated as TokenEntry a slice at a
+ * time (`validateEach`), never in one long turn of the event loop.
+ */
 export class RegisterTokensBody extends TenantScoped {
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10000) @ValidateNested({ each: true }) @Type(() => TokenEntry)
-  tokens!: TokenEntry[];
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10000) @IsObject({ each: true })
+  tokens!: object[];
 }
 
 export class TokenStatusBody extends TenantScoped {

@@ -3,7 +3,8 @@ import { DataSource } from 'typeorm';
 import { ProtocolError } from '../protocol/protocol-error';
 import { hashToken } from '../revocation/token-hash';
 import type { TokenType } from '../revocation/token-types';
-import { RegisterTokensBody, TokenStatusBody } from './dto';
+import { validateEach, validateShallow } from '../protocol/validation';
+import { RegisterTokensBody, TokenEntry, TokenStatusBody } from './dto';
 import { TokenRegistry } from './token-registry';
 
 /** CONTRACT §9: the authorization server (or a migration) tells the gateway which tokens exist. */
@@ -16,8 +17,10 @@ export class TokensController {
 
   @Post()
   @HttpCode(201)
-  async register(@Body() body: RegisterTokensBody): Promise<{ registered: number }> {
-    return { registered: await this.registry.register(body.tenant, body.tokens) };
+  async register(@Body() raw: unknown): Promise<{ registered: number }> {
+    const body = validateShallow(RegisterTokensBody, raw);
+    const entries = await validateEach(TokenEntry, body.tokens, 'tokens');
+    return { registered: await this.registry.register(body.tenant, entries) };
   }
 
   @Post('status')

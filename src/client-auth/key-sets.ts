@@ -11,6 +11,17 @@ const MAX_MAX_AGE_S = 24 * 3600;
 /** An unknown `kid` refetches the set, at most once a minute per URI (key rotation, not a DoS lever). */
 const REFETCH_INTERVAL_MS = 60_000;
 
+/**
+ * RFC 7517 §6.2, §6.3 and §6.4: the members only a private (RSA, EC, OKP) or symmetric (`oct`)
+ * key has. A client's `jwks` holds its public keys (RFC 7591 §2); a key with any of these is
+ * refused at registration and ignored in a fetched set (whoever published it has lost it).
+ */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'] as const;
+
+export function privateKeyMembers(key: object): string[] {
+  return PRIVATE_MEMBERS.filter((member) => Object.hasOwn(key, member));
+}
+
 export interface ClientKeys {
   readonly tenant: string;
   readonly clientId: string;
@@ -114,7 +125,8 @@ class RemoteKeySet {
     if (typeof set !== 'object' || set === null || !Array.isArray((set as JSONWebKeySet).keys)) {
       throw new errors.JWKSInvalid('jwks_uri did not return a JWK Set');
     }
-    this.set = set as JSONWebKeySet;
+    const keys = (set as JSONWebKeySet).keys.filter((key) => typeof key === 'object' && key !== null && privateKeyMembers(key).length === 0);
+    this.set = { keys };
     this.keys = createLocalJWKSet(this.set);
     this.expiresAt = Date.now() + maxAge(response.headers['cache-control']) * 1000;
   }

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       adminApiToken: undefined,
       defaultLevel: undefined,
       shutdownGraceMs: 10000,
+      requestTimeoutMs: 30000,
       logLevel: 'info',
     });
     expect([...config.profiles].sort()).toEqual(['cdr', 'fapi', 'idv1', 'oam', 'rfc7009']);

@@ -158,6 +158,10 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(600000)
   SHUTDOWN_GRACE_MS: number = 10000;
 
+  /** How long a client may take to send a whole request (headers and body) before a 408. */
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(500) @Max(300000)
+  REQUEST_TIMEOUT_MS: number = 30000;
+
   /** How long a replica may use a client registration it read (0: read on every request). */
   @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(60000)
   CLIENT_CACHE_TTL_MS: number = 1000;
@@ -186,6 +190,7 @@ export interface AppConfig {
   readonly profiles: ReadonlySet<ProfileName>;
   readonly defaultLevel?: RevocationLevel;
   readonly shutdownGraceMs: number;
+  readonly requestTimeoutMs: number;
   readonly clientCacheTtlMs: number;
   /** Paths; set when the public port terminates TLS. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string };
@@ -253,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     profiles: new Set(vars.PROFILES),
     defaultLevel: vars.REVOCATION_DEFAULT_LEVEL,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
+    requestTimeoutMs: vars.REQUEST_TIMEOUT_MS,
     clientCacheTtlMs: vars.CLIENT_CACHE_TTL_MS,
     tls: vars.TLS_CERT_FILE && vars.TLS_KEY_FILE ? { certFile: vars.TLS_CERT_FILE, keyFile: vars.TLS_KEY_FILE, caFile: vars.TLS_CA_FILE } : undefined,
     mtlsClientCertHeader: vars.MTLS_CLIENT_CERT_HEADER?.toLowerCase(),

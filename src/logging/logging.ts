@@ -5,8 +5,8 @@ import pretty from 'pino-pretty';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { INTERACTION_ID_HEADER } from '../protocol/interaction-id';
-import { routeProfile } from '../protocol/profiles';
-import { requestContext } from '../protocol/request-context';
+import { matchedProfile } from '../protocol/profiles';
+import { requestAnswered, requestContext } from '../protocol/request-context';
 
 /**
  * Paths pino removes from every line, whatever logs them: credentials and tokens must never reach
@@ -79,13 +79,19 @@ export function installRequestLog(fastify: FastifyInstance, root: Logger, surfac
     const context = requestContext(request.raw);
     return {
       interaction_id: context?.interactionId ?? reply.getHeader(INTERACTION_ID_HEADER),
-      profile: surface === 'public' ? (routeProfile(request.url) ?? 'other') : undefined,
+      profile: surface === 'public' ? (matchedProfile(request) ?? 'other') : undefined,
       tenant: context?.tenant,
       client_id: context?.clientId,
     };
   };
-  const what = (request: FastifyRequest) => ({ method: request.method, path: request.url.split('?', 1)[0].slice(0, MAX_LOGGED_PATH) });
+  // The path as sent (it may be percent-encoded or absolute-form) and the route it matched.
+  const what = (request: FastifyRequest) => ({
+    method: request.method,
+    path: request.url.split('?', 1)[0].slice(0, MAX_LOGGED_PATH),
+    route: request.routeOptions.url,
+  });
   fastify.addHook('onResponse', async (request, reply) => {
+    requestAnswered(request.raw);
     const status = reply.statusCode;
     const line = {
       ...who(request, reply),
@@ -102,7 +108,12 @@ export function installRequestLog(fastify: FastifyInstance, root: Logger, surfac
   // whose body had fully arrived, so the response's own `close` tells.
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) logger.info({ ...who(request, reply), req: what(request) }, 'request aborted');
+      if (reply.raw.writableFinished) return;
+      requestAnswered(request.raw);
+      // Node answered it on the socket (a body that stalled past the request timeout: 408).
+      const status = requestContext(request.raw)?.answeredOnSocket;
+      if (status !== undefined) logger.info({ ...who(request, reply), status, req: what(request) }, 'request completed');
+      else logger.info({ ...who(request, reply), req: what(request) }, 'request aborted');
     });
     done();
   });

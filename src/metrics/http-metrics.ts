@@ -1,16 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { routeProfile } from '../protocol/profiles';
+import { matchedProfile } from '../protocol/profiles';
 import type { Metrics } from './metrics';
 
 /**
  * CONTRACT §10: every public answer counted by profile and numeric status, and timed, in
  * `onResponse` (after the last byte), so errors from any stage — 404, 405, 413, 429, 5xx — count
- * too. Paths that are no profile's route share the `other` label: a scan of random paths cannot
+ * too. The label is the profile of the route the router matched (whatever spelling of its path
+ * the request used); requests that match none share `other`, so a scan of random paths cannot
  * grow the series.
  */
 export function installHttpMetrics(fastify: FastifyInstance, metrics: Metrics): void {
   fastify.addHook('onResponse', async (request, reply) => {
-    const profile = routeProfile(request.url) ?? 'other';
+    const profile = matchedProfile(request) ?? 'other';
     metrics.httpRequests.inc({ profile, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ profile }, reply.elapsedTime / 1000);
   });

@@ -3,12 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { isDataException, isTransientDatabaseError } from '../database/db-errors';
 import { ProtocolError } from './protocol-error';
-import { profileForUrl } from './profiles';
 import { RENDERERS } from './renderers';
 import { requestContext } from './request-context';
-
-/** Path → methods served there; a miss on a known path is 405, anything else 404. */
-export type RouteMethods = ReadonlyMap<string, readonly string[]>;
 
 /**
  * The single place where anything thrown while serving a request becomes a response: protocol
@@ -17,19 +13,20 @@ export type RouteMethods = ReadonlyMap<string, readonly string[]>;
  */
 @Catch()
 export class ProtocolErrorFilter implements ExceptionFilter {
-  constructor(
-    private readonly logger: Logger,
-    private readonly routes: RouteMethods,
-  ) {}
+  constructor(private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const error = this.classify(exception, request);
     const context = requestContext(request.raw);
-    // CONTRACT §2: an unknown route or method is answered in the rfc7009 shape whatever the path.
-    const profile = exception instanceof NotFoundException ? 'rfc7009' : (context?.profile ?? profileForUrl(request.url));
+    // Node already answered on the socket (408: the body stalled) and closed it; what fails now
+    // is the read it cut short. The request's one line says 408.
+    if (context?.answeredOnSocket !== undefined) return;
+    const error = classify(exception);
+    // docs/api.md "Errors": an unknown route (no profile matched) or method is answered in the
+    // rfc7009 shape whatever the path; anything else in the shape of the matched route's profile.
+    const profile = (error.code !== 'method_not_allowed' && context?.profile) || 'rfc7009';
 
     if (error.status >= 500) {
       this.logger.error(
@@ -48,27 +45,22 @@ export class ProtocolErrorFilter implements ExceptionFilter {
     reply.status(error.status).send(JSON.stringify(RENDERERS[profile](error)));
   }
 
-  private classify(exception: unknown, request: FastifyRequest): ProtocolError {
-    if (exception instanceof ProtocolError) return exception;
-    if (exception instanceof NotFoundException) return this.routeMiss(request);
-    if (exception instanceof HttpException) return fromHttpStatus(exception.getStatus(), exception);
-    const raw = exception as { statusCode?: unknown };
-    if (typeof raw.statusCode === 'number' && raw.statusCode >= 400 && raw.statusCode < 500) {
-      return fromHttpStatus(raw.statusCode, exception);
-    }
-    if (isTransientDatabaseError(exception)) return ProtocolError.temporarilyUnavailable(describe(exception));
-    // Validation should have caught it; if a value still cannot be stored, it is the caller's value.
-    if (isDataException(exception)) return ProtocolError.invalidRequest('a value is malformed or out of range', describe(exception));
-    return ProtocolError.serverError(describe(exception));
-  }
+}
 
-  private routeMiss(request: FastifyRequest): ProtocolError {
-    const allowed = this.routes.get(request.url.split('?', 1)[0]);
-    if (!allowed) return ProtocolError.notFound();
-    return new ProtocolError(405, 'method_not_allowed', `method ${request.method} is not allowed here`, {
-      headers: { allow: allowed.join(', ') },
-    });
+function classify(exception: unknown): ProtocolError {
+  if (exception instanceof ProtocolError) return exception;
+  // The router found no route (answered in onRequest by refuseUnknownRoutes; Nest's own handler
+  // is the backstop). A path served with other methods has 405 routes of its own.
+  if (exception instanceof NotFoundException) return ProtocolError.notFound();
+  if (exception instanceof HttpException) return fromHttpStatus(exception.getStatus(), exception);
+  const raw = exception as { statusCode?: unknown };
+  if (typeof raw.statusCode === 'number' && raw.statusCode >= 400 && raw.statusCode < 500) {
+    return fromHttpStatus(raw.statusCode, exception);
   }
+  if (isTransientDatabaseError(exception)) return ProtocolError.temporarilyUnavailable(describe(exception));
+  // Validation should have caught it; if a value still cannot be stored, it is the caller's value.
+  if (isDataException(exception)) return ProtocolError.invalidRequest('a value is malformed or out of range', describe(exception));
+  return ProtocolError.serverError(describe(exception));
 }
 
 /**

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
 import { ProtocolError } from './protocol-error';
 import { RENDERERS } from './renderers';
+import { inFlightRequest, type RequestContext } from './request-context';
 
 /**
  * The two ways a request can fail before any hook or route runs — a URL Fastify cannot decode, or
@@ -21,28 +23,53 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 }
 
 /**
- * Bytes Node cannot parse as HTTP (or that never finish arriving) have no Fastify request, so no
- * hook sees them: `answered` lets the caller count and log them like any other answer.
+ * Answers written on the socket, where Node (not Fastify) handles the request: `inFlight` is the
+ * request the connection was busy with, if its headers had arrived (its log line then tells the
+ * answer); otherwise no hook saw it, and the caller counts and logs it.
  */
-export function clientErrorHandlerFor(answered: (status: number, interactionId: string) => void) {
-  return (error: Error & { code?: string }, socket: Socket): void => {
+export type SocketAnswered = (status: number, interactionId: string, inFlight?: RequestContext) => void;
+
+/**
+ * Bytes Node cannot parse as HTTP, or a request whose body never finishes arriving (408 past the
+ * request timeout). A request whose headers had arrived already has its interaction id: the 408
+ * carries that one, so its answer and its log line tell the same id.
+ */
+export function clientErrorHandlerFor(answered: SocketAnswered) {
+  return (error: Error & { code?: string }, socket: Duplex): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const interactionId = randomUUID();
-    answerOnSocket(socket, status, interactionId);
-    answered(status, interactionId);
+    const inFlight = status === 408 ? inFlightRequest(socket) : undefined;
+    const interactionId = inFlight?.interactionId ?? randomUUID();
+    if (inFlight) inFlight.answeredOnSocket = status;
+    const problem = new ProtocolError(status, 'invalid_request', status === 408 ? 'request timeout' : 'malformed request');
+    answerOnSocket(socket, problem, interactionId);
+    answered(status, interactionId, inFlight);
     socket.destroy(error);
   };
 }
 
-function answerOnSocket(socket: Socket, status: number, interactionId: string): void {
-  const body = JSON.stringify(
-    RENDERERS.rfc7009(new ProtocolError(status, 'invalid_request', status === 408 ? 'request timeout' : 'malformed request')),
-  );
+/**
+ * CONNECT (RFC 9110 §9.3.6) asks a proxy for a tunnel; Node hands it to the server's `connect`
+ * event, never to Fastify. This is no proxy: 405 with an empty `Allow` (no resource is the
+ * target of an authority-form request), in the contract's shape, with an interaction id.
+ */
+export function connectHandlerFor(answered: SocketAnswered) {
+  return (request: IncomingMessage, socket: Duplex): void => {
+    const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
+    const problem = new ProtocolError(405, 'method_not_allowed', 'CONNECT is not served', { headers: { allow: '' } });
+    answerOnSocket(socket, problem, id);
+    answered(405, id);
+    socket.end();
+  };
+}
+
+function answerOnSocket(socket: Duplex, problem: ProtocolError, interactionId: string): void {
+  const body = JSON.stringify(RENDERERS.rfc7009(problem));
+  const extra = Object.entries(problem.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        `${INTERACTION_ID_HEADER}: ${interactionId}\r\ncache-control: no-store\r\nconnection: close\r\n` +
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
+        `${INTERACTION_ID_HEADER}: ${interactionId}\r\ncache-control: no-store\r\nconnection: close\r\n${extra}` +
         `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }

@@ -2,26 +2,38 @@ import type { FastifyInstance } from 'fastify';
 import { parseForm } from './form';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
 import { ProtocolError } from './protocol-error';
-import { profileForUrl } from './profiles';
+import { matchedProfile } from './profiles';
 import { setRequestContext } from './request-context';
 
-/** CONTRACT §2: a revocation body over 16 KiB is refused with 413. */
+/** CONTRACT §2 (docs/api.md "Errors"): a revocation body over 16 KiB is refused with 413. */
 export const PUBLIC_BODY_LIMIT = 16 * 1024;
 
 /**
- * The first step of every request, before routing, parsing or any guard (CONTRACT §3): settle the
- * interaction id and the headers every response carries, so even a 404 or a 413 has them.
+ * The first step of every request, before routing, parsing or any guard (docs/api.md "Headers"):
+ * settle the interaction id and the headers every response carries, so even a 404 or a 413 has
+ * them. Then the request line's own rule: RFC 9112 §3.2, a server MUST answer 400 to an
+ * HTTP/1.1 request without a Host header, or with more than one (Node's own answer to that has
+ * neither interaction id nor body, so the check is made here: `requireHostHeader: false`).
  */
 export function installResponseHeaders(fastify: FastifyInstance, surface: 'public' | 'management', onRejectedId?: () => void): void {
   fastify.addHook('onRequest', async (request, reply) => {
     const { id, rejected } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-    setRequestContext(request.raw, { interactionId: id, surface, profile: profileForUrl(request.url) });
+    setRequestContext(request.raw, { interactionId: id, surface, profile: surface === 'public' ? matchedProfile(request) : undefined });
     reply.header(INTERACTION_ID_HEADER, id).header('cache-control', 'no-store');
     if (rejected) {
       onRejectedId?.();
       throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);
     }
+    if (hostHeaders(request.raw.rawHeaders) !== 1 && request.raw.httpVersionMinor >= 1) {
+      throw ProtocolError.invalidRequest('an HTTP/1.1 request needs exactly one Host header');
+    }
   });
+}
+
+function hostHeaders(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === 4 && rawHeaders[i].toLowerCase() === 'host') count++;
+  return count;
 }
 
 /** The public port speaks forms only: any other media type is `invalid_request` (RFC 7009 §2.1). */

@@ -1,3 +1,5 @@
+import type { FastifyRequest } from 'fastify';
+
 /** The wire contracts the gateway speaks (CONTRACT §2). One engine, one route and renderer each. */
 export const PROFILE_NAMES = ['rfc7009', 'fapi', 'oam', 'idv1', 'cdr'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -17,12 +19,13 @@ const profileByRoute = new Map<string, ProfileName>(
   Object.entries(PROFILE_ROUTES).map(([profile, route]) => [route, profile as ProfileName]),
 );
 
-/** The profile whose route `url` is (query string ignored), if any. */
-export function routeProfile(url: string): ProfileName | undefined {
-  return profileByRoute.get(url.split('?', 1)[0]);
-}
-
-/** The shape errors are rendered in: the route's profile, else `rfc7009`. */
-export function profileForUrl(url: string): ProfileName {
-  return routeProfile(url) ?? 'rfc7009';
+/**
+ * The profile whose route the router matched for this request, if any. Never decided on the raw
+ * URL: the router percent-decodes it and strips an absolute-form prefix (`http://host/…`) before
+ * it matches, so `/token/%72evoke` is the rfc7009 route and must be labelled, shaped and
+ * throttled as such.
+ */
+export function matchedProfile(request: FastifyRequest): ProfileName | undefined {
+  const route = request.routeOptions.url;
+  return route === undefined ? undefined : profileByRoute.get(route);
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ProfileName } from './profiles';
 
 /**
@@ -9,21 +10,41 @@ export interface RequestContext {
   interactionId: string;
   /** Which listener took the request: the public API or the management port. */
   surface: 'public' | 'management';
-  /** The wire contract errors are rendered in (management routes use the rfc7009 shape). */
-  profile: ProfileName;
+  /** The profile whose route the router matched (public port), if any. */
+  profile?: ProfileName;
   tenant?: string;
   clientId?: string;
   /** From `x-fapi-customer-ip-address`, for the audit trail. */
   psuIp?: string;
+  /**
+   * Set when the answer was written on the socket by Node's client-error path (a body that never
+   * finished arriving: 408) rather than by Fastify, so the request's one log line tells it.
+   */
+  answeredOnSocket?: number;
 }
 
 const CONTEXT = Symbol('revgw.context');
+const CURRENT = Symbol('revgw.current-request');
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
+type WithCurrent = Duplex & { [CURRENT]?: RequestContext };
 
+/** Attaches the context to the request and marks it as the one its connection is busy with. */
 export function setRequestContext(raw: IncomingMessage, context: RequestContext): void {
   (raw as WithContext)[CONTEXT] = context;
+  (raw.socket as WithCurrent)[CURRENT] = context;
 }
 
 export function requestContext(raw: IncomingMessage): RequestContext | undefined {
   return (raw as WithContext)[CONTEXT];
+}
+
+/** The request a connection is in the middle of (its headers arrived, its answer has not gone). */
+export function inFlightRequest(socket: Duplex): RequestContext | undefined {
+  return (socket as WithCurrent)[CURRENT];
+}
+
+/** The request's answer has gone: a later failure on this keep-alive connection is another request's. */
+export function requestAnswered(raw: IncomingMessage): void {
+  const socket = raw.socket as WithCurrent | null;
+  if (socket && socket[CURRENT] === (raw as WithContext)[CONTEXT]) socket[CURRENT] = undefined;
 }
