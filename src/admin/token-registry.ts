@@ -22,12 +22,19 @@ interface Known {
 }
 
 /**
- * Stores what the authorization server issued (CONTRACT §9 POST /admin/tokens). A batch is checked
- * whole inside one transaction, so either every new token is stored or none is.
+ * Stores what the authorization server issued (README "Management API", POST /admin/tokens). A
+ * batch is checked whole inside one transaction, so either every new token is stored or none is.
  *
  * The invariants the revocation cascades rely on are enforced here: a parent is a refresh token
  * of the same client, a consent belongs to one client, and what is already stored wins over what
  * a batch says about the same token (re-registering is a no-op).
+ *
+ * A registration serialises with the revocations of the families it adds to: before reading a
+ * parent refresh token or a consent it updates the row (a no-op update: it locks the row and
+ * gives it a new version) and keeps it locked until it commits, tokens in hash order, then
+ * consents in id order, as the revocation statements lock them. A revocation that locked the row
+ * first has committed by then, and the new token is born revoked; one that chose its victims
+ * before this commit finds the row's version moved and runs again (batch-statement.ts).
  */
 @Injectable()
 export class TokenRegistry {
@@ -116,10 +123,15 @@ async function checkParents(tx: EntityManager, tenant: string, batch: Registrati
   const parents = batch.flatMap((r) => r.parent ?? []);
   if (parents.length === 0) return;
   const stored = new Map<string, Known>();
-  const rows = (await tx.query(
-    'SELECT token_hash, token_type, client_id, consent_id FROM tokens WHERE tenant = $1 AND token_hash = ANY($2::bytea[])',
+  // TypeORM's query() answers an UPDATE … RETURNING as [rows, count].
+  const [rows] = (await tx.query(
+    `WITH family AS (
+       SELECT token_hash FROM tokens WHERE tenant = $1 AND token_hash = ANY($2::bytea[]) ORDER BY token_hash FOR UPDATE
+     )
+     UPDATE tokens t SET revoked_at = t.revoked_at FROM family f WHERE t.tenant = $1 AND t.token_hash = f.token_hash
+     RETURNING t.token_hash, t.token_type, t.client_id, t.consent_id`,
     [tenant, parents],
-  )) as Array<{ token_hash: Buffer; token_type: TokenType; client_id: string; consent_id: string | null }>;
+  )) as [Array<{ token_hash: Buffer; token_type: TokenType; client_id: string; consent_id: string | null }>, number];
   for (const row of rows) {
     stored.set(row.token_hash.toString('hex'), { type: row.token_type, clientId: row.client_id, consentId: row.consent_id ?? undefined });
   }
@@ -158,7 +170,9 @@ async function claimConsents(tx: EntityManager, tenant: string, batch: readonly 
   }
   if (owners.size === 0) return;
   const rows = (await tx.query(
-    `INSERT INTO consents (tenant, consent_id, client_id) SELECT $1, * FROM unnest($2::text[], $3::text[])
+    // DO UPDATE, never DO NOTHING: the update locks an existing consent and moves its version.
+    `INSERT INTO consents (tenant, consent_id, client_id)
+     SELECT $1, c.consent_id, c.client_id FROM unnest($2::text[], $3::text[]) AS c(consent_id, client_id) ORDER BY c.consent_id
      ON CONFLICT (tenant, consent_id) DO UPDATE SET consent_id = EXCLUDED.consent_id
      RETURNING consent_id, client_id`,
     [tenant, [...owners.keys()], [...owners.values()]],

@@ -9,9 +9,10 @@ import type { TokenType } from './token-types';
  * audit row and the outbox row — all or nothing. Data-modifying CTEs share one snapshot
  * (PostgreSQL "WITH Queries").
  *
- * Levels (CONTRACT §2): NONE the token only; RELATED_TOKENS an access token's parent refresh token,
- * or a refresh token's access tokens; RELATED_CONSENT every token of the consent and the consent
- * itself (without a consent: as RELATED_TOKENS).
+ * Levels (README "Revocation levels"), each including the one below it: NONE the token only;
+ * RELATED_TOKENS also an access token's parent refresh token, or a refresh token's access tokens;
+ * RELATED_CONSENT also every token of the consent, the refresh tokens its access tokens came
+ * from, and the consent itself (without a consent: as RELATED_TOKENS).
  *
  * - Cascades stay within the requesting client (`claimed` joins each victim to its request's
  *   client), whatever the data says: one client can never revoke another's token.
@@ -24,54 +25,80 @@ import type { TokenType } from './token-types';
  *   in the same order, so concurrent statements do not deadlock over shared families. A lone
  *   request goes through this same statement too: a second statement shape with another lock
  *   order deadlocked against batches.
- * - CONTRACT §6 outbox: the presented token only; an unknown token too, without a level;
- *   never another client's token, in this tenant or any other. Its lease counts from after the
- *   revocation ran (clock_timestamp), and rows are matched back to their request by their sealed
- *   token, which a random IV makes unique.
+ * - Registration serialises with revocation on the family (TokenRegistry): it updates the parent
+ *   refresh token and the consent rows it registers under, and holds them until it commits. The
+ *   victims here are chosen from this statement's snapshot, each with its row version (`xmin`);
+ *   locking a row returns its newest version (READ COMMITTED re-checks a row updated since the
+ *   snapshot). A row whose version moved was touched by a registration that committed after the
+ *   snapshot, whose new token the snapshot cannot see: `revgw_family_unchanged` then aborts the
+ *   statement with a serialization failure, and it runs again (retryingConflicts) with a snapshot
+ *   that sees the new token. A registration that comes after this statement's locks waits for its
+ *   commit and finds the family revoked (its token is born revoked).
+ * - Prepared statements keep one generic plan (data-source-options.ts), made from whatever
+ *   statistics the table had then. The consent's tokens are a MATERIALIZED step, so the planner
+ *   cannot turn the path to their refresh tokens around (from every token of the tenant to the
+ *   consent), which it did when the plan was made on a nearly empty table.
+ * - The outbox (README "Upstream propagation"): the presented token only; an unknown token
+ *   too, without a level; never another client's token, in this tenant or any other. Its lease
+ *   counts from after the revocation ran (clock_timestamp), and rows are matched back to their
+ *   request by their sealed token, which a random IV makes unique.
  */
 export const REVOKE_BATCH_SQL = `
 WITH req AS (
   SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::bytea[], $10::text[], $12::text[])
     WITH ORDINALITY AS r(tenant, token_hash, client_id, lvl_access, lvl_refresh, interaction_id, profile, psu_ip, sealed, hint, interaction_raw, idx)
 ), target AS (
-  SELECT r.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash,
+  SELECT r.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.xmin::text AS version,
          CASE WHEN t.token_type = 'refresh_token' THEN r.lvl_refresh ELSE r.lvl_access END AS requested
   FROM req r JOIN tokens t ON t.token_hash = r.token_hash AND t.tenant = r.tenant
 ), owned AS (
-  SELECT t.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.requested,
+  SELECT t.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.version, t.requested,
          CASE WHEN t.requested = 'RELATED_CONSENT' AND t.consent_id IS NULL THEN 'RELATED_TOKENS' ELSE t.requested END AS level
   FROM target t JOIN req r ON r.idx = t.idx WHERE t.client_id = r.client_id
-), victims AS (
-  SELECT o.idx, o.tenant, o.token_hash, o.client_id FROM owned o
-  UNION
-  SELECT o.idx, o.tenant, p.token_hash, p.client_id FROM owned o JOIN tokens p ON p.token_hash = o.parent_hash AND p.tenant = o.tenant
-   WHERE o.level = 'RELATED_TOKENS' AND o.token_type = 'access_token'
-  UNION
-  SELECT o.idx, o.tenant, c.token_hash, c.client_id FROM owned o JOIN tokens c ON c.tenant = o.tenant AND c.parent_hash = o.token_hash
-   WHERE o.level = 'RELATED_TOKENS' AND o.token_type = 'refresh_token'
-  UNION
-  SELECT o.idx, o.tenant, k.token_hash, k.client_id FROM owned o JOIN tokens k ON k.tenant = o.tenant AND k.consent_id = o.consent_id
+), consent_members AS MATERIALIZED (
+  SELECT o.idx, o.tenant, k.token_hash, k.client_id, k.token_type, k.parent_hash, k.xmin::text AS version
+    FROM owned o JOIN tokens k ON k.tenant = o.tenant AND k.consent_id = o.consent_id
    WHERE o.level = 'RELATED_CONSENT'
+), victims AS (
+  SELECT o.idx, o.tenant, o.token_hash, o.client_id, o.version FROM owned o
+  UNION
+  SELECT o.idx, o.tenant, p.token_hash, p.client_id, p.xmin::text FROM owned o JOIN tokens p ON p.token_hash = o.parent_hash AND p.tenant = o.tenant
+   WHERE o.level IN ('RELATED_TOKENS', 'RELATED_CONSENT') AND o.token_type = 'access_token'
+  UNION
+  SELECT o.idx, o.tenant, c.token_hash, c.client_id, c.xmin::text FROM owned o JOIN tokens c ON c.tenant = o.tenant AND c.parent_hash = o.token_hash
+   WHERE o.level IN ('RELATED_TOKENS', 'RELATED_CONSENT') AND o.token_type = 'refresh_token'
+  UNION
+  SELECT m.idx, m.tenant, m.token_hash, m.client_id, m.version FROM consent_members m
+  UNION
+  SELECT m.idx, m.tenant, p.token_hash, p.client_id, p.xmin::text FROM consent_members m JOIN tokens p ON p.token_hash = m.parent_hash AND p.tenant = m.tenant
+   WHERE m.token_type = 'access_token'
 ), claimed AS (
-  SELECT DISTINCT ON (v.tenant, v.token_hash) v.idx, v.tenant, v.token_hash
+  SELECT DISTINCT ON (v.tenant, v.token_hash) v.idx, v.tenant, v.token_hash, v.version
     FROM victims v JOIN req r ON r.idx = v.idx WHERE v.client_id = r.client_id
    ORDER BY v.tenant, v.token_hash, v.idx
 ), locked AS (
-  SELECT c.idx, t.tenant, t.token_hash FROM claimed c JOIN tokens t ON t.token_hash = c.token_hash AND t.tenant = c.tenant
+  SELECT c.idx, t.tenant, t.token_hash, t.xmin::text <> c.version AS changed
+    FROM claimed c JOIN tokens t ON t.token_hash = c.token_hash AND t.tenant = c.tenant
    WHERE t.revoked_at IS NULL
    ORDER BY t.tenant, t.token_hash FOR UPDATE OF t
 ), revoked AS (
   UPDATE tokens t SET revoked_at = now() FROM locked l
    WHERE t.token_hash = l.token_hash AND t.tenant = l.tenant AND t.revoked_at IS NULL
+     AND revgw_family_unchanged((SELECT bool_or(changed) FROM locked))
   RETURNING l.idx, t.token_hash, t.token_type
-), consent_locked AS (
-  SELECT k.tenant, k.consent_id FROM consents k
+), consent_seen AS (
+  SELECT k.tenant, k.consent_id, k.xmin::text AS version FROM consents k
     JOIN (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o ON k.tenant = o.tenant AND k.consent_id = o.consent_id
+   WHERE k.revoked_at IS NULL
+), consent_locked AS (
+  SELECT k.tenant, k.consent_id, k.xmin::text <> s.version AS changed FROM consents k
+    JOIN consent_seen s ON k.tenant = s.tenant AND k.consent_id = s.consent_id
    WHERE k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
    ORDER BY k.tenant, k.consent_id FOR UPDATE OF k
 ), consent AS (
   UPDATE consents k SET revoked_at = now() FROM consent_locked o
    WHERE k.tenant = o.tenant AND k.consent_id = o.consent_id AND k.revoked_at IS NULL
+     AND revgw_family_unchanged((SELECT bool_or(changed) FROM consent_locked))
   RETURNING 1
 ), tally AS (
   SELECT idx, count(*) FILTER (WHERE token_type = 'access_token')::int AS access,

@@ -56,27 +56,44 @@ export interface RevocationResult {
 }
 
 /**
- * CDR arrangement revocation (CONTRACT §2 `cdr`): the consent and every token under it, in one
- * statement with its audit row. The consent must be the caller's; tokens are found by the consent
- * index and revoked by primary key, again only the caller's. They are locked in token-hash order,
- * the order of the revocation statement, so the two cannot deadlock over a consent's tokens.
+ * CDR arrangement revocation (README "Profiles", `cdr`): the consent and every token under it, with the
+ * refresh tokens its access tokens came from (RELATED_CONSENT includes RELATED_TOKENS), in one
+ * statement with its audit row. The consent must be the caller's; its tokens are found by the
+ * consent index and revoked by primary key, again only the caller's. The lock order and the
+ * family guard are the revocation statement's (batch-statement.ts): tokens in hash order, then
+ * the consent; a row whose version moved since the snapshot (a token registered under the
+ * family meanwhile) makes the statement abort with a serialization failure and run again.
  */
 const REVOKE_CONSENT_SQL = `
 WITH consent AS (
-  SELECT consent_id, client_id FROM consents WHERE tenant = $1 AND consent_id = $2
+  SELECT consent_id, client_id, xmin::text AS version FROM consents WHERE tenant = $1 AND consent_id = $2
 ), owned AS (
-  SELECT consent_id FROM consent WHERE client_id = $3
+  SELECT consent_id, version FROM consent WHERE client_id = $3
+), consent_tokens AS MATERIALIZED (
+  SELECT t.token_hash, t.token_type, t.parent_hash, t.revoked_at, t.xmin::text AS version
+    FROM owned o JOIN tokens t ON t.tenant = $1 AND t.consent_id = o.consent_id WHERE t.client_id = $3
+), members AS (
+  SELECT token_hash, version FROM consent_tokens WHERE revoked_at IS NULL
+  UNION
+  SELECT p.token_hash, p.xmin::text FROM consent_tokens t JOIN tokens p ON p.tenant = $1 AND p.token_hash = t.parent_hash
+   WHERE t.token_type = 'access_token' AND p.client_id = $3 AND p.revoked_at IS NULL
 ), victims AS (
-  SELECT t.token_hash FROM owned o JOIN tokens t ON t.tenant = $1 AND t.consent_id = o.consent_id
-   WHERE t.client_id = $3 AND t.revoked_at IS NULL
+  SELECT t.token_hash, t.xmin::text <> m.version AS changed FROM members m JOIN tokens t ON t.tenant = $1 AND t.token_hash = m.token_hash
+   WHERE t.revoked_at IS NULL
    ORDER BY t.token_hash FOR UPDATE OF t
 ), revoked AS (
   UPDATE tokens t SET revoked_at = now() FROM victims v
    WHERE t.token_hash = v.token_hash AND t.tenant = $1 AND t.revoked_at IS NULL
+     AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims))
   RETURNING t.token_type
+), consent_locked AS (
+  SELECT k.consent_id, k.xmin::text <> o.version AS changed FROM consents k JOIN owned o ON k.consent_id = o.consent_id
+   WHERE k.tenant = $1 AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
+   FOR UPDATE OF k
 ), marked AS (
-  UPDATE consents SET revoked_at = now()
-   WHERE tenant = $1 AND consent_id = (SELECT consent_id FROM owned) AND revoked_at IS NULL
+  UPDATE consents k SET revoked_at = now() FROM consent_locked l
+   WHERE k.tenant = $1 AND k.consent_id = l.consent_id AND k.revoked_at IS NULL
+     AND revgw_family_unchanged((SELECT bool_or(changed) FROM consent_locked))
   RETURNING 1
 ), event AS (
   INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, token_type, level, revoked, outcome, psu_ip)
@@ -85,6 +102,7 @@ WITH consent AS (
               WHEN NOT EXISTS (SELECT 1 FROM owned) THEN 'foreign'
               ELSE 'revoked' END,
          $6
+   WHERE (SELECT count(*) FROM marked) >= 0
   RETURNING outcome
 )
 SELECT e.outcome, NULL AS token_type,

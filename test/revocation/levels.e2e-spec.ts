@@ -1,3 +1,6 @@
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
 /** CONTRACT §2 revocation levels, through the rfc7009 route with REVOCATION_DEFAULT_LEVEL. */
@@ -105,6 +108,119 @@ describe('revocation levels', () => {
         [interactionIds],
       );
       expect(total).toBe(6); // each of the six tokens of the consent was newly revoked exactly once
+    });
+  });
+
+  /**
+   * Each level includes the one below it: RELATED_CONSENT revokes everything RELATED_TOKENS does
+   * (a consent's access token whose refresh token has no consent: that refresh token too, or it
+   * keeps minting access tokens), and RELATED_TOKENS everything NONE does.
+   */
+  describe('each level includes the one below it', () => {
+    let gw: TestGateway;
+    beforeAll(async () => (gw = await setUp({})));
+    afterAll(() => gw.stop());
+
+    /** rt0 (no consent) → atA (consent C), atB (no consent); rt1 (consent C) → atC; atD (consent C, no parent). */
+    async function grant(on: TestGateway = gw) {
+      const consent = `consent-${randomUUID()}`;
+      const t = { rt0: newToken('rt'), atA: newToken('at'), atB: newToken('at'), rt1: newToken('rt'), atC: newToken('at'), atD: newToken('at') };
+      const base = { client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR };
+      await on.admin('POST', '/admin/tokens', {
+        tokens: [
+          { ...base, token: t.rt0, token_type: 'refresh_token' },
+          { ...base, token: t.atA, token_type: 'access_token', refresh_token: t.rt0, consent_id: consent },
+          { ...base, token: t.atB, token_type: 'access_token', refresh_token: t.rt0 },
+          { ...base, token: t.rt1, token_type: 'refresh_token', consent_id: consent },
+          { ...base, token: t.atC, token_type: 'access_token', refresh_token: t.rt1 },
+          { ...base, token: t.atD, token_type: 'access_token', consent_id: consent },
+        ],
+      });
+      return { consent, t };
+    }
+    const oam = (token: string, level: string) => gw.post('/oauth2/rest/token/revoke', { token, revocation_level: level }, auth);
+
+    it('oam RELATED_CONSENT on an access token: its refresh token (without consent) too', async () => {
+      const { t } = await grant();
+      expect((await oam(t.atA, 'RELATED_CONSENT')).status).toBe(200);
+      expect(await activeSet(gw, t)).toEqual(['atB']);
+    });
+
+    it('REVOCATION_DEFAULT_LEVEL=RELATED_CONSENT (rfc7009): the same', async () => {
+      const consentDefault = await setUp({ REVOCATION_DEFAULT_LEVEL: 'RELATED_CONSENT' });
+      try {
+        const { t } = await grant(consentDefault);
+        expect((await consentDefault.post('/token/revoke', { token: t.atA }, auth)).status).toBe(200);
+        expect(await activeSet(consentDefault, t)).toEqual(['atB']);
+      } finally {
+        await consentDefault.stop();
+      }
+    });
+
+    it('cdr: the arrangement’s tokens and the refresh tokens its access tokens came from', async () => {
+      const key = await signingKey('ES256');
+      await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
+      try {
+        const { consent, t } = await grant();
+        const assertion = await clientAssertion(key, 'tpp', { aud: 'http://localhost:8080/arrangements/revoke' });
+        expect((await gw.post('/arrangements/revoke', assertionForm(assertion, { cdr_arrangement_id: consent }))).status).toBe(204);
+        expect(await activeSet(gw, t)).toEqual(['atB']);
+      } finally {
+        await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+      }
+    });
+
+    it('admin withdrawal of the consent: the same', async () => {
+      const { consent, t } = await grant();
+      expect((await gw.admin('POST', '/admin/revocations', { consent_id: consent })).body).toEqual({ revoked: 5 });
+      expect(await activeSet(gw, t)).toEqual(['atB']);
+    });
+
+    it('for any grant and any of its tokens: NONE ⊆ RELATED_TOKENS ⊆ RELATED_CONSENT', async () => {
+      // A grant: refresh tokens each with or without a consent (of two), access tokens each with a
+      // parent or none and a consent or none, as registration allows (a child of a refresh token
+      // under a consent is under that consent).
+      const shape = fc.record({
+        refresh: fc.array(fc.constantFrom(null, 0, 1), { minLength: 1, maxLength: 3 }),
+        access: fc.array(fc.record({ parent: fc.nat(3), consent: fc.constantFrom(null, 0, 1) }), { minLength: 1, maxLength: 4 }),
+      });
+      const levels = ['NONE', 'RELATED_TOKENS', 'RELATED_CONSENT'];
+      await fc.assert(
+        fc.asyncProperty(shape, fc.nat(6), async ({ refresh, access }, pick) => {
+          const size = refresh.length + access.length;
+          const revokedBy: Record<string, Set<number>> = {};
+          for (const level of levels) {
+            const consents = [`c0-${randomUUID()}`, `c1-${randomUUID()}`];
+            const values = Array.from({ length: size }, () => newToken());
+            const base = { client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR };
+            const tokens = [
+              ...refresh.map((c, i) => ({ ...base, token: values[i], token_type: 'refresh_token', ...(c === null ? {} : { consent_id: consents[c] }) })),
+              ...access.map(({ parent, consent }, j) => {
+                const p = parent < refresh.length ? parent : null;
+                const inherited = p === null ? null : refresh[p];
+                const c = inherited ?? consent;
+                return {
+                  ...base,
+                  token: values[refresh.length + j],
+                  token_type: 'access_token',
+                  ...(p === null ? {} : { refresh_token: values[p] }),
+                  ...(c === null ? {} : { consent_id: consents[c] }),
+                };
+              }),
+            ];
+            expect((await gw.admin('POST', '/admin/tokens', { tokens })).status).toBe(201);
+            expect((await oam(values[pick % size], level)).status).toBe(200);
+            const revoked = new Set<number>();
+            for (let i = 0; i < size; i++) if (!(await gw.admin('POST', '/admin/tokens/status', { token: values[i] })).body.active) revoked.add(i);
+            revokedBy[level] = revoked;
+          }
+          const subset = (a: Set<number>, b: Set<number>) => [...a].every((i) => b.has(i));
+          expect(revokedBy.NONE).toEqual(new Set([pick % size]));
+          expect(subset(revokedBy.NONE, revokedBy.RELATED_TOKENS)).toBe(true);
+          expect(subset(revokedBy.RELATED_TOKENS, revokedBy.RELATED_CONSENT)).toBe(true);
+        }),
+        { numRuns: 25, seed: 20261202 },
+      );
     });
   });
 
