@@ -60,7 +60,8 @@ export class TrustedProxies {
 
 /**
  * One spelling per address, so that one client has one budget: proxies' `1.2.3.4:5678` and
- * `[2001:db8::1]:443` lose their port, IPv4-mapped IPv6 becomes IPv4, IPv6 is lower-cased.
+ * `[2001:db8::1]:443` lose their port, IPv4-mapped IPv6 becomes IPv4, IPv6 is lower-cased and
+ * loses its zone id.
  */
 export function normalizeAddress(raw: string): string | undefined {
   let address = raw.trim();
@@ -68,6 +69,8 @@ export function normalizeAddress(raw: string): string | undefined {
   const withPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(address);
   if (bracketed) address = bracketed[1];
   else if (withPort) address = withPort[1];
+  // A zone id (`fe80::1%eth0`, RFC 6874) names an interface of the sender, not a host: dropped.
+  address = address.split('%', 1)[0];
   if (isIP(address) === 0) return undefined;
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
   return mapped ? mapped[1] : address.toLowerCase();

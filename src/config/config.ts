@@ -155,6 +155,10 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInteger) @IsInt() @Min(1000) @Max(3_600_000)
   THROTTLE_TTL_MS: number = 60000;
 
+  /** IPv6 sources share a budget per network of this many bits (a subscriber gets a /64). */
+  @IsOptional() @Transform(toInteger) @IsInt() @Min(8) @Max(128)
+  THROTTLE_IPV6_PREFIX: number = 64;
+
   @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(600000)
   SHUTDOWN_GRACE_MS: number = 10000;
 
@@ -197,7 +201,7 @@ export interface AppConfig {
   /** Lower-cased header name, when a proxy forwards client certificates. */
   readonly mtlsClientCertHeader?: string;
   readonly trustedProxies: readonly string[];
-  readonly throttle: { readonly ipLimit: number; readonly clientLimit: number; readonly ttlMs: number };
+  readonly throttle: { readonly ipLimit: number; readonly clientLimit: number; readonly ttlMs: number; readonly ipv6Prefix: number };
   /** Set when revocations are propagated to an upstream authorization server (CONTRACT §6). */
   readonly upstream?: UpstreamConfig;
   readonly logLevel: string;
@@ -263,7 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     tls: vars.TLS_CERT_FILE && vars.TLS_KEY_FILE ? { certFile: vars.TLS_CERT_FILE, keyFile: vars.TLS_KEY_FILE, caFile: vars.TLS_CA_FILE } : undefined,
     mtlsClientCertHeader: vars.MTLS_CLIENT_CERT_HEADER?.toLowerCase(),
     trustedProxies: vars.TRUSTED_PROXIES,
-    throttle: { ipLimit: vars.THROTTLE_IP_LIMIT, clientLimit: vars.THROTTLE_CLIENT_LIMIT, ttlMs: vars.THROTTLE_TTL_MS },
+    throttle: { ipLimit: vars.THROTTLE_IP_LIMIT, clientLimit: vars.THROTTLE_CLIENT_LIMIT, ttlMs: vars.THROTTLE_TTL_MS, ipv6Prefix: vars.THROTTLE_IPV6_PREFIX },
     upstream,
     logLevel: vars.LOG_LEVEL,
     logFormat: vars.LOG_FORMAT,

@@ -16,6 +16,8 @@ export interface RequestContext {
   clientId?: string;
   /** From `x-fapi-customer-ip-address`, for the audit trail. */
   psuIp?: string;
+  /** The caller's address (README "Throttling": behind a trusted proxy, from X-Forwarded-For). */
+  sourceAddress?: string;
   /**
    * Set when the answer was written on the socket by Node's client-error path (a body that never
    * finished arriving: 408) rather than by Fastify, so the request's one log line tells it.

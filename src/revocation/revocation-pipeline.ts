@@ -80,7 +80,7 @@ export class RevocationPipeline {
     });
     const client = await this.clientAuth.authenticate({ headers: request.headers, form, certificate }, tenant, spec.policy);
     context.clientId = client.clientId;
-    await this.throttle.client(tenant, client.clientId);
+    await this.throttle.client(tenant, client.clientId, client.confidential ? undefined : (context.sourceAddress ?? ''));
     const target = spec.target(form);
 
     const common = { tenant, clientId: client.clientId, interactionId: context.interactionId, profile: spec.profile, psuIp: context.psuIp };

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TrustedProxies } from '../client-auth/mtls';
+import { requestContext } from '../protocol/request-context';
 import type { Throttle } from './throttle';
 
 /**
@@ -10,6 +11,8 @@ import type { Throttle } from './throttle';
 export function installIpThrottle(fastify: FastifyInstance, throttle: Throttle, proxies: TrustedProxies): void {
   fastify.addHook('onRequest', async (request) => {
     const address = proxies.sourceAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
+    const context = requestContext(request.raw);
+    if (context) context.sourceAddress = address;
     if (address) await throttle.ip(address);
   });
 }

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG, ROOT_LOGGER } from '../core.module';
 import { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
+import { addressKey } from './address-key';
 
 export const THROTTLER_STORAGE = Symbol('THROTTLER_STORAGE');
 
@@ -12,9 +13,14 @@ export const THROTTLER_STORAGE = Symbol('THROTTLER_STORAGE');
 const THROTTLED = 'Too many requests, maximum capacity reached. Requests are now throttled.';
 
 /**
- * CONTRACT §7: a budget per source IP (checked first, before any database or crypto work) and one
- * per authenticated client, each `limit` requests per THROTTLE_TTL_MS window, counted in
- * @nestjs/throttler's storage — in process, or in Redis so that every replica shares one budget.
+ * README "Throttling": a budget per source address (checked first, before any database or
+ * crypto work; IPv6 by its /64, THROTTLE_IPV6_PREFIX) and one per authenticated client, each
+ * `limit` requests per THROTTLE_TTL_MS window, counted in @nestjs/throttler's storage — in
+ * process, or in Redis so that every replica shares one budget.
+ *
+ * A public client (`none`) proves nothing: anyone can send its client_id. Its budget is kept per
+ * client and source address, so that a stranger who spends it blocks only himself, never every
+ * user of the app (whose revocation is the safety action); the source budget bounds him anyway.
  *
  * When the counter store fails (Redis down), requests pass: revocation is a safety action, and a
  * cache outage must not stop a bank's customers from cutting off a third party (fail open). The
@@ -30,11 +36,17 @@ export class Throttle {
   ) {}
 
   ip(address: string): Promise<void> {
-    return this.hit('ip', address, this.config.throttle.ipLimit);
+    return this.hit('ip', this.sourceKey(address), this.config.throttle.ipLimit);
   }
 
-  client(tenant: string, clientId: string): Promise<void> {
-    return this.hit('client', `${tenant}\u0000${clientId}`, this.config.throttle.clientLimit);
+  /** `source`: the caller's address, for a public client (its budget is per client and source). */
+  client(tenant: string, clientId: string, source?: string): Promise<void> {
+    const subject = source === undefined ? `${tenant}\u0000${clientId}` : `${tenant}\u0000${clientId}\u0000${this.sourceKey(source)}`;
+    return this.hit('client', subject, this.config.throttle.clientLimit);
+  }
+
+  private sourceKey(address: string): string {
+    return addressKey(address, this.config.throttle.ipv6Prefix) ?? address;
   }
 
   private async hit(scope: 'ip' | 'client', subject: string, limit: number): Promise<void> {

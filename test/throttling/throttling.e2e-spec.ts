@@ -85,6 +85,67 @@ describe('throttling', () => {
     });
   });
 
+  describe('a public client’s budget is per client and source, so a stranger cannot spend the app’s', () => {
+    let gw: TestGateway;
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    beforeAll(async () => {
+      gw = await startTestGateway({ THROTTLE_IP_LIMIT: '1000', THROTTLE_CLIENT_LIMIT: '2', TRUSTED_PROXIES: '127.0.0.1' });
+      await withPublicClient(gw, 'mobile-app');
+      await gw.admin('PUT', '/admin/clients/confidential-app', { auth_method: 'client_secret_post', secret: 'confidential-secret' });
+    });
+    afterAll(() => gw.stop());
+
+    it('one source that spends a public client’s budget is throttled alone; every other user still revokes', async () => {
+      for (let i = 0; i < 2; i++) expect((await gw.post('/token/revoke', { token: 'x', client_id: 'mobile-app' }, from('203.0.113.5'))).status).toBe(200);
+      for (const profile of ['/token/revoke', '/oauth2/rest/token/revoke', '/api/id/v1/auth/token/revoke']) {
+        expect((await gw.post(profile, { token: 'x', client_id: 'mobile-app' }, from('203.0.113.5'))).status).toBe(429);
+      }
+      for (const user of ['198.51.100.7', '198.51.100.8', '2001:db8:aaaa:1::1']) {
+        expect((await gw.post('/token/revoke', { token: 'x', client_id: 'mobile-app' }, from(user))).status).toBe(200);
+      }
+    });
+
+    it('a stranger cannot dodge his own budget with other spellings of his address', async () => {
+      for (let i = 0; i < 2; i++) expect((await gw.post('/token/revoke', { token: 'x', client_id: 'mobile-app' }, from('2001:db8:bbbb:2::1'))).status).toBe(200);
+      for (const spelling of ['2001:db8:bbbb:2::2', '2001:DB8:BBBB:2:0:0:0:99', '[2001:db8:bbbb:2::3]:443', 'fe80::1%eth0'.replace('fe80::1', '2001:db8:bbbb:2::4')]) {
+        expect((await gw.post('/token/revoke', { token: 'x', client_id: 'mobile-app' }, from(spelling))).status).toBe(429);
+      }
+    });
+
+    it('a confidential client keeps one budget, wherever it calls from', async () => {
+      const form = { token: 'x', client_id: 'confidential-app', client_secret: 'confidential-secret' };
+      for (let i = 0; i < 2; i++) expect((await gw.post('/token/revoke', form, from('203.0.113.20'))).status).toBe(200);
+      expect((await gw.post('/token/revoke', form, from('198.51.100.20'))).status).toBe(429);
+    });
+  });
+
+  describe('IPv6 sources share a budget per /64 (THROTTLE_IPV6_PREFIX)', () => {
+    let gw: TestGateway;
+    let perAddress: TestGateway;
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    beforeAll(async () => {
+      gw = await startTestGateway({ THROTTLE_IP_LIMIT: '3', TRUSTED_PROXIES: '127.0.0.1' });
+      perAddress = await startTestGateway({ THROTTLE_IP_LIMIT: '3', TRUSTED_PROXIES: '127.0.0.1', THROTTLE_IPV6_PREFIX: '128' });
+    });
+    afterAll(async () => {
+      await gw.stop();
+      await perAddress.stop();
+    });
+    const metadata = (on: TestGateway, address: string) =>
+      fetch(`${on.publicUrl}/.well-known/oauth-authorization-server`, { headers: from(address) }).then((r) => r.status);
+
+    it('throttles a whole /64 together, whatever addresses, spellings or zone ids it uses', async () => {
+      const oneNetwork = ['2001:db8:1:2::1', '2001:db8:1:2:ffff::9', '2001:DB8:1:2::3', '2001:db8:1:2::4%eth0', '[2001:db8:1:2::5]:8443'];
+      expect(await Promise.all(oneNetwork.slice(0, 3).map((a) => metadata(gw, a)))).toEqual([200, 200, 200]);
+      for (const address of oneNetwork.slice(3)) expect(await metadata(gw, address)).toBe(429);
+      expect(await metadata(gw, '2001:db8:1:3::1')).toBe(200);
+    });
+
+    it('with THROTTLE_IPV6_PREFIX=128, per address', async () => {
+      for (let i = 1; i <= 5; i++) expect(await metadata(perAddress, `2001:db8:9:9::${i}`)).toBe(200);
+    });
+  });
+
   describe('shared by two replicas through Redis', () => {
     let a: TestGateway;
     let b: TestGateway;
