@@ -14,7 +14,7 @@ export class AssertionRejected extends Error {}
 export interface VerifiedAssertion {
   readonly jti: string;
   /**
-   * Seconds since the epoch until which this assertion would still verify (`exp` plus the allowed
+   * Whole seconds since the epoch until which this assertion would still verify (`exp` plus the allowed
    * skew): its jti must stay single-use until then, or a replay inside the skew would pass.
    */
   readonly usableUntil: number;
@@ -63,7 +63,8 @@ export async function verifyClientAssertion(
   if (NOT_STORABLE.test(jti)) throw new AssertionRejected('jti must be well-formed text without NUL');
   if (iat !== undefined && iat > now + CLOCK_SKEW_S) throw new AssertionRejected('iat is in the future');
   if (exp - (iat ?? now) > MAX_LIFETIME_S) throw new AssertionRejected('assertion lifetime exceeds 60 minutes');
-  return { jti, usableUntil: exp + CLOCK_SKEW_S };
+  // RFC 7519 §2: a NumericDate may have a fraction; the stores keep whole seconds, rounded up.
+  return { jti, usableUntil: Math.ceil(exp) + CLOCK_SKEW_S };
 }
 
 const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

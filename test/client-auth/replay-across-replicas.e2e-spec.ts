@@ -38,6 +38,14 @@ describe('jti replay store shared by replicas', () => {
       expect((await b.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(401);
       expect((await a.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(key, 'tpp')) })).status).toBe(200);
     });
+
+    it('takes a fractional exp (RFC 7519 NumericDate allows one), and still refuses its replay', async () => {
+      for (const exp of [Date.now() / 1000 + 30.5, Math.floor(Date.now() / 1000) + 59.999]) {
+        const assertion = await clientAssertion(key, 'tpp', { exp, iat: Date.now() / 1000 });
+        expect((await a.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(200);
+        expect((await b.post('/token/revoke', { token: 'x', ...assertionForm(assertion) })).status).toBe(401);
+      }
+    });
   });
 
   describe('Redis unreachable', () => {
