@@ -26,22 +26,25 @@ describe('parseForm', () => {
       fc.property(record, (input) => {
         const form = parseForm(new URLSearchParams(input).toString());
         expect(repeatedParameters(form)).toEqual([]);
-        expect(Object.keys(form).sort()).toEqual(Object.keys(input).sort());
-        for (const [name, value] of Object.entries(input)) expect(single(form, name)).toBe(value);
+        // RFC 6749 §3.2: a parameter without a value is as if omitted.
+        const sent = Object.entries(input).filter(([, value]) => value !== '');
+        expect(Object.keys(form).sort()).toEqual(sent.map(([name]) => name).sort());
+        for (const [name, value] of Object.entries(input)) expect(single(form, name)).toBe(value === '' ? undefined : value);
       }),
     );
   });
 
-  it('keeps every value of a repeated name in order and reports the name as repeated', () => {
+  it('keeps every value of a repeated name in order and reports the name as repeated; empty values do not count', () => {
     fc.assert(
       fc.property(record, text, fc.array(text, { minLength: 2, maxLength: 4 }), (input, name, values) => {
         const params = new URLSearchParams(input);
         params.delete(name);
         for (const value of values) params.append(name, value);
         const form = parseForm(params.toString());
-        expect(repeatedParameters(form)).toEqual([name]);
-        expect(form[name]).toEqual(values);
-        expect(single(form, name)).toBeUndefined();
+        const sent = values.filter((value) => value !== '');
+        expect(repeatedParameters(form)).toEqual(sent.length > 1 ? [name] : []);
+        expect(form[name]).toEqual(sent.length > 1 ? sent : sent[0]);
+        if (sent.length > 1) expect(single(form, name)).toBeUndefined();
       }),
     );
   });
@@ -72,10 +75,13 @@ describe('parseForm', () => {
 });
 
 describe('single', () => {
-  it('returns undefined for an absent name and the empty string for an empty value', () => {
-    const form = parseForm('a=&b');
-    expect(single(form, 'a')).toBe('');
-    expect(single(form, 'b')).toBe('');
-    expect(single(form, 'c')).toBeUndefined();
+  it('returns undefined for an absent name and for one sent without a value (RFC 6749 §3.2)', () => {
+    const form = parseForm('a=&b&c=1&d=&d=2');
+    expect(single(form, 'a')).toBeUndefined();
+    expect(single(form, 'b')).toBeUndefined();
+    expect(single(form, 'c')).toBe('1');
+    expect(single(form, 'd')).toBe('2');
+    expect(single(form, 'e')).toBeUndefined();
+    expect(repeatedParameters(form)).toEqual([]);
   });
 });

@@ -1,10 +1,16 @@
 /** A parsed `application/x-www-form-urlencoded` body: repeated names keep every value. */
 export type FormBody = Readonly<Record<string, string | readonly string[]>>;
 
-/** Decodes a form body (WHATWG rules: `+` is a space, bad escapes stay literal). */
+/**
+ * Decodes a form body (WHATWG rules: `+` is a space, bad escapes stay literal). RFC 6749 §3.2:
+ * "Parameters sent without a value MUST be treated as if they were omitted from the request", so
+ * `client_id=` next to HTTP Basic (as zitadel/oidc sends it) is no client_id, and `a=&a=x` is one
+ * `a`.
+ */
 export function parseForm(body: string): FormBody {
   const form: Record<string, string | string[]> = Object.create(null);
   for (const [name, value] of new URLSearchParams(body)) {
+    if (value === '') continue;
     const seen = form[name];
     if (seen === undefined) form[name] = value;
     else if (typeof seen === 'string') form[name] = [seen, value];

@@ -237,6 +237,44 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     });
   });
 
+  /**
+   * RFC 6749 §3.2: "Parameters sent without a value MUST be treated as if they were omitted from
+   * the request." zitadel/oidc (Go) sends `client_id=` (empty) in the form next to HTTP Basic.
+   */
+  describe('parameters sent without a value are as if omitted', () => {
+    it('revokes with Basic and an empty client_id field, as zitadel/oidc sends it', async () => {
+      const { rt } = await grant();
+      // zitadel/oidc's RevokeToken body, byte for byte: its form order, client_id empty.
+      const response = await gw.post('/token/revoke', `client_id=&token=${encodeURIComponent(rt)}&token_type_hint=refresh_token`, asBank);
+      expect(response.status).toBe(200);
+      expect(await active(rt)).toBe(false);
+    });
+
+    it('an empty client_secret next to Basic is not a second authentication method', async () => {
+      const { at1 } = await grant();
+      expect((await gw.post('/token/revoke', { token: at1, client_secret: '' }, asBank)).status).toBe(200);
+      expect(await active(at1)).toBe(false);
+    });
+
+    it('empty client_assertion fields next to Basic are no assertion either', async () => {
+      const { at2 } = await grant();
+      expect((await gw.post('/token/revoke', { token: at2, client_assertion: '', client_assertion_type: '' }, asBank)).status).toBe(200);
+    });
+
+    it('an empty value next to a real one is no repetition', async () => {
+      const { other } = await grant();
+      expect((await gw.post('/token/revoke', `token=&token=${encodeURIComponent(other)}`, asBank)).status).toBe(200);
+      expect(await active(other)).toBe(false);
+    });
+
+    it('an empty token_type_hint is no hint (even where the profile checks the hint strictly)', async () => {
+      const { at1 } = await grant();
+      expect((await gw.post('/token/revoke', { token: at1, token_type_hint: '' }, asBank)).status).toBe(200);
+      const idv1 = await gw.post('/api/id/v1/auth/token/revoke', { token: 'x', token_type_hint: '' }, asBank);
+      expect(idv1.status).toBe(200);
+    });
+  });
+
   describe('x-fapi-interaction-id (CONTRACT §3)', () => {
     it('echoes a valid UUID of any version and case', async () => {
       for (const id of ['6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'A987FBC9-4BED-3078-CF07-9141BA07C9F3'.replace('CF07', 'AF07'), '01890a5d-ac96-774b-bcce-b302099a8057']) {
