@@ -1,4 +1,7 @@
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { markConnectFailures } from './db-errors';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { dataSourceOptions } from './data-source-options';
@@ -33,6 +36,8 @@ export async function openDatabase(
   const dataSource = new DataSource(dataSourceOptions(url, config, embedded ? 1 : config.database.poolSize, logger));
   try {
     await dataSource.initialize();
+    // Failures to obtain a connection are the database being unavailable, whatever they say.
+    markConnectFailures((dataSource.driver as PostgresDriver).master as Pool);
     if (options.runMigrations ?? (embedded !== undefined || config.migrationsRun)) {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');

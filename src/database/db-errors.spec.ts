@@ -1,4 +1,6 @@
-import { failsEveryRequest, isLockConflict, isRetryableConflict, isTransientDatabaseError, retryingConflicts } from './db-errors';
+import { createServer, type AddressInfo } from 'node:net';
+import { Pool } from 'pg';
+import { failsEveryRequest, isLockConflict, isRetryableConflict, isTransientDatabaseError, markConnectFailures, markUnanswered, retryingConflicts } from './db-errors';
 
 /** What node-postgres throws: an Error carrying the SQLSTATE or errno code. */
 const withCode = (code: string, message = 'db failure') => Object.assign(new Error(message), { code });
@@ -20,23 +22,42 @@ describe('isTransientDatabaseError', () => {
     (code) => expect(isTransientDatabaseError(withCode(code, `connect ${code}`))).toBe(true),
   );
 
-  it.each([
-    'timeout exceeded when trying to connect',
-    'Connection terminated unexpectedly',
-    'Connection terminated due to connection timeout',
-    'Cannot use a pool after calling end on the pool',
-    'Client was closed and is not queryable',
-  ])('classifies a driver message "%s" as transient', (message) =>
-    expect(isTransientDatabaseError(new Error(message))).toBe(true),
-  );
+  it('classifies by where a failure happened, never by its message', () => {
+    // The same words, unmarked, from nowhere in particular: a defect.
+    expect(isTransientDatabaseError(new Error('timeout exceeded when trying to connect'))).toBe(false);
+    expect(isTransientDatabaseError(new Error('Connection terminated unexpectedly'))).toBe(false);
+    // A statement the server never answered (no severity): the database is unavailable.
+    expect(isTransientDatabaseError(markUnanswered(new Error('anything at all')))).toBe(true);
+    // What TypeORM throws for a statement whose driver error has no SQLSTATE.
+    const queryFailed = Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError: new Error('Connection terminated') });
+    expect(isTransientDatabaseError(queryFailed)).toBe(true);
+    // A server answer is classified by its SQLSTATE, whatever it says.
+    const answered = Object.assign(new Error('Connection terminated'), { severity: 'ERROR', code: '23505' });
+    expect(isTransientDatabaseError(markUnanswered(answered))).toBe(false);
+    // The driver refusing a value before sending it is a defect.
+    expect(isTransientDatabaseError(markUnanswered(new TypeError('bad value')))).toBe(false);
+  });
 
-  it('classifies plain errors and non-errors as defects', () => {
-    expect(isTransientDatabaseError(new Error('boom'))).toBe(false);
-    expect(isTransientDatabaseError(withCode('ERR_SOMETHING', 'boom'))).toBe(false);
-    expect(isTransientDatabaseError(undefined)).toBe(false);
-    expect(isTransientDatabaseError(null)).toBe(false);
-    expect(isTransientDatabaseError('Connection terminated')).toBe(false);
-    expect(isTransientDatabaseError({ code: 42 })).toBe(false);
+  describe('a pool whose connect failures are marked', () => {
+    let pool: Pool;
+    beforeAll(async () => {
+      const port = await new Promise<number>((resolve) => {
+        const server = createServer().listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as AddressInfo;
+          server.close(() => resolve(port));
+        });
+      });
+      pool = new Pool({ host: '127.0.0.1', port, connectionTimeoutMillis: 500 });
+      markConnectFailures(pool);
+    });
+    afterAll(() => pool.end());
+
+    it('marks a refused connection, as a promise and through a callback', async () => {
+      const error = await pool.connect().catch((e: unknown) => e);
+      expect(isTransientDatabaseError(error)).toBe(true);
+      const viaCallback = await new Promise((resolve) => pool.connect((e) => resolve(e)));
+      expect(isTransientDatabaseError(viaCallback)).toBe(true);
+    });
   });
 
   it('reads the code of a TypeORM error from driverError', () => {

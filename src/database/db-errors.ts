@@ -1,21 +1,57 @@
+import type { Pool, PoolClient } from 'pg';
+
 /**
- * Classifies a database failure: "the database cannot answer now" (connection lost or refused,
- * pool exhausted, timeouts, shutdown, serialization conflicts) is transient and becomes 503 +
- * Retry-After (RFC 7009 §2.2.1); anything else is a defect and becomes 500.
+ * Classifies a database failure by where it happened. Failing to obtain a connection (refused,
+ * timed out, authentication failed, database missing, pool closed) and a statement the server
+ * never answered (the connection broke under it, the client-side timeout) mean "the database
+ * cannot answer now": transient, 503 + Retry-After (RFC 7009 §2.2.1), and so do the server's
+ * own transient answers (connection, resources, operator intervention, rollback, lock timeout).
+ * Any other answer of the server is a defect (500), or the caller's value (class 22: 400).
  */
 const TRANSIENT_SQLSTATE_CLASSES = ['08', '53', '57', '40']; // connection, resources, operator intervention, rollback
 const LOCK_NOT_AVAILABLE = '55P03'; // lock_timeout: another transaction holds the rows for now
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const TRANSIENT_MESSAGES = [
-  'timeout exceeded when trying to connect',
-  'Connection terminated',
-  'Query read timeout',
-  'connection timeout',
-  'Client has encountered a connection error',
-  'Cannot use a pool after calling end',
-  'Client was closed and is not queryable',
-  'Connection is not established',
-];
+
+/** Where a failure was marked as the database's being unavailable. */
+const UNAVAILABLE = Symbol('revgw.database-unavailable');
+type Marked = { [UNAVAILABLE]?: 'connecting' | 'unanswered' };
+
+/** Marks a failure to obtain a connection, whatever the error says. */
+function markConnecting<T>(error: T): T {
+  if (typeof error === 'object' && error !== null) (error as Marked)[UNAVAILABLE] = 'connecting';
+  return error;
+}
+
+/**
+ * A statement's failure that is no answer of the server's (an answer carries a severity and a
+ * SQLSTATE): the connection broke, or the client-side query timeout fired. A TypeError or
+ * RangeError is the driver refusing a value before sending it: a defect.
+ */
+export function isUnanswered(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if ((error as Marked)[UNAVAILABLE] === 'unanswered') return true;
+  return !('severity' in error) && !(error instanceof TypeError) && !(error instanceof RangeError);
+}
+
+/** Marks a statement's failure the server never answered (see isUnanswered), for the classifiers downstream. */
+export function markUnanswered<T>(error: T): T {
+  if (isUnanswered(error)) (error as Marked)[UNAVAILABLE] = 'unanswered';
+  return error;
+}
+
+/**
+ * Makes the pool under TypeORM mark its connect failures, in both of its call styles (TypeORM's
+ * callback, PreparedStatements' promise), so that any path to the database classifies them the
+ * same way.
+ */
+export function markConnectFailures(pool: Pool): void {
+  const connect = pool.connect.bind(pool) as (callback?: (error: Error | undefined, client?: PoolClient, done?: (release?: unknown) => void) => void) => Promise<PoolClient> | void;
+  const marked = (callback?: (error: Error | undefined, client?: PoolClient, done?: (release?: unknown) => void) => void) => {
+    if (callback) return connect((error, client, done) => callback(error === undefined || error === null ? error : markConnecting(error), client, done));
+    return (connect() as Promise<PoolClient>).catch((error: unknown) => Promise.reject(markConnecting(error)));
+  };
+  pool.connect = marked as Pool['connect'];
+}
 
 /** SQLSTATE class 22: a value the database cannot store (out of range, bad encoding) — bad input. */
 export function isDataException(error: unknown): boolean {
@@ -57,12 +93,14 @@ export async function retryingConflicts<T>(statement: () => Promise<T>, attempts
 }
 
 export function isTransientDatabaseError(error: unknown): boolean {
+  if (typeof error === 'object' && error !== null && (error as Marked)[UNAVAILABLE] !== undefined) return true;
   const code = sqlState(error);
   if (code && TRANSIENT_NODE_CODES.has(code)) return true; // before SQLSTATE: 'EPIPE' is five letters too
   if (code === LOCK_NOT_AVAILABLE) return true;
   if (code && /^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2));
-  const message = error instanceof Error ? error.message : '';
-  return TRANSIENT_MESSAGES.some((fragment) => message.includes(fragment));
+  // TypeORM wraps whatever the driver threw for a statement: with no SQLSTATE, the server never answered.
+  const wrapped = error as { name?: unknown; driverError?: unknown } | null;
+  return wrapped?.name === 'QueryFailedError' && code === undefined && isUnanswered(wrapped.driverError);
 }
 
 function sqlState(error: unknown): string | undefined {

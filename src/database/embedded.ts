@@ -1,19 +1,28 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgres {
-  /** A postgres:// URL for the normal `pg` driver. */
+  /** A postgres:// URL for the normal `pg` driver (its `host` is the socket's directory). */
   readonly url: string;
   stop(): Promise<void>;
 }
 
+/** libpq's name for a server socket in its directory (port 5432). */
+const SOCKET_NAME = '.s.PGSQL.5432';
+
 /**
- * PostgreSQL for a machine with nothing installed: PGlite (PostgreSQL compiled to WASM) served on a
- * loopback port by pglite-socket, so the application talks to it with the same `pg` driver and SQL
- * as to a real server. PGlite has one session: callers must use a pool of one connection
- * (../shared/STACK.md — a second connection would wait forever on an open transaction).
+ * PostgreSQL for a machine with nothing installed: PGlite (PostgreSQL compiled to WASM) served by
+ * pglite-socket, so the application talks to it with the same `pg` driver and SQL as to a real
+ * server. PGlite has one session: callers must use a pool of one connection (a second connection
+ * would wait forever on an open transaction).
+ *
+ * PGlite checks no credentials at all, so the socket is a Unix socket in a directory of its own
+ * (mode 0700, made fresh at every start): only this user can reach it. On a loopback TCP port
+ * any local process could open the database with any password, un-revoke tokens, or hold its one
+ * connection and stall every revocation.
  *
  * @param dataDir a folder to persist in, or `undefined` for an in-memory database (tests).
  */
@@ -26,20 +35,23 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
   } else {
     db = await PGlite.create();
   }
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
-  await server.start();
-  const port = listeningPort(server);
+  const socketDir = mkdtempSync(join(tmpdir(), 'revgw-pg-'));
+  chmodSync(socketDir, 0o700);
+  const server = new PGLiteSocketServer({ db, path: join(socketDir, SOCKET_NAME) });
+  try {
+    await server.start();
+    chmodSync(join(socketDir, SOCKET_NAME), 0o600);
+  } catch (error) {
+    await db.close();
+    rmSync(socketDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
-    url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`,
+    url: `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}`,
     async stop() {
       await server.stop();
       await db.close();
+      rmSync(socketDir, { recursive: true, force: true });
     },
   };
-}
-
-function listeningPort(server: PGLiteSocketServer): number {
-  const port = Number(server.getServerConn().split(':').pop());
-  if (!Number.isInteger(port) || port <= 0) throw new Error('embedded PostgreSQL did not report its port');
-  return port;
 }

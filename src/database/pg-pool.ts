@@ -1,6 +1,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { isUnanswered, markUnanswered } from './db-errors';
 
 const DUPLICATE_PREPARED_STATEMENT = '42P05';
 
@@ -26,8 +27,9 @@ export class PreparedStatements {
       return await prepared<Row>(client, name, text, values);
     } catch (error) {
       // Only an error the server reported (it has a severity) leaves the connection usable; a
-      // socket error or a client-side timeout must not go back to the pool.
-      if (!(error instanceof Error && 'severity' in error)) broken = error as Error;
+      // socket error or a client-side timeout must not go back to the pool, and is the database
+      // being unavailable (db-errors.ts), whatever its message.
+      if (isUnanswered(error)) broken = markUnanswered(error) as Error;
       throw error;
     } finally {
       client.off('error', onError);

@@ -1,5 +1,6 @@
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/database/embedded';
-import { basic, freshDatabase, IN_A_YEAR, newToken, startTestGateway, type TestGateway, json } from '../support/gateway';
+import { ADMIN_TOKEN, basic, eventually, freshDatabase, IN_A_YEAR, newToken, startTestGateway, type TestGateway, json } from '../support/gateway';
+import { assertionForm } from '../support/keys';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**
@@ -18,8 +19,7 @@ describe('database loss', () => {
     embedded = fresh ? undefined : await startEmbeddedPostgres(undefined);
     dropDatabase = fresh?.drop;
     const url = fresh?.url ?? embedded!.url;
-    const target = new URL(url);
-    proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    proxy = TcpProxy.to(url);
     await proxy.start();
     gw = await startTestGateway({
       DATABASE_URL: proxy.route(url),
@@ -72,5 +72,100 @@ describe('database loss', () => {
     expect((await fetch(`${gw.managementUrl}/health/ready`)).status).toBe(503);
     await proxy.restore();
     expect((await gw.post('/token/revoke', { token: 'x' }, auth)).status).toBe(200);
+  });
+});
+
+/**
+ * A failure to obtain a connection is the database being unavailable, whatever the error says:
+ * refused, timed out, the database dropped (3D000), the role refused at login (28000). Each
+ * endpoint answers 503 + Retry-After in its own shape, never 500 (they did, for the last two).
+ */
+(process.env.DATABASE_URL ? describe : describe.skip)('database dropped or login refused: 503 on every endpoint', () => {
+  const server = process.env.DATABASE_URL!;
+  const role = `revgw_role_${Date.now()}`;
+  const name = `revgw_owned_${Date.now()}`;
+  let gw: TestGateway;
+  const asTpp = { authorization: basic('tpp', 'tpp-secret-value') };
+
+  async function superuser(sql: string): Promise<void> {
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: server });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    await superuser(`CREATE ROLE ${role} LOGIN`);
+    await superuser(`CREATE DATABASE ${name} OWNER ${role}`);
+    const url = new URL(server);
+    url.username = role;
+    url.pathname = `/${name}`;
+    gw = await startTestGateway({ DATABASE_URL: url.toString(), MIGRATIONS_RUN: 'true', DATABASE_CONNECT_TIMEOUT_MS: '500', CLIENT_CACHE_TTL_MS: '0' });
+    await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await superuser(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await superuser(`DROP ROLE IF EXISTS ${role}`);
+  });
+
+  const unsignedAssertion = `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from('{"iss":"tpp","sub":"tpp"}').toString('base64url')}.c2ln`;
+  const ENDPOINTS: Array<{ name: string; call: () => Promise<Response>; shape: string[] }> = [
+    { name: 'rfc7009', call: () => gw.post('/token/revoke', { token: 'x' }, asTpp), shape: ['error', 'error_description'] },
+    { name: 'fapi', call: () => gw.post('/token/revocation', { token: 'x', ...assertionForm(unsignedAssertion) }), shape: ['errors'] },
+    { name: 'oam', call: () => gw.post('/oauth2/rest/token/revoke', { token: 'x' }, asTpp), shape: ['errorCode', 'errorMessage'] },
+    { name: 'idv1', call: () => gw.post('/api/id/v1/auth/token/revoke', { token: 'x' }, asTpp), shape: ['error', 'errorDescription'] },
+    { name: 'cdr', call: () => gw.post('/arrangements/revoke', { cdr_arrangement_id: 'a', ...assertionForm(unsignedAssertion) }), shape: ['errors'] },
+    { name: 'a named tenant', call: () => gw.post('/token/revoke', { token: 'x' }, { ...asTpp, 'tenant-id': 'bank-b' }), shape: ['error', 'error_description'] },
+    ...(
+      [
+        ['PUT', '/admin/tenants/t', {}],
+        ['PUT', '/admin/clients/c', { auth_method: 'none' }],
+        ['DELETE', '/admin/clients/c', undefined],
+        ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }] }],
+        ['POST', '/admin/tokens/status', { token: 't' }],
+        ['POST', '/admin/revocations', { subject: 's' }],
+        ['GET', '/admin/revocation-events', undefined],
+      ] as const
+    ).map(([method, path, body]) => ({
+      name: `${method} ${path}`,
+      call: () =>
+        fetch(gw.managementUrl + path, {
+          method,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        }),
+      shape: ['error', 'error_description'],
+    })),
+  ];
+
+  async function everyEndpointUnavailable(): Promise<void> {
+    for (const endpoint of ENDPOINTS) {
+      const response = await endpoint.call();
+      const body = await json(response);
+      expect({ endpoint: endpoint.name, status: response.status }).toEqual({ endpoint: endpoint.name, status: 503 });
+      expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(response.headers.get('x-fapi-interaction-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(Object.keys(body).sort()).toEqual(endpoint.shape);
+    }
+    expect((await fetch(`${gw.managementUrl}/health/ready`)).status).toBe(503);
+  }
+
+  it('login refused (the role may no longer log in): 503 everywhere, and back once it may', async () => {
+    await superuser(`ALTER ROLE ${role} NOLOGIN`);
+    await superuser(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}'`);
+    await everyEndpointUnavailable();
+    await superuser(`ALTER ROLE ${role} LOGIN`);
+    await eventually(async () => (await fetch(`${gw.managementUrl}/health/ready`)).status === 200, 10_000, 'ready again');
+    expect((await gw.post('/token/revoke', { token: 'x' }, asTpp)).status).toBe(200);
+  });
+
+  it('database dropped: 503 everywhere', async () => {
+    await superuser(`DROP DATABASE ${name} WITH (FORCE)`);
+    await everyEndpointUnavailable();
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
@@ -36,4 +36,44 @@ describe('embedded database in DATA_DIR', () => {
       await second.close();
     }
   });
+
+  /**
+   * PGlite checks no credentials: on a loopback TCP port, any local process could open it with
+   * any password, un-revoke tokens, or hold its one connection. It is a Unix socket in a fresh
+   * directory only this user can enter.
+   */
+  it('listens on no TCP port of its own: only the two HTTP ports; its socket is in a 0700 directory', async () => {
+    const gateway = await startGateway(config);
+    try {
+      const ports = new Set([Number(new URL(gateway.publicUrl).port), Number(new URL(gateway.managementUrl).port)]);
+      expect(new Set(listeningTcpPortsOfThisProcess())).toEqual(ports);
+      const socketDir = new URL((gateway.database.dataSource.options as { url: string }).url).searchParams.get('host')!;
+      const stat = statSync(socketDir);
+      expect(stat.mode & 0o777).toBe(0o700);
+      expect(stat.uid).toBe(process.getuid!());
+    } finally {
+      await gateway.close();
+    }
+  });
 });
+
+/** TCP ports this process listens on, from /proc: a LISTEN socket whose inode is one of our fds. */
+function listeningTcpPortsOfThisProcess(): number[] {
+  const ours = new Set(
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        return [/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1] ?? []].flat();
+      } catch {
+        return [];
+      }
+    }),
+  );
+  return ['/proc/self/net/tcp', '/proc/self/net/tcp6'].flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[3] === '0A' && ours.has(fields[9]))
+      .map((fields) => parseInt(fields[1].split(':')[1], 16)),
+  );
+}

@@ -17,6 +17,14 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
+  /** A proxy to the server a postgres URL names: a host and port, or (`?host=/dir`) a Unix socket. */
+  static to(url: string): TcpProxy {
+    const target = new URL(url);
+    const socketDir = target.searchParams.get('host');
+    if (socketDir?.startsWith('/')) return new TcpProxy(`${socketDir}/.s.PGSQL.${target.port || 5432}`, 0);
+    return new TcpProxy(target.hostname, Number(target.port || 5432));
+  }
+
   async start(): Promise<void> {
     await this.listen(0);
   }
@@ -26,6 +34,7 @@ export class TcpProxy {
     const routed = new URL(url);
     routed.hostname = '127.0.0.1';
     routed.port = String(this.port);
+    routed.searchParams.delete('host');
     return routed.toString();
   }
 
@@ -62,7 +71,7 @@ export class TcpProxy {
       client.on('close', () => this.sockets.delete(client));
       client.on('error', () => client.destroy());
       if (this.mode !== 'forward') return; // blackhole: hold the connection, say nothing
-      const upstream = connect(this.targetPort, this.targetHost);
+      const upstream = this.targetHost.startsWith('/') ? connect(this.targetHost) : connect(this.targetPort, this.targetHost);
       this.sockets.add(upstream);
       upstream.on('close', () => {
         this.sockets.delete(upstream);
