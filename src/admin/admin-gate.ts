@@ -12,7 +12,7 @@ function isAdminRoute(route: RouteOptions): boolean {
 }
 
 /**
- * CONTRACT §9 (docs/api.md "Admin API"): without ADMIN_API_TOKEN the admin API does not exist
+ * README "Management API": without ADMIN_API_TOKEN the admin API does not exist
  * (404); otherwise a matching bearer token is required (401).
  *
  * The gate is a hook of each admin route itself, attached as the route is registered: whatever
