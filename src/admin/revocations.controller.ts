@@ -12,10 +12,10 @@ import { BulkRevocationBody, EventsQuery } from './dto';
  * withdrawal) and the audit trail. A bulk revocation is one statement: tokens, consent and its
  * one audit event. A withdrawal of a consent alone is RELATED_CONSENT: the consent's tokens, the
  * refresh tokens its access tokens came from, and the consent itself. The lock order and the
- * family guard are the revocation statement's (batch-statement.ts): tokens in hash order, then
- * the consent, so it cannot deadlock against revocations (one that meets its rows waits at most
- * the lock timeout and answers 503, to be retried); a token registered under a revoked row
- * meanwhile makes it abort and run again, as does a deadlock or serialization failure.
+ * family check are the revocation statement's (batch-statement.ts): the consent first, then
+ * tokens in hash order, so it cannot deadlock against revocations (one that meets its rows waits
+ * at most the lock timeout and answers 503, to be retried); a child registered under one of its
+ * refresh tokens meanwhile makes it run again, as does a deadlock or serialization failure.
  */
 @Controller('admin')
 export class RevocationsController {
@@ -38,35 +38,25 @@ export class RevocationsController {
     // The consent itself is withdrawn only when the request is about the consent alone.
     const consentOnly = criteria.length === 1 && criteria[0] === 'consent_id';
     const interactionId = requestContext(request.raw)!.interactionId;
-    const [row] = (await retryingConflicts(() =>
-      this.db.query(
-        `WITH matched AS MATERIALIZED (
-           SELECT token_hash, token_type, parent_hash, revoked_at, xmin::text AS version FROM tokens WHERE tenant = $1 AND ${where}
+    const statement = `WITH matched AS MATERIALIZED (
+           SELECT token_hash, token_type, parent_hash, family_version, revoked_at IS NULL AS live FROM tokens WHERE tenant = $1 AND ${where}
          ), members AS (
-           SELECT token_hash, version FROM matched WHERE revoked_at IS NULL
+           SELECT token_hash, family_version, live FROM matched
            UNION
-           SELECT p.token_hash, p.xmin::text FROM matched m JOIN tokens p ON p.tenant = $1 AND p.token_hash = m.parent_hash
-            WHERE ${consentOnly ? 'true' : 'false'} AND m.token_type = 'access_token' AND p.revoked_at IS NULL
+           SELECT p.token_hash, p.family_version, p.revoked_at IS NULL FROM matched m JOIN tokens p ON p.tenant = $1 AND p.token_hash = m.parent_hash
+            WHERE ${consentOnly ? 'true' : 'false'} AND m.token_type = 'access_token'
          ), victims AS (
-           SELECT t.token_hash, t.xmin::text <> m.version AS changed FROM members m JOIN tokens t ON t.tenant = $1 AND t.token_hash = m.token_hash
-            WHERE t.revoked_at IS NULL
+           SELECT t.token_hash, t.family_version <> m.family_version AS changed FROM members m JOIN tokens t ON t.tenant = $1 AND t.token_hash = m.token_hash
+            WHERE m.live
             ORDER BY t.token_hash FOR UPDATE OF t
          ), revoked AS (
            UPDATE tokens t SET revoked_at = now() FROM victims v
             WHERE t.tenant = $1 AND t.token_hash = v.token_hash AND t.revoked_at IS NULL
               AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims))
            RETURNING t.token_type
-         ), consent_seen AS (
-           SELECT consent_id, xmin::text AS version FROM consents
-            WHERE ${consentOnly ? 'tenant = $1 AND consent_id = $2' : 'false'} AND revoked_at IS NULL
-         ), consent_locked AS (
-           SELECT k.consent_id, k.xmin::text <> s.version AS changed FROM consents k JOIN consent_seen s ON k.consent_id = s.consent_id
-            WHERE k.tenant = $1 AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
-            FOR UPDATE OF k
          ), consent AS (
-           UPDATE consents k SET revoked_at = now() FROM consent_locked l
-            WHERE k.tenant = $1 AND k.consent_id = l.consent_id AND k.revoked_at IS NULL
-              AND revgw_family_unchanged((SELECT bool_or(changed) FROM consent_locked))
+           UPDATE consents SET revoked_at = now()
+            WHERE ${consentOnly ? 'tenant = $1 AND consent_id = $2' : 'false'} AND revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
            RETURNING 1
          ), event AS (
            INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, revoked, outcome)
@@ -76,9 +66,16 @@ export class RevocationsController {
          ) SELECT revoked,
                   (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS access,
                   (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS refresh
-             FROM event`,
-        [...params, interactionId, body.client_id ?? null],
-      ),
+             FROM event`;
+    const values = [...params, interactionId, body.client_id ?? null];
+    const [row] = (await retryingConflicts(() =>
+      this.db.transaction(async (tx) => {
+        // A withdrawal locks the consent first (the lock order of batch-statement.ts), so that every
+        // token registered under it before is in the statement's snapshot and every one after is
+        // born revoked.
+        if (consentOnly) await tx.query('SELECT 1 FROM consents WHERE tenant = $1 AND consent_id = $2 FOR UPDATE', [body.tenant, body.consent_id]);
+        return tx.query(statement, values);
+      }),
     )) as Array<{ revoked: number; access: number; refresh: number }>;
     this.metrics.revoked(row, 'admin');
     return { revoked: row.revoked };

@@ -18,13 +18,35 @@ export class PreparedStatements {
   }
 
   async run<Row extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<Row[]> {
+    return this.withClient((client) => prepared<Row>(client, name, text, values));
+  }
+
+  /**
+   * Several prepared statements in one transaction on one connection: committed if `work`
+   * returns, rolled back if it throws (a failed statement has aborted the transaction anyway).
+   */
+  async transaction<T>(work: (run: <Row extends QueryResultRow>(name: string, text: string, values: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await work((name, text, values) => prepared(client, name, text, values));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  private async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A checked-out client that loses its socket emits 'error'; unheard, that would crash the process.
     const onError = (error: Error) => (broken = error);
     client.on('error', onError);
     try {
-      return await prepared<Row>(client, name, text, values);
+      return await work(client);
     } catch (error) {
       // Only an error the server reported (it has a severity) leaves the connection usable; a
       // socket error or a client-side timeout must not go back to the pool, and is the database

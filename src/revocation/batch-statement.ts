@@ -18,22 +18,21 @@ import type { TokenType } from './token-types';
  *   client), whatever the data says: one client can never revoke another's token.
  * - A token named by several requests in one batch is revoked once and counted for the first of
  *   them; the others see it "already revoked", as if they had come a moment later.
- * - Rows are locked in one order by every statement, lone or batched: tokens by (tenant, hash)
- *   with `ORDER BY … FOR UPDATE` (the UPDATE's join order depends on the plan, so it cannot be
- *   trusted to lock in order), then consents by (tenant, id), after every token (the scalar
- *   subquery on `revoked` makes the consent lock wait for it). The CDR and admin revocations lock
- *   in the same order, so concurrent statements do not deadlock over shared families. A lone
- *   request goes through this same statement too: a second statement shape with another lock
- *   order deadlocked against batches.
- * - Registration serialises with revocation on the family (TokenRegistry): it updates the parent
- *   refresh token and the consent rows it registers under, and holds them until it commits. The
- *   victims here are chosen from this statement's snapshot, each with its row version (`xmin`);
- *   locking a row returns its newest version (READ COMMITTED re-checks a row updated since the
- *   snapshot). A row whose version moved was touched by a registration that committed after the
- *   snapshot, whose new token the snapshot cannot see: `revgw_family_unchanged` then aborts the
- *   statement with a serialization failure, and it runs again (retryingConflicts) with a snapshot
- *   that sees the new token. A registration that comes after this statement's locks waits for its
- *   commit and finds the family revoked (its token is born revoked).
+ * - Lock order, for every statement that revokes or registers: consents by (tenant, id) first,
+ *   then tokens by (tenant, hash) with `ORDER BY … FOR UPDATE` (an UPDATE's join order depends
+ *   on the plan, so it cannot be trusted to lock in order). A batch with a RELATED_CONSENT request
+ *   runs in a transaction whose first statement locks those consents (CONSENT_LOCKS_SQL); this
+ *   statement then sees every token registered under them before, and a registration after waits
+ *   for the commit and finds the consent revoked. A lone request goes through this same statement:
+ *   a second statement shape with another lock order deadlocked against batches.
+ * - A refresh token's family is serialised optimistically. A registration bumps the parent's
+ *   `family_version` under lock before it reads it. Every victim that was live in this
+ *   statement's snapshot is locked whatever it is now (READ COMMITTED returns the newest version
+ *   of a locked row) and its version compared with the snapshot's: a moved version is a child
+ *   registered since the snapshot, which the snapshot cannot see, so `revgw_family_unchanged`
+ *   aborts with a serialization failure and the statement runs again (retryingConflicts). A
+ *   victim revoked by someone else meanwhile is still checked (its version says whether its
+ *   family grew), and a revocation never moves a version, so concurrent cascades do not retry.
  * - Prepared statements keep one generic plan (data-source-options.ts), made from whatever
  *   statistics the table had then. The consent's tokens are a MATERIALIZED step, so the planner
  *   cannot turn the path to their refresh tokens around (from every token of the tenant to the
@@ -48,57 +47,51 @@ WITH req AS (
   SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::bytea[], $10::text[], $12::text[])
     WITH ORDINALITY AS r(tenant, token_hash, client_id, lvl_access, lvl_refresh, interaction_id, profile, psu_ip, sealed, hint, interaction_raw, idx)
 ), target AS (
-  SELECT r.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.xmin::text AS version,
+  SELECT r.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.family_version, t.revoked_at IS NULL AS live,
          CASE WHEN t.token_type = 'refresh_token' THEN r.lvl_refresh ELSE r.lvl_access END AS requested
   FROM req r JOIN tokens t ON t.token_hash = r.token_hash AND t.tenant = r.tenant
 ), owned AS (
-  SELECT t.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.version, t.requested,
+  SELECT t.idx, t.tenant, t.token_hash, t.token_type, t.client_id, t.consent_id, t.parent_hash, t.family_version, t.live, t.requested,
          CASE WHEN t.requested = 'RELATED_CONSENT' AND t.consent_id IS NULL THEN 'RELATED_TOKENS' ELSE t.requested END AS level
   FROM target t JOIN req r ON r.idx = t.idx WHERE t.client_id = r.client_id
 ), consent_members AS MATERIALIZED (
-  SELECT o.idx, o.tenant, k.token_hash, k.client_id, k.token_type, k.parent_hash, k.xmin::text AS version
+  SELECT o.idx, o.tenant, k.token_hash, k.client_id, k.token_type, k.parent_hash, k.family_version, k.revoked_at IS NULL AS live
     FROM owned o JOIN tokens k ON k.tenant = o.tenant AND k.consent_id = o.consent_id
    WHERE o.level = 'RELATED_CONSENT'
 ), victims AS (
-  SELECT o.idx, o.tenant, o.token_hash, o.client_id, o.version FROM owned o
+  SELECT o.idx, o.tenant, o.token_hash, o.client_id, o.family_version, o.live FROM owned o
   UNION
-  SELECT o.idx, o.tenant, p.token_hash, p.client_id, p.xmin::text FROM owned o JOIN tokens p ON p.token_hash = o.parent_hash AND p.tenant = o.tenant
+  SELECT o.idx, o.tenant, p.token_hash, p.client_id, p.family_version, p.revoked_at IS NULL FROM owned o
+    JOIN tokens p ON p.token_hash = o.parent_hash AND p.tenant = o.tenant
    WHERE o.level IN ('RELATED_TOKENS', 'RELATED_CONSENT') AND o.token_type = 'access_token'
   UNION
-  SELECT o.idx, o.tenant, c.token_hash, c.client_id, c.xmin::text FROM owned o JOIN tokens c ON c.tenant = o.tenant AND c.parent_hash = o.token_hash
+  SELECT o.idx, o.tenant, c.token_hash, c.client_id, c.family_version, c.revoked_at IS NULL FROM owned o
+    JOIN tokens c ON c.tenant = o.tenant AND c.parent_hash = o.token_hash
    WHERE o.level IN ('RELATED_TOKENS', 'RELATED_CONSENT') AND o.token_type = 'refresh_token'
   UNION
-  SELECT m.idx, m.tenant, m.token_hash, m.client_id, m.version FROM consent_members m
+  SELECT m.idx, m.tenant, m.token_hash, m.client_id, m.family_version, m.live FROM consent_members m
   UNION
-  SELECT m.idx, m.tenant, p.token_hash, p.client_id, p.xmin::text FROM consent_members m JOIN tokens p ON p.token_hash = m.parent_hash AND p.tenant = m.tenant
+  SELECT m.idx, m.tenant, p.token_hash, p.client_id, p.family_version, p.revoked_at IS NULL FROM consent_members m
+    JOIN tokens p ON p.token_hash = m.parent_hash AND p.tenant = m.tenant
    WHERE m.token_type = 'access_token'
 ), claimed AS (
-  SELECT DISTINCT ON (v.tenant, v.token_hash) v.idx, v.tenant, v.token_hash, v.version
+  SELECT DISTINCT ON (v.tenant, v.token_hash) v.idx, v.tenant, v.token_hash, v.family_version, v.live
     FROM victims v JOIN req r ON r.idx = v.idx WHERE v.client_id = r.client_id
    ORDER BY v.tenant, v.token_hash, v.idx
 ), locked AS (
-  SELECT c.idx, t.tenant, t.token_hash, t.xmin::text <> c.version AS changed
+  SELECT c.idx, t.tenant, t.token_hash, t.family_version <> c.family_version AS changed
     FROM claimed c JOIN tokens t ON t.token_hash = c.token_hash AND t.tenant = c.tenant
-   WHERE t.revoked_at IS NULL
+   WHERE c.live
    ORDER BY t.tenant, t.token_hash FOR UPDATE OF t
 ), revoked AS (
   UPDATE tokens t SET revoked_at = now() FROM locked l
    WHERE t.token_hash = l.token_hash AND t.tenant = l.tenant AND t.revoked_at IS NULL
      AND revgw_family_unchanged((SELECT bool_or(changed) FROM locked))
   RETURNING l.idx, t.token_hash, t.token_type
-), consent_seen AS (
-  SELECT k.tenant, k.consent_id, k.xmin::text AS version FROM consents k
-    JOIN (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o ON k.tenant = o.tenant AND k.consent_id = o.consent_id
-   WHERE k.revoked_at IS NULL
-), consent_locked AS (
-  SELECT k.tenant, k.consent_id, k.xmin::text <> s.version AS changed FROM consents k
-    JOIN consent_seen s ON k.tenant = s.tenant AND k.consent_id = s.consent_id
-   WHERE k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
-   ORDER BY k.tenant, k.consent_id FOR UPDATE OF k
 ), consent AS (
-  UPDATE consents k SET revoked_at = now() FROM consent_locked o
-   WHERE k.tenant = o.tenant AND k.consent_id = o.consent_id AND k.revoked_at IS NULL
-     AND revgw_family_unchanged((SELECT bool_or(changed) FROM consent_locked))
+  UPDATE consents k SET revoked_at = now()
+    FROM (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o
+   WHERE k.tenant = o.tenant AND k.consent_id = o.consent_id AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
   RETURNING 1
 ), tally AS (
   SELECT idx, count(*) FILTER (WHERE token_type = 'access_token')::int AS access,
@@ -127,6 +120,19 @@ SELECT a.idx::int, a.outcome, a.token_type, a.access AS revoked_access, a.refres
        ob.id::text AS outbox_id, ob.token_type AS outbox_token_type, ob.level AS outbox_level
   FROM answer a LEFT JOIN outbox ob ON ob.sealed_token = a.sealed
  ORDER BY a.idx`;
+
+/**
+ * The first statement of a batch with RELATED_CONSENT requests: the consents of those requests'
+ * own tokens, locked in (tenant, id) order before the revocation statement takes its snapshot.
+ */
+export const CONSENT_LOCKS_SQL = `
+SELECT k.consent_id FROM consents k
+  JOIN (SELECT DISTINCT t.tenant, t.consent_id
+          FROM unnest($1::text[], $2::bytea[], $3::text[]) AS r(tenant, token_hash, client_id)
+          JOIN tokens t ON t.token_hash = r.token_hash AND t.tenant = r.tenant AND t.client_id = r.client_id
+         WHERE t.consent_id IS NOT NULL) c ON k.tenant = c.tenant AND k.consent_id = c.consent_id
+ WHERE k.revoked_at IS NULL
+ ORDER BY k.tenant, k.consent_id FOR UPDATE OF k`;
 
 /** The statement's parameters: one array per column, one element per request. */
 export function batchParameters(requests: readonly RevocationRequest[], leaseMs: number | null): unknown[] {

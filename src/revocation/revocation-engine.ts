@@ -7,7 +7,7 @@ import { PreparedStatements } from '../database/pg-pool';
 import { Metrics } from '../metrics/metrics';
 import type { AuditProfile } from '../protocol/profiles';
 import { ProtocolError } from '../protocol/protocol-error';
-import { batchParameters, REVOKE_BATCH_SQL, type BatchRow } from './batch-statement';
+import { batchParameters, CONSENT_LOCKS_SQL, REVOKE_BATCH_SQL, type BatchRow } from './batch-statement';
 import { GroupCommit, statementSlots } from '../database/group-commit';
 import type { LevelByType, RevocationLevel } from './levels';
 import type { TokenType } from './token-types';
@@ -55,45 +55,43 @@ export interface RevocationResult {
   readonly propagation?: PendingPropagation;
 }
 
+/** A CDR arrangement (the caller's consent) locked before it is revoked. */
+const LOCK_CONSENT_SQL = `SELECT 1 FROM consents WHERE tenant = $1 AND consent_id = $2 AND client_id = $3 AND revoked_at IS NULL FOR UPDATE`;
+
 /**
- * CDR arrangement revocation (README "Profiles", `cdr`): the consent and every token under it, with the
- * refresh tokens its access tokens came from (RELATED_CONSENT includes RELATED_TOKENS), in one
- * statement with its audit row. The consent must be the caller's; its tokens are found by the
- * consent index and revoked by primary key, again only the caller's. The lock order and the
- * family guard are the revocation statement's (batch-statement.ts): tokens in hash order, then
- * the consent; a row whose version moved since the snapshot (a token registered under the
- * family meanwhile) makes the statement abort with a serialization failure and run again.
+ * CDR arrangement revocation (README "Profiles", `cdr`): the consent and every token under it, with
+ * the refresh tokens its access tokens came from (RELATED_CONSENT includes RELATED_TOKENS), in one
+ * statement with its audit row, after LOCK_CONSENT_SQL in the same transaction. The consent must
+ * be the caller's; its tokens are found by the consent index and revoked by primary key, again
+ * only the caller's. Tokens are locked in hash order and their family versions checked, as in
+ * the revocation statement (batch-statement.ts).
  */
 const REVOKE_CONSENT_SQL = `
 WITH consent AS (
-  SELECT consent_id, client_id, xmin::text AS version FROM consents WHERE tenant = $1 AND consent_id = $2
+  SELECT consent_id, client_id FROM consents WHERE tenant = $1 AND consent_id = $2
 ), owned AS (
-  SELECT consent_id, version FROM consent WHERE client_id = $3
+  SELECT consent_id FROM consent WHERE client_id = $3
 ), consent_tokens AS MATERIALIZED (
-  SELECT t.token_hash, t.token_type, t.parent_hash, t.revoked_at, t.xmin::text AS version
+  SELECT t.token_hash, t.token_type, t.parent_hash, t.family_version, t.revoked_at IS NULL AS live
     FROM owned o JOIN tokens t ON t.tenant = $1 AND t.consent_id = o.consent_id WHERE t.client_id = $3
 ), members AS (
-  SELECT token_hash, version FROM consent_tokens WHERE revoked_at IS NULL
+  SELECT token_hash, family_version, live FROM consent_tokens
   UNION
-  SELECT p.token_hash, p.xmin::text FROM consent_tokens t JOIN tokens p ON p.tenant = $1 AND p.token_hash = t.parent_hash
-   WHERE t.token_type = 'access_token' AND p.client_id = $3 AND p.revoked_at IS NULL
+  SELECT p.token_hash, p.family_version, p.revoked_at IS NULL FROM consent_tokens t JOIN tokens p ON p.tenant = $1 AND p.token_hash = t.parent_hash
+   WHERE t.token_type = 'access_token' AND p.client_id = $3
 ), victims AS (
-  SELECT t.token_hash, t.xmin::text <> m.version AS changed FROM members m JOIN tokens t ON t.tenant = $1 AND t.token_hash = m.token_hash
-   WHERE t.revoked_at IS NULL
+  SELECT t.token_hash, t.family_version <> m.family_version AS changed
+    FROM members m JOIN tokens t ON t.tenant = $1 AND t.token_hash = m.token_hash
+   WHERE m.live
    ORDER BY t.token_hash FOR UPDATE OF t
 ), revoked AS (
   UPDATE tokens t SET revoked_at = now() FROM victims v
    WHERE t.token_hash = v.token_hash AND t.tenant = $1 AND t.revoked_at IS NULL
      AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims))
   RETURNING t.token_type
-), consent_locked AS (
-  SELECT k.consent_id, k.xmin::text <> o.version AS changed FROM consents k JOIN owned o ON k.consent_id = o.consent_id
-   WHERE k.tenant = $1 AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
-   FOR UPDATE OF k
 ), marked AS (
-  UPDATE consents k SET revoked_at = now() FROM consent_locked l
-   WHERE k.tenant = $1 AND k.consent_id = l.consent_id AND k.revoked_at IS NULL
-     AND revgw_family_unchanged((SELECT bool_or(changed) FROM consent_locked))
+  UPDATE consents k SET revoked_at = now() FROM owned o
+   WHERE k.tenant = $1 AND k.consent_id = o.consent_id AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
   RETURNING 1
 ), event AS (
   INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, token_type, level, revoked, outcome, psu_ip)
@@ -157,22 +155,40 @@ export class RevocationEngine {
 
   async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
     const [row] = await retryingConflicts(() =>
-      this.statements.run<ResultRow>('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
-        request.tenant,
-        request.consentId,
-        request.clientId,
-        request.interactionId,
-        request.profile,
-        request.psuIp ?? null,
-      ]),
+      this.statements.transaction(async (run) => {
+        // The consent first (the lock order of batch-statement.ts): every token registered under
+        // it before is in the statement's snapshot, every one after is born revoked.
+        await run('revgw_lock_consent', LOCK_CONSENT_SQL, [request.tenant, request.consentId, request.clientId]);
+        return run<ResultRow>('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
+          request.tenant,
+          request.consentId,
+          request.clientId,
+          request.interactionId,
+          request.profile,
+          request.psuIp ?? null,
+        ]);
+      }),
     );
     return toResult(row);
   }
 
   private async revokeMany(requests: RevocationRequest[]): Promise<RevocationResult[]> {
     const leaseMs = requests.find((request) => request.outbox)?.outbox?.leaseMs ?? null;
+    const parameters = batchParameters(requests, leaseMs);
+    // Consents are locked before anything else (batch-statement.ts): a batch that may revoke one
+    // takes them first, in a transaction; the others are the one statement alone.
+    const consentLevel = requests.filter((r) => r.levels.access_token === 'RELATED_CONSENT' || r.levels.refresh_token === 'RELATED_CONSENT');
     const rows = await retryingConflicts(() =>
-      this.statements.run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, batchParameters(requests, leaseMs)),
+      consentLevel.length === 0
+        ? this.statements.run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, parameters)
+        : this.statements.transaction(async (run) => {
+            await run('revgw_lock_consents', CONSENT_LOCKS_SQL, [
+              consentLevel.map((r) => r.tenant),
+              consentLevel.map((r) => r.tokenHash),
+              consentLevel.map((r) => r.clientId),
+            ]);
+            return run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, parameters);
+          }),
     );
     // One row per request, by position (idx is 1-based); anything else is a defect, not an answer.
     if (rows.length !== requests.length || rows.some((row, i) => row.idx !== i + 1)) {

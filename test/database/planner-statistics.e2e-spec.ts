@@ -1,0 +1,46 @@
+import { eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+
+/**
+ * Hot-path statements keep one generic plan per connection, made from the statistics of the
+ * moment. A bulk registration through the admin API refreshes those statistics at once (ANALYZE,
+ * which invalidates every connection's cached plans), instead of leaving a plan made on an empty
+ * table to scan a large one until autovacuum comes by.
+ */
+describe('planner statistics after bulk registration', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'none' });
+    // Autovacuum off for this table: only the gateway's own ANALYZE can refresh its statistics.
+    await gw.database.dataSource.query('ALTER TABLE tokens SET (autovacuum_enabled = false)');
+    await gw.database.dataSource.query('ANALYZE tokens');
+  });
+  afterAll(() => gw.stop());
+
+  const statistics = async () =>
+    (
+      (await gw.database.dataSource.query(
+        `SELECT c.reltuples::bigint AS rows, s.last_analyze FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'tokens'`,
+      )) as Array<{ rows: string; last_analyze: Date | null }>
+    )[0];
+
+  it('analyses the token tables once a registration has changed them enough, off the request path', async () => {
+    const before = await statistics();
+    expect(Number(before.rows)).toBeLessThanOrEqual(0);
+    const tokens = Array.from({ length: 1500 }, () => ({ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }));
+    expect((await gw.admin('POST', '/admin/tokens', { tokens })).status).toBe(201);
+    const after = await eventually(async () => {
+      const now = await statistics();
+      return Number(now.rows) >= 1500 && now;
+    }, 10_000, 'tokens analysed');
+    expect(after.last_analyze).not.toEqual(before.last_analyze);
+  });
+
+  it('not for a handful of tokens', async () => {
+    const before = await statistics();
+    expect((await gw.admin('POST', '/admin/tokens', { tokens: [{ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }] })).status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await statistics()).last_analyze).toEqual(before.last_analyze);
+  });
+});
