@@ -23,7 +23,7 @@ import { installHttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { INTERACTION_ID_HEADER } from './protocol/interaction-id';
 import { ProtocolErrorFilter } from './protocol/error-filter';
-import { clientErrorHandlerFor, connectHandlerFor, frameworkErrors, type SocketAnswered } from './protocol/framework-errors';
+import { clientErrorHandlerFor, connectHandlerFor, expectationHandlerFor, frameworkErrorsFor, type SocketAnswered } from './protocol/framework-errors';
 import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
 import { acceptBoundedJsonOnly } from './protocol/json-body';
 import { answerOtherMethods, refuseUnknownRoutes } from './protocol/routing';
@@ -147,7 +147,9 @@ async function createApplication(
     // `Connection: close`); Fastify's own 503 would lack the contract's headers and body.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    frameworkErrors,
+    // A path parameter holds a client id (up to 255 characters, each up to 3 when percent-encoded).
+    maxParamLength: 1024,
+    frameworkErrors: frameworkErrorsFor(answeredOnSocket),
     clientErrorHandler: clientErrorHandlerFor(answeredOnSocket),
   });
   const fastify = adapter.getInstance();
@@ -161,8 +163,11 @@ async function createApplication(
   // While draining, every answer closes its connection. `forceCloseConnections: 'idle'` only
   // closes connections idle when close() starts; one answered later would otherwise keep the
   // server open until its keep-alive timeout, past SHUTDOWN_GRACE_MS.
-  fastify.addHook('onSend', async (_request, reply, payload) => {
-    if (readiness.draining) reply.header('connection', 'close');
+  // An answer given before the request's body was read (a 401 from the admin gate, a 404, a 405,
+  // a 413) closes the connection too: Node would otherwise wait for the rest of the body, and a
+  // client that never sends it would get a second, unasked-for 408 on the same connection.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (readiness.draining || !request.raw.complete) reply.header('connection', 'close');
     return payload;
   });
   const addOtherMethods = answerOtherMethods(fastify);
@@ -172,6 +177,7 @@ async function createApplication(
   install(fastify, app);
   refuseUnknownRoutes(fastify);
   app.getHttpServer().on('connect', connectHandlerFor(answeredOnSocket));
+  app.getHttpServer().on('checkExpectation', expectationHandlerFor(answeredOnSocket));
   await app.init();
   addOtherMethods();
   return app;

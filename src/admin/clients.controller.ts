@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ClientRow } from '../client-auth/client-authenticator';
 import { ClientCache } from '../client-auth/client-cache';
-import { JWKS_MAX_BYTES, privateKeyMembers } from '../client-auth/key-sets';
+import { JWKS_MAX_BYTES, privateKeyMaterial } from '../client-auth/key-sets';
 import { hashSecret } from '../client-auth/secret-hash';
 import { ProtocolError } from '../protocol/protocol-error';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
@@ -117,13 +117,11 @@ function checkCredentialMetadata(body: PutClientBody): void {
     throw ProtocolError.invalidRequest(`jwks must be at most ${JWKS_MAX_BYTES / 1024} KiB`);
   }
   if (body.jwks !== undefined && !isJwkSet(body.jwks)) throw ProtocolError.invalidRequest('jwks must be a JWK Set ({"keys": [...]})');
-  // RFC 7591 §2: `jwks` holds the client's public keys. A private or symmetric key is refused
-  // before anything is stored, and the answer names the members, never their values.
-  const privateKey = body.jwks?.keys.findIndex((key) => privateKeyMembers(key as object).length > 0) ?? -1;
-  if (privateKey >= 0) {
-    const members = privateKeyMembers(body.jwks!.keys[privateKey] as object).join(', ');
-    throw ProtocolError.invalidRequest(`jwks.keys[${privateKey}] is not a public key (it has ${members})`);
-  }
+  // RFC 7591 §2: `jwks` holds the client's public keys. Private or symmetric key material
+  // anywhere in it (a key, a member of a key, another member of the set) is refused before
+  // anything is stored or echoed, and the answer names the members, never their values.
+  const [leak] = body.jwks === undefined ? [] : privateKeyMaterial(body.jwks, 'jwks');
+  if (leak) throw ProtocolError.invalidRequest(`${leak.path} is not a public key (it has ${leak.members.join(', ')})`);
   if (usesKeys && (body.jwks === undefined) === (body.jwks_uri === undefined)) {
     throw ProtocolError.invalidRequest(`${body.auth_method} needs exactly one of jwks or jwks_uri`);
   }

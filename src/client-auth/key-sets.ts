@@ -22,6 +22,20 @@ export function privateKeyMembers(key: object): string[] {
   return PRIVATE_MEMBERS.filter((member) => Object.hasOwn(key, member));
 }
 
+/**
+ * Where in `value` (a registered JWK Set, any depth: a key's own extra members, the set's other
+ * members) an object carries private or symmetric key material, as `jwks.keys[1]` paths.
+ */
+export function privateKeyMaterial(value: unknown, path: string): Array<{ path: string; members: string[] }> {
+  if (typeof value !== 'object' || value === null) return [];
+  const here = Array.isArray(value) ? [] : privateKeyMembers(value);
+  const found = here.length > 0 ? [{ path, members: here }] : [];
+  for (const [name, member] of Object.entries(value)) {
+    found.push(...privateKeyMaterial(member, Array.isArray(value) ? `${path}[${name}]` : `${path}.${name}`));
+  }
+  return found;
+}
+
 export interface ClientKeys {
   readonly tenant: string;
   readonly clientId: string;

@@ -1,25 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
 import { ProtocolError } from './protocol-error';
 import { RENDERERS } from './renderers';
-import { inFlightRequest, type RequestContext } from './request-context';
+import { requestStillArriving, type RequestContext } from './request-context';
 
 /**
- * The two ways a request can fail before any hook or route runs — a URL Fastify cannot decode, or
- * bytes Node cannot parse as HTTP — still answer in the contract's shape with an interaction id and
- * `no-store` (CONTRACT §3), instead of Fastify's default body that echoes the input.
+ * A URL Fastify cannot decode (a bad percent escape, a parameter past maxParamLength) fails
+ * before any hook or route runs: it is still answered in the contract's shape with an interaction
+ * id and `no-store` (instead of Fastify's default body, which echoes the input), and `answered`
+ * counts and logs it like any other answer.
  */
-export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-  const problem = ProtocolError.invalidRequest('malformed request', error.code);
-  reply
-    .status(problem.status)
-    .headers({ [INTERACTION_ID_HEADER]: id, 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' })
-    .send(JSON.stringify(RENDERERS.rfc7009(problem)));
+export function frameworkErrorsFor(answered: SocketAnswered) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
+    const problem = ProtocolError.invalidRequest('malformed request', error.code);
+    reply
+      .status(problem.status)
+      .headers({ [INTERACTION_ID_HEADER]: id, 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' })
+      .send(JSON.stringify(RENDERERS.rfc7009(problem)));
+    answered(problem.status, id);
+  };
 }
 
 /**
@@ -38,7 +42,7 @@ export function clientErrorHandlerFor(answered: SocketAnswered) {
   return (error: Error & { code?: string }, socket: Duplex): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const inFlight = status === 408 ? inFlightRequest(socket) : undefined;
+    const inFlight = status === 408 ? requestStillArriving(socket) : undefined;
     const interactionId = inFlight?.interactionId ?? randomUUID();
     if (inFlight) inFlight.answeredOnSocket = status;
     const problem = new ProtocolError(status, 'invalid_request', status === 408 ? 'request timeout' : 'malformed request');
@@ -60,6 +64,26 @@ export function connectHandlerFor(answered: SocketAnswered) {
     answerOnSocket(socket, problem, id);
     answered(405, id);
     socket.end();
+  };
+}
+
+/**
+ * An `Expect` other than `100-continue`: Node would answer a bare 417. RFC 9110 §10.1.1 lets the
+ * server answer 417 (Expectation Failed); it does, in the contract's shape, with an interaction id.
+ */
+export function expectationHandlerFor(answered: SocketAnswered) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
+    const body = JSON.stringify(RENDERERS.rfc7009(new ProtocolError(417, 'invalid_request', 'the expectation is not supported')));
+    response.writeHead(417, {
+      [INTERACTION_ID_HEADER]: id,
+      'cache-control': 'no-store',
+      connection: 'close',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    response.end(body);
+    answered(417, id);
   };
 }
 

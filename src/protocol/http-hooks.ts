@@ -24,7 +24,8 @@ export function installResponseHeaders(fastify: FastifyInstance, surface: 'publi
       onRejectedId?.();
       throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);
     }
-    if (hostHeaders(request.raw.rawHeaders) !== 1 && request.raw.httpVersionMinor >= 1) {
+    const { httpVersionMajor: major, httpVersionMinor: minor } = request.raw;
+    if (hostHeaders(request.raw.rawHeaders) !== 1 && (major > 1 || minor >= 1)) {
       throw ProtocolError.invalidRequest('an HTTP/1.1 request needs exactly one Host header');
     }
   });

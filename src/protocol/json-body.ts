@@ -8,14 +8,23 @@ import { ProtocolError } from './protocol-error';
  */
 export const MAX_JSON_DEPTH = 8;
 export const MAX_JSON_MEMBERS = 10_000;
+/** Values in the whole body: about 30 per entry of a full registration (10,000 tokens of ~11 fields). */
+export const MAX_JSON_VALUES = 300_000;
 
 /**
- * Why `text` is refused, or `undefined` when its nesting is within `maxDepth` and no array or
- * object has more than `maxMembers` members. One pass over the text, no allocation: brackets
- * and commas inside strings do not count. It checks shape only; `JSON.parse` checks syntax.
+ * Why `text` is refused, or `undefined` when its nesting is within `maxDepth`, no array or object
+ * has more than `maxMembers` members and there are at most `maxValues` members in all. One pass
+ * over the text, no allocation: brackets and commas inside strings do not count. It checks shape
+ * only; `JSON.parse` checks syntax.
  */
-export function jsonShapeProblem(text: string, maxDepth = MAX_JSON_DEPTH, maxMembers = MAX_JSON_MEMBERS): string | undefined {
+export function jsonShapeProblem(
+  text: string,
+  maxDepth = MAX_JSON_DEPTH,
+  maxMembers = MAX_JSON_MEMBERS,
+  maxValues = MAX_JSON_VALUES,
+): string | undefined {
   const members: number[] = [];
+  let values = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -29,11 +38,13 @@ export function jsonShapeProblem(text: string, maxDepth = MAX_JSON_DEPTH, maxMem
     } else if (c === 0x7b || c === 0x5b) {
       // { or [
       if (members.length >= maxDepth) return `JSON nesting deeper than ${maxDepth} levels`;
+      if (++values > maxValues) return `more than ${maxValues} JSON values`;
       members.push(1);
     } else if (c === 0x7d || c === 0x5d) {
       members.pop();
     } else if (c === 0x2c && members.length > 0) {
       if (++members[members.length - 1] > maxMembers) return `a JSON array or object with more than ${maxMembers} members`;
+      if (++values > maxValues) return `more than ${maxValues} JSON values`;
     }
   }
   return undefined;

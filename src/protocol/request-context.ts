@@ -28,25 +28,30 @@ export interface RequestContext {
 const CONTEXT = Symbol('revgw.context');
 const CURRENT = Symbol('revgw.current-request');
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
-type WithCurrent = Duplex & { [CURRENT]?: RequestContext };
+type WithCurrent = Duplex & { [CURRENT]?: IncomingMessage };
 
 /** Attaches the context to the request and marks it as the one its connection is busy with. */
 export function setRequestContext(raw: IncomingMessage, context: RequestContext): void {
   (raw as WithContext)[CONTEXT] = context;
-  (raw.socket as WithCurrent)[CURRENT] = context;
+  if (raw.socket) (raw.socket as WithCurrent)[CURRENT] = raw;
 }
 
 export function requestContext(raw: IncomingMessage): RequestContext | undefined {
   return (raw as WithContext)[CONTEXT];
 }
 
-/** The request a connection is in the middle of (its headers arrived, its answer has not gone). */
-export function inFlightRequest(socket: Duplex): RequestContext | undefined {
-  return (socket as WithCurrent)[CURRENT];
+/**
+ * The request a connection is still receiving: its headers arrived, its body has not all come
+ * (a request that arrived whole and is being served is not it, even on a pipelining
+ * connection whose next request is the one that stalled).
+ */
+export function requestStillArriving(socket: Duplex): RequestContext | undefined {
+  const raw = (socket as WithCurrent)[CURRENT];
+  return raw && !raw.complete ? requestContext(raw) : undefined;
 }
 
 /** The request's answer has gone: a later failure on this keep-alive connection is another request's. */
 export function requestAnswered(raw: IncomingMessage): void {
   const socket = raw.socket as WithCurrent | null;
-  if (socket && socket[CURRENT] === (raw as WithContext)[CONTEXT]) socket[CURRENT] = undefined;
+  if (socket && socket[CURRENT] === raw) socket[CURRENT] = undefined;
 }

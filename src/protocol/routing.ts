@@ -49,9 +49,11 @@ export function answerOtherMethods(fastify: FastifyInstance): () => void {
       fastify.route({
         method: others,
         url,
-        handler: async (request) => {
+        // Before the body is read (after onRequest, so an admin path's gate still answers first).
+        preParsing: async (request) => {
           throw new ProtocolError(405, 'method_not_allowed', `method ${request.method} is not allowed here`, { headers: { allow } });
         },
+        handler: async () => undefined,
       });
     }
     adding = false;

@@ -112,6 +112,45 @@ describe('admin request bodies', () => {
     expect(response.status).toBe(400);
   });
 
+  it('takes at most 16 MiB for a registration: 413 past it', async () => {
+    const response = await post('/admin/tokens', JSON.stringify({ tokens: [{ token: 'x'.repeat(17 * 1024 * 1024) }] }));
+    expect(response.status).toBe(413);
+  });
+
+  it.each([
+    ['one entry with a huge member nobody asked for', `{"tokens":[{"token":"t","junk":[${Array.from({ length: 400 }, () => `{${Array.from({ length: 1000 }, (_, k) => `"k${k}":1`).join(',')}}`).join(',')}]}]}`],
+    ['10,000 entries of 40 members each', `{"tokens":[${Array.from({ length: 10000 }, () => `{${Array.from({ length: 40 }, (_, k) => `"k${k}":1`).join(',')}}`).join(',')}]}`],
+  ])('%s: refused at once by its number of values, the public port keeps answering', async (_name, body) => {
+    const started = Date.now();
+    const answer = post('/admin/tokens', body);
+    const latency = await publicLatencyDuring(answer);
+    const response = await answer;
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error_description: string }).error_description).toBe('more than 300000 JSON values');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(latency).toBeLessThan(1000);
+  });
+
+  it('an unknown member of an entry is neither walked nor copied: a large one is dropped, the entry registered', async () => {
+    const junk = Array.from({ length: 200 }, () => Object.fromEntries(Array.from({ length: 500 }, (_, k) => [`k${k}`, 'v'])));
+    const token = newToken();
+    const answer = await gw.admin('POST', '/admin/tokens', {
+      tokens: [{ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR, junk }],
+    });
+    expect(answer.status).toBe(201);
+    expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(true);
+  });
+
+  it.each([
+    ['/admin/tokens', { constructor: null, tokens: [{}] }],
+    ['/admin/tokens', { constructor: {}, tokens: [{ constructor: null }] }],
+    ['/admin/revocations', { constructor: null, subject: 's' }],
+    ['/admin/tokens/status', { constructor: { prototype: 1 }, token: 't' }],
+  ])('%s with a constructor member %j: never a 500', async (path, body) => {
+    const response = await post(path, JSON.stringify(body));
+    expect(response.status).toBeLessThan(500);
+  });
+
   it('refuses JSON that is not JSON, and other media types', async () => {
     expect((await post('/admin/revocations', '{"subject":')).status).toBe(400);
     const form = await fetch(`${gw.managementUrl}/admin/revocations`, {
@@ -147,6 +186,17 @@ describe('admin request bodies', () => {
       expect(JSON.stringify(answer.body)).not.toContain('c2VjcmV0LXZhbHVl');
       const rows = await gw.database.dataSource.query(`SELECT 1 FROM clients WHERE client_id = $1`, [`leaky-${member}`]);
       expect(rows).toEqual([]);
+    });
+
+    it.each([
+      ['inside a member of a key', (pub: Record<string, unknown>) => ({ keys: [{ ...pub, backup: { d: 'UFJJVkFURS1E' } }] }), 'jwks.keys[0].backup', 'd'],
+      ['in another member of the set', (pub: Record<string, unknown>) => ({ keys: [pub], old: [{ kty: 'oct', k: 'c2VjcmV0LXZhbHVl' }] }), 'jwks.old[0]', 'k'],
+    ])('refuses private key material %s, and never stores or echoes it', async (_name, jwks, where, member) => {
+      const answer = await gw.admin('PUT', '/admin/clients/nested-leak', { auth_method: 'private_key_jwt', jwks: jwks(publicJwk) });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error_description).toBe(`${where} is not a public key (it has ${member})`);
+      expect(JSON.stringify(answer.body)).not.toMatch(/UFJJVkFURS1E|c2VjcmV0LXZhbHVl/);
+      expect(await gw.database.dataSource.query(`SELECT 1 FROM clients WHERE client_id = 'nested-leak'`)).toEqual([]);
     });
 
     it('refuses a symmetric key (kty oct)', async () => {

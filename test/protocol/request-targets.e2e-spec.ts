@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { createRootLogger } from '../../src/logging/logging';
+import { hashToken } from '../../src/revocation/token-hash';
 import { basic, IN_A_YEAR, newToken, rawHttp, startTestGateway, type TestGateway } from '../support/gateway';
 import { matchingSpellings, nonMatchingSpellings, parseAnswer, sendTarget } from '../support/request-targets';
 
@@ -152,5 +153,89 @@ describe('request targets and the requests Node answers itself', () => {
     // No line for the 408 under any other id.
     expect(lines.filter((l) => l.status === 408 && l.interaction_id !== id)).toEqual([]);
     expect(await metric('revgw_http_requests_total{profile="rfc7009",status="408"}')).toBe(1);
+  });
+
+  describe('answers given before the body is read', () => {
+    it('405 is decided before the body is parsed: the rfc7009 shape, never the profile’s parse or size error', async () => {
+      const patch = await sendTarget(gw.publicUrl, 'PATCH', '/oauth2/rest/token/revoke', { body: 'x', headers: { 'content-type': 'text/plain' } });
+      expect(patch.status).toBe(405);
+      expect(JSON.parse(patch.body)).toEqual({ error: 'method_not_allowed', error_description: 'method PATCH is not allowed here' });
+      const big = await sendTarget(gw.publicUrl, 'PUT', '/token/revoke', { body: `token=${'a'.repeat(20 * 1024)}`, headers: FORM });
+      expect(big.status).toBe(405);
+      const metrics = await sendTarget(gw.managementUrl, 'POST', '/metrics', { body: '{bad', headers: { 'content-type': 'application/json' } });
+      expect(metrics.status).toBe(405);
+      expect(metrics.headers.allow).toBe('GET, HEAD');
+    });
+
+    it('an early answer closes the connection: a body that never comes is no second request (no stray 408)', async () => {
+      for (const [url, target] of [[gw.managementUrl, '/admin/revocations'], [gw.publicUrl, '/nothing']]) {
+        const started = Date.now();
+        const answer = await rawHttp(url, `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"subject"`, { halfClose: false });
+        expect(answer.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
+        expect(parseAnswer(answer).headers.connection).toBe('close');
+        expect(Date.now() - started).toBeLessThan(1000); // closed at once, not at the request timeout
+      }
+    });
+
+    it('Expect other than 100-continue: 417 in the contract shape with an interaction id, on both ports', async () => {
+      for (const url of [gw.publicUrl, gw.managementUrl]) {
+        const answer = parseAnswer(await rawHttp(url, 'GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n'));
+        expect(answer.status).toBe(417);
+        expect(answer.headers['x-fapi-interaction-id']).toMatch(UUID);
+        expect(answer.headers['cache-control']).toBe('no-store');
+        expect(JSON.parse(answer.body)).toEqual({ error: 'invalid_request', error_description: 'the expectation is not supported' });
+      }
+    });
+  });
+
+  it('a request line claiming HTTP/2.0 still needs exactly one Host', async () => {
+    const answer = parseAnswer(await rawHttp(gw.publicUrl, 'GET /.well-known/oauth-authorization-server HTTP/2.0\r\n\r\n'));
+    expect(answer.status).toBe(400);
+  });
+
+  it('a URL Fastify cannot decode: 400 in the contract shape, logged and counted', async () => {
+    const before = await metric('revgw_http_requests_total{profile="other",status="400"}');
+    const answer = await sendTarget(gw.publicUrl, 'GET', '/%zz');
+    expect(answer.status).toBe(400);
+    expect(lines.find((l) => l.interaction_id === answer.headers['x-fapi-interaction-id'])).toMatchObject({ status: 400, msg: 'request completed' });
+    expect(await metric('revgw_http_requests_total{profile="other",status="400"}')).toBe(before + 1);
+  });
+
+  it('a client id of up to 255 characters can be managed through its path', async () => {
+    const long = `tpp-${'x'.repeat(200)}`;
+    expect((await gw.admin('PUT', `/admin/clients/${long}`, { auth_method: 'none' })).status).toBe(201);
+    expect((await gw.post('/token/revoke', { token: 'x', client_id: long })).status).toBe(200);
+    expect((await gw.admin('DELETE', `/admin/clients/${long}`)).status).toBe(204);
+  });
+
+  // A revocation still being served (it waits on a row another session holds) when the next
+  // request on its connection stalls: the 408 is that next request's, with an id of its own.
+  (process.env.DATABASE_URL ? it : it.skip)('a 408 on a pipelining connection belongs to the request that stalled, not to the one being served', async () => {
+    const { Client } = await import('pg');
+    const token = newToken();
+    await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }] });
+    const peer = new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url });
+    await peer.connect();
+    try {
+      await peer.query('BEGIN');
+      await peer.query('SELECT 1 FROM tokens WHERE token_hash = $1 FOR UPDATE', [hashToken(token)]);
+      const served = '7d1c2a4e-8d3b-4c5a-9e7f-1a2b3c4d5e60';
+      const body = `token=${encodeURIComponent(token)}`;
+      const answer = parseAnswer(
+        await rawHttp(
+          gw.publicUrl,
+          `POST /token/revoke HTTP/1.1\r\nHost: x\r\nx-fapi-interaction-id: ${served}\r\nAuthorization: ${basic('tpp', 'tpp-secret-value')}\r\n` +
+            `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+            'POST /token/revoke HTTP/1.1\r\nHost: x\r\nContent-Len',
+          { halfClose: false },
+        ),
+      );
+      await peer.query('ROLLBACK');
+      if (answer.status === 408) expect(answer.headers['x-fapi-interaction-id']).not.toBe(served);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(lines.filter((l) => l.interaction_id === served && l.status === 408)).toEqual([]);
+    } finally {
+      await peer.end();
+    }
   });
 });
