@@ -8,7 +8,7 @@ const withCode = (code: string, message = 'db failure') => Object.assign(new Err
 const typeorm = (code: string) => Object.assign(new Error('query failed'), { driverError: withCode(code) });
 
 describe('isTransientDatabaseError', () => {
-  it.each(['08006', '08001', '57P01', '57014', '53300', '53100', '40P01', '40001', '55P03'])(
+  it.each(['08006', '08001', '57P01', '57014', '53300', '53100', '40P01', '40001', '55P03', '25006'])(
     'classifies SQLSTATE %s as transient',
     (code) => expect(isTransientDatabaseError(withCode(code))).toBe(true),
   );
@@ -28,7 +28,11 @@ describe('isTransientDatabaseError', () => {
     expect(isTransientDatabaseError(new Error('Connection terminated unexpectedly'))).toBe(false);
     // A statement the server never answered (no severity): the database is unavailable.
     expect(isTransientDatabaseError(markUnanswered(new Error('anything at all')))).toBe(true);
-    // What TypeORM throws for a statement whose driver error has no SQLSTATE.
+    // What TypeORM throws for a statement whose driver error has no severity (it copies the code).
+    const unreachable = Object.assign(new Error('connect ENETUNREACH'), { name: 'QueryFailedError', code: 'ENETUNREACH', driverError: Object.assign(new Error('x'), { code: 'ENETUNREACH' }) });
+    expect(isTransientDatabaseError(unreachable)).toBe(true);
+    const lost = Object.assign(new Error('x'), { name: 'QueryFailedError', code: 'ESOMETHINGNEW', driverError: Object.assign(new Error('x'), { code: 'ESOMETHINGNEW' }) });
+    expect(isTransientDatabaseError(lost)).toBe(true);
     const queryFailed = Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError: new Error('Connection terminated') });
     expect(isTransientDatabaseError(queryFailed)).toBe(true);
     // A server answer is classified by its SQLSTATE, whatever it says.

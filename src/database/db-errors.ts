@@ -10,7 +10,9 @@ import type { Pool, PoolClient } from 'pg';
  */
 const TRANSIENT_SQLSTATE_CLASSES = ['08', '53', '57', '40']; // connection, resources, operator intervention, rollback
 const LOCK_NOT_AVAILABLE = '55P03'; // lock_timeout: another transaction holds the rows for now
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+// read_only_sql_transaction: a standby, or a primary being failed over (default_transaction_read_only).
+const READ_ONLY = '25006';
+const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Where a failure was marked as the database's being unavailable. */
 const UNAVAILABLE = Symbol('revgw.database-unavailable');
@@ -96,11 +98,12 @@ export function isTransientDatabaseError(error: unknown): boolean {
   if (typeof error === 'object' && error !== null && (error as Marked)[UNAVAILABLE] !== undefined) return true;
   const code = sqlState(error);
   if (code && TRANSIENT_NODE_CODES.has(code)) return true; // before SQLSTATE: 'EPIPE' is five letters too
-  if (code === LOCK_NOT_AVAILABLE) return true;
-  if (code && /^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2));
-  // TypeORM wraps whatever the driver threw for a statement: with no SQLSTATE, the server never answered.
+  if (code === LOCK_NOT_AVAILABLE || code === READ_ONLY) return true;
+  // TypeORM wraps whatever the driver threw for a statement: without a severity, the server never answered.
   const wrapped = error as { name?: unknown; driverError?: unknown } | null;
-  return wrapped?.name === 'QueryFailedError' && code === undefined && isUnanswered(wrapped.driverError);
+  if (wrapped?.name === 'QueryFailedError' && isUnanswered(wrapped.driverError)) return true;
+  if (code && /^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2));
+  return false;
 }
 
 function sqlState(error: unknown): string | undefined {

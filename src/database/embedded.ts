@@ -12,6 +12,8 @@ export interface EmbeddedPostgres {
 
 /** libpq's name for a server socket in its directory (port 5432). */
 const SOCKET_NAME = '.s.PGSQL.5432';
+/** sockaddr_un.sun_path holds 108 bytes on Linux, the terminating NUL included. */
+const MAX_SOCKET_PATH = 107;
 
 /**
  * PostgreSQL for a machine with nothing installed: PGlite (PostgreSQL compiled to WASM) served by
@@ -25,8 +27,9 @@ const SOCKET_NAME = '.s.PGSQL.5432';
  * connection and stall every revocation.
  *
  * @param dataDir a folder to persist in, or `undefined` for an in-memory database (tests).
+ * @param socketParent where the socket's own directory is made (the temporary directory).
  */
-export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(dataDir: string | undefined, socketParent = tmpdir()): Promise<EmbeddedPostgres> {
   let db: PGlite;
   if (dataDir) {
     const path = resolve(dataDir, 'pglite');
@@ -35,13 +38,22 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
   } else {
     db = await PGlite.create();
   }
-  const socketDir = mkdtempSync(join(tmpdir(), 'revgw-pg-'));
+  // Absolute (the driver reads a host starting with `/` as a socket directory), and short enough
+  // for a Unix socket path (108 bytes with its NUL; longer, it would be cut outside the directory).
+  const socketDir = mkdtempSync(join(resolve(socketParent), 'revgw-pg-'));
+  const socketPath = join(socketDir, SOCKET_NAME);
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    await db.close();
+    rmSync(socketDir, { recursive: true, force: true });
+    throw new Error(`the embedded database's socket path would be ${Buffer.byteLength(socketPath)} bytes, over ${MAX_SOCKET_PATH}: set TMPDIR to a shorter directory`);
+  }
   chmodSync(socketDir, 0o700);
-  const server = new PGLiteSocketServer({ db, path: join(socketDir, SOCKET_NAME) });
+  const server = new PGLiteSocketServer({ db, path: socketPath });
   try {
     await server.start();
-    chmodSync(join(socketDir, SOCKET_NAME), 0o600);
+    chmodSync(socketPath, 0o600);
   } catch (error) {
+    await server.stop().catch(() => undefined);
     await db.close();
     rmSync(socketDir, { recursive: true, force: true });
     throw error;

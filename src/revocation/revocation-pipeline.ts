@@ -10,7 +10,7 @@ import type { ProfileName } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 import { TenantDirectory } from '../tenancy/tenant-directory';
 import { Metrics } from '../metrics/metrics';
-import { Throttle } from '../throttling/throttle';
+import { Throttle, UNKNOWN_SOURCE } from '../throttling/throttle';
 import { UpstreamPropagation } from '../upstream/propagation';
 import { defaultLevels, type LevelByType } from './levels';
 import { RevocationEngine, type RevocationResult } from './revocation-engine';
@@ -80,7 +80,7 @@ export class RevocationPipeline {
     });
     const client = await this.clientAuth.authenticate({ headers: request.headers, form, certificate }, tenant, spec.policy);
     context.clientId = client.clientId;
-    await this.throttle.client(tenant, client.clientId, client.confidential ? undefined : (context.sourceAddress ?? ''));
+    await this.throttle.client(tenant, client.clientId, client.confidential ? undefined : (context.sourceAddress ?? UNKNOWN_SOURCE));
     const target = spec.target(form);
 
     const common = { tenant, clientId: client.clientId, interactionId: context.interactionId, profile: spec.profile, psuIp: context.psuIp };

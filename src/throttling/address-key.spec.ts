@@ -52,6 +52,19 @@ describe('addressKey', () => {
     );
   });
 
+  it('keys an IPv4-mapped address in any spelling as that IPv4 host', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), (octets) => {
+        const v4 = octets.join('.');
+        const hi = ((octets[0] << 8) | octets[1]).toString(16);
+        const lo = ((octets[2] << 8) | octets[3]).toString(16);
+        for (const spelling of [`::ffff:${v4}`, `::ffff:${hi}:${lo}`, `0:0:0:0:0:ffff:${hi}:${lo}`, `::FFFF:${hi.toUpperCase()}:${lo}`]) {
+          expect(addressKey(spelling, 64)).toBe(v4);
+        }
+      }),
+    );
+  });
+
   it('keeps IPv4 addresses whole and refuses what is no address', () => {
     expect(addressKey('203.0.113.7', 64)).toBe('203.0.113.7');
     expect(addressKey('2001:db8:1:2:3:4:5:6', 64)).toBe('2001:db8:1:2:0:0:0:0/64');

@@ -13,6 +13,10 @@ export function addressKey(address: string, ipv6Prefix: number): string | undefi
   if (version === 4) return bare;
   if (version !== 6) return undefined;
   const groups = ipv6Groups(bare);
+  // An IPv4-mapped address in any spelling (`::ffff:1.2.3.4`, `::ffff:102:304`) is that IPv4 host.
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
+  }
   const masked = groups.map((group, i) => {
     const bits = Math.max(0, Math.min(16, ipv6Prefix - i * 16));
     return bits === 0 ? 0 : group & ((0xffff << (16 - bits)) & 0xffff);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TrustedProxies } from '../client-auth/mtls';
 import { requestContext } from '../protocol/request-context';
-import type { Throttle } from './throttle';
+import { UNKNOWN_SOURCE, type Throttle } from './throttle';
 
 /**
  * The per-IP budget as the second step of every public request, right after the interaction id:
@@ -10,9 +10,11 @@ import type { Throttle } from './throttle';
  */
 export function installIpThrottle(fastify: FastifyInstance, throttle: Throttle, proxies: TrustedProxies): void {
   fastify.addHook('onRequest', async (request) => {
-    const address = proxies.sourceAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
+    // A connection reset by its client has no peer address any more, though its requests are
+    // still served: they share one budget rather than none.
+    const address = proxies.sourceAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']) ?? UNKNOWN_SOURCE;
     const context = requestContext(request.raw);
     if (context) context.sourceAddress = address;
-    if (address) await throttle.ip(address);
+    await throttle.ip(address);
   });
 }

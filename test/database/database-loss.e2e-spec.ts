@@ -164,6 +164,25 @@ describe('database loss', () => {
     expect((await gw.post('/token/revoke', { token: 'x' }, asTpp)).status).toBe(200);
   });
 
+  it('read only (a standby, or a primary being failed over): 503 for a revocation, which did not happen', async () => {
+    const token = newToken();
+    await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }] });
+    await superuser(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+    await superuser(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+    try {
+      for (const call of [() => gw.post('/token/revoke', { token }, asTpp), () => gw.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asTpp)]) {
+        const response = await call();
+        expect(response.status).toBe(503);
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      expect((await gw.admin('POST', '/admin/revocations', { subject: 's' })).status).toBe(503);
+    } finally {
+      await superuser(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
+      await superuser(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+    }
+    expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(true);
+  });
+
   it('database dropped: 503 everywhere', async () => {
     await superuser(`DROP DATABASE ${name} WITH (FORCE)`);
     await everyEndpointUnavailable();

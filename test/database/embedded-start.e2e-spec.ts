@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
+import { startEmbeddedPostgres } from '../../src/database/embedded';
 import { startGateway } from '../../src/gateway';
 import { ADMIN_TOKEN } from '../support/gateway';
 
@@ -42,6 +43,13 @@ describe('embedded database in DATA_DIR', () => {
    * any password, un-revoke tokens, or hold its one connection. It is a Unix socket in a fresh
    * directory only this user can enter.
    */
+  it('refuses a TMPDIR too long for a socket path, clearly, and leaves nothing behind', async () => {
+    const long = join(dataDir, 'x'.repeat(90));
+    mkdirSync(long, { recursive: true });
+    await expect(startEmbeddedPostgres(undefined, long)).rejects.toThrow(/socket path would be \d+ bytes, over 107: set TMPDIR/);
+    expect(readdirSync(long)).toEqual([]);
+  });
+
   it('listens on no TCP port of its own: only the two HTTP ports; its socket is in a 0700 directory', async () => {
     const gateway = await startGateway(config);
     try {

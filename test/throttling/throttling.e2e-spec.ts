@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { closedPort, json, startTestGateway, type TestGateway } from '../support/gateway';
 import { TcpProxy } from '../support/tcp-proxy';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
@@ -143,6 +144,36 @@ describe('throttling', () => {
 
     it('with THROTTLE_IPV6_PREFIX=128, per address', async () => {
       for (let i = 1; i <= 5; i++) expect(await metadata(perAddress, `2001:db8:9:9::${i}`)).toBe(200);
+    });
+  });
+
+  describe('a connection its client reset', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startTestGateway({ THROTTLE_IP_LIMIT: '5' });
+    });
+    afterAll(() => gw.stop());
+
+    it('is still charged to a budget: its peer address is gone, its requests share one', async () => {
+      const { port } = new URL(gw.publicUrl);
+      const body = 'token=x&client_id=nobody';
+      const request = `POST /token/revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      for (let i = 0; i < 40; i++) {
+        await new Promise<void>((resolve) => {
+          const socket = connect(Number(port), '127.0.0.1', () => {
+            socket.write(request.repeat(3), () => {
+              socket.resetAndDestroy();
+              resolve();
+            });
+          });
+          socket.on('error', () => resolve());
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const text = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+      const failures = Number(/^revgw_client_auth_failures_total\{method="none"\} (\d+)/m.exec(text)?.[1] ?? 0);
+      // 120 requests sent; at most the loopback budget and the shared one reached authentication.
+      expect(failures).toBeLessThanOrEqual(10);
     });
   });
 
