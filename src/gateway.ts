@@ -148,7 +148,7 @@ async function createApplication(
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     // A path parameter holds a client id (up to 255 characters, each up to 3 when percent-encoded).
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrorsFor(answeredOnSocket),
     clientErrorHandler: clientErrorHandlerFor(answeredOnSocket),
   });
