@@ -36,7 +36,8 @@ describe('embedded database in DATA_DIR', () => {
     } finally {
       await second.close();
     }
-  });
+    // Two starts of PGlite from disk (WASM), migrations included: 10-25 s on a busy 2-core machine.
+  }, 90_000);
 
   /**
    * PGlite checks no credentials: on a loopback TCP port, any local process could open it with
