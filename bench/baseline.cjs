@@ -22,7 +22,7 @@ createServer((request, response) => {
     if (!token) return response.writeHead(400).end();
     const hash = createHash('sha256').update(token).digest();
     const id = randomUUID();
-    const params = [['default'], [hash], [clientId], ['NONE'], ['RELATED_TOKENS'], [id], ['rfc7009'], [null], [null], [null], null, [id]];
+    const params = [['default'], [hash], [clientId], ['NONE'], ['RELATED_TOKENS'], [id], ['rfc7009'], [null], [null], [null], null, [id], [], []];
     try {
       await pool.query({ name: 'revoke', text: REVOKE_BATCH_SQL, values: params });
       response.writeHead(200, { 'cache-control': 'no-store' }).end();

@@ -14,8 +14,8 @@ import { BulkRevocationBody, EventsQuery } from './dto';
  * refresh tokens its access tokens came from, and the consent itself. The lock order and the
  * family check are the revocation statement's (batch-statement.ts): the consent first, then
  * tokens in hash order, so it cannot deadlock against revocations (one that meets its rows waits
- * at most the lock timeout and answers 503, to be retried); a child registered under one of its
- * refresh tokens meanwhile makes it run again, as does a deadlock or serialization failure.
+ * at most the lock timeout and answers 503, to be retried). A deadlock or serialization failure
+ * is retried.
  */
 @Controller('admin')
 export class RevocationsController {
@@ -49,14 +49,18 @@ export class RevocationsController {
            SELECT t.token_hash, t.family_version <> m.family_version AS changed FROM members m JOIN tokens t ON t.tenant = $1 AND t.token_hash = m.token_hash
             WHERE m.live
             ORDER BY t.token_hash FOR UPDATE OF t
+         ), unlocked AS (
+           -- The consent exists now but did not when it was to be locked (created in between).
+           SELECT 1 FROM consents WHERE ${consentOnly ? 'tenant = $1 AND consent_id = $2' : 'false'} AND revoked_at IS NULL AND NOT $${params.length + 3}::boolean
          ), revoked AS (
            UPDATE tokens t SET revoked_at = now() FROM victims v
             WHERE t.tenant = $1 AND t.token_hash = v.token_hash AND t.revoked_at IS NULL
-              AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims))
+              AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims) OR EXISTS (SELECT 1 FROM unlocked))
            RETURNING t.token_type
          ), consent AS (
            UPDATE consents SET revoked_at = now()
             WHERE ${consentOnly ? 'tenant = $1 AND consent_id = $2' : 'false'} AND revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
+              AND revgw_family_unchanged(EXISTS (SELECT 1 FROM unlocked))
            RETURNING 1
          ), event AS (
            INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, revoked, outcome)
@@ -67,14 +71,18 @@ export class RevocationsController {
                   (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS access,
                   (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS refresh
              FROM event`;
-    const values = [...params, interactionId, body.client_id ?? null];
     const [row] = (await retryingConflicts(() =>
       this.db.transaction(async (tx) => {
-        // A withdrawal locks the consent first (the lock order of batch-statement.ts), so that every
-        // token registered under it before is in the statement's snapshot and every one after is
-        // born revoked.
-        if (consentOnly) await tx.query('SELECT 1 FROM consents WHERE tenant = $1 AND consent_id = $2 FOR UPDATE', [body.tenant, body.consent_id]);
-        return tx.query(statement, values);
+        // Everything it will revoke is locked first, in the lock order of batch-statement.ts: the
+        // consent of a withdrawal, then the live tokens matched, in hash order. The statement then
+        // sees every token registered before those locks, and a registration after them waits for
+        // the commit and finds its family revoked. (Optimistically, a client that keeps getting
+        // tokens could never be offboarded: some refresh token's family would always have grown.)
+        const locked = consentOnly
+          ? ((await tx.query('SELECT 1 FROM consents WHERE tenant = $1 AND consent_id = $2 AND revoked_at IS NULL FOR UPDATE', [body.tenant, body.consent_id])) as unknown[]).length > 0
+          : false;
+        await tx.query(`SELECT 1 FROM tokens WHERE tenant = $1 AND ${where} AND revoked_at IS NULL ORDER BY token_hash FOR UPDATE`, params);
+        return tx.query(statement, [...params, interactionId, body.client_id ?? null, locked]);
       }),
     )) as Array<{ revoked: number; access: number; refresh: number }>;
     this.metrics.revoked(row, 'admin');

@@ -27,14 +27,19 @@ export class PreparedStatements {
    */
   async transaction<T>(work: (run: <Row extends QueryResultRow>(name: string, text: string, values: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T> {
     return this.withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
-        const result = await work((name, text, values) => prepared(client, name, text, values));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+      for (;;) {
+        await client.query('BEGIN');
+        try {
+          const result = await work((name, text, values) => prepared(client, name, text, values, true));
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          // A statement left prepared by an earlier connection (PGlite): it cannot be dropped
+          // inside the transaction it aborted, so it is dropped after, and the work runs again.
+          if (!(error instanceof LeftPrepared)) throw error;
+          await client.query(`DEALLOCATE ${error.statement}`);
+        }
       }
     });
   }
@@ -60,13 +65,20 @@ export class PreparedStatements {
   }
 }
 
-async function prepared<Row extends QueryResultRow>(client: PoolClient, name: string, text: string, values: unknown[]): Promise<Row[]> {
+class LeftPrepared extends Error {
+  constructor(readonly statement: string) {
+    super(`prepared statement ${statement} already exists`);
+  }
+}
+
+async function prepared<Row extends QueryResultRow>(client: PoolClient, name: string, text: string, values: unknown[], inTransaction = false): Promise<Row[]> {
   try {
     return (await client.query<Row>({ name, text, values })).rows;
   } catch (error) {
     // PGlite keeps one server session behind every socket connection, so a statement prepared by
     // an earlier connection can still exist on a new one. Drop it and prepare again.
     if ((error as { code?: string }).code !== DUPLICATE_PREPARED_STATEMENT) throw error;
+    if (inTransaction) throw new LeftPrepared(name);
     await client.query(`DEALLOCATE ${name}`);
     return (await client.query<Row>({ name, text, values })).rows;
   }

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 
 /** Registrations between two ANALYZEs: at least this many, and a tenth of the table. */
 const MIN_CHANGE = 1000;
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 /**
  * Keeps the planner's statistics of the token tables current after registrations. The hot-path
@@ -39,9 +40,13 @@ export class PlannerStatistics {
       const [row] = (await this.db.query(`SELECT reltuples::bigint AS rows FROM pg_class WHERE oid = 'tokens'::regclass`)) as Array<{ rows: string }>;
       this.rowsAtLastAnalyze = Math.max(0, Number(row.rows));
     } catch (error) {
-      // Not the table's owner, say: autovacuum is left to it, and this is not tried again.
-      this.disabled = true;
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'ANALYZE after a registration failed; leaving statistics to autovacuum');
+      // Not the table's owner: statistics are left to autovacuum, and this is not tried again.
+      // Anything else (a lock held by a VACUUM, a timeout, a failover) is tried again after the
+      // next thousand registrations.
+      const code = (error as { code?: unknown; driverError?: { code?: unknown } }).code ?? (error as { driverError?: { code?: unknown } }).driverError?.code;
+      if (code === INSUFFICIENT_PRIVILEGE) this.disabled = true;
+      const message = this.disabled ? 'ANALYZE is not permitted; leaving statistics to autovacuum' : 'ANALYZE after a registration failed; tried again later';
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, message);
     }
   }
 }

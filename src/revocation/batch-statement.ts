@@ -21,9 +21,11 @@ import type { TokenType } from './token-types';
  * - Lock order, for every statement that revokes or registers: consents by (tenant, id) first,
  *   then tokens by (tenant, hash) with `ORDER BY … FOR UPDATE` (an UPDATE's join order depends
  *   on the plan, so it cannot be trusted to lock in order). A batch with a RELATED_CONSENT request
- *   runs in a transaction whose first statement locks those consents (CONSENT_LOCKS_SQL); this
- *   statement then sees every token registered under them before, and a registration after waits
- *   for the commit and finds the consent revoked. A lone request goes through this same statement:
+ *   runs in a transaction whose first statement locks those consents (CONSENT_LOCKS_SQL) and
+ *   passes them in ($13, $14); this statement then sees every token registered under them
+ *   before, and a registration after waits for the commit and finds the consent revoked. A
+ *   consent this statement would revoke that was not locked (its token was registered between
+ *   the two statements) is `unlocked`: the guard aborts, and the next try locks it. A lone request goes through this same statement:
  *   a second statement shape with another lock order deadlocked against batches.
  * - A refresh token's family is serialised optimistically. A registration bumps the parent's
  *   `family_version` under lock before it reads it. Every victim that was live in this
@@ -78,6 +80,10 @@ WITH req AS (
   SELECT DISTINCT ON (v.tenant, v.token_hash) v.idx, v.tenant, v.token_hash, v.family_version, v.live
     FROM victims v JOIN req r ON r.idx = v.idx WHERE v.client_id = r.client_id
    ORDER BY v.tenant, v.token_hash, v.idx
+), unlocked AS (
+  SELECT 1 FROM (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o
+    JOIN consents k ON k.tenant = o.tenant AND k.consent_id = o.consent_id AND k.revoked_at IS NULL
+   WHERE NOT EXISTS (SELECT 1 FROM unnest($13::text[], $14::text[]) AS l(tenant, consent_id) WHERE l.tenant = o.tenant AND l.consent_id = o.consent_id)
 ), locked AS (
   SELECT c.idx, t.tenant, t.token_hash, t.family_version <> c.family_version AS changed
     FROM claimed c JOIN tokens t ON t.token_hash = c.token_hash AND t.tenant = c.tenant
@@ -86,12 +92,13 @@ WITH req AS (
 ), revoked AS (
   UPDATE tokens t SET revoked_at = now() FROM locked l
    WHERE t.token_hash = l.token_hash AND t.tenant = l.tenant AND t.revoked_at IS NULL
-     AND revgw_family_unchanged((SELECT bool_or(changed) FROM locked))
+     AND revgw_family_unchanged((SELECT bool_or(changed) FROM locked) OR EXISTS (SELECT 1 FROM unlocked))
   RETURNING l.idx, t.token_hash, t.token_type
 ), consent AS (
   UPDATE consents k SET revoked_at = now()
     FROM (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o
    WHERE k.tenant = o.tenant AND k.consent_id = o.consent_id AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
+     AND revgw_family_unchanged(EXISTS (SELECT 1 FROM unlocked))
   RETURNING 1
 ), tally AS (
   SELECT idx, count(*) FILTER (WHERE token_type = 'access_token')::int AS access,
@@ -126,7 +133,7 @@ SELECT a.idx::int, a.outcome, a.token_type, a.access AS revoked_access, a.refres
  * own tokens, locked in (tenant, id) order before the revocation statement takes its snapshot.
  */
 export const CONSENT_LOCKS_SQL = `
-SELECT k.consent_id FROM consents k
+SELECT k.tenant, k.consent_id FROM consents k
   JOIN (SELECT DISTINCT t.tenant, t.consent_id
           FROM unnest($1::text[], $2::bytea[], $3::text[]) AS r(tenant, token_hash, client_id)
           JOIN tokens t ON t.token_hash = r.token_hash AND t.tenant = r.tenant AND t.client_id = r.client_id
@@ -134,8 +141,12 @@ SELECT k.consent_id FROM consents k
  WHERE k.revoked_at IS NULL
  ORDER BY k.tenant, k.consent_id FOR UPDATE OF k`;
 
-/** The statement's parameters: one array per column, one element per request. */
-export function batchParameters(requests: readonly RevocationRequest[], leaseMs: number | null): unknown[] {
+/** The statement's parameters: one array per column, one element per request; then the consents locked before it. */
+export function batchParameters(
+  requests: readonly RevocationRequest[],
+  leaseMs: number | null,
+  locked: ReadonlyArray<{ tenant: string; consentId: string }> = [],
+): unknown[] {
   const column = <T>(pick: (request: RevocationRequest) => T) => requests.map(pick);
   return [
     column((r) => r.tenant),
@@ -150,6 +161,8 @@ export function batchParameters(requests: readonly RevocationRequest[], leaseMs:
     column((r) => r.outbox?.hint ?? null),
     leaseMs,
     column((r) => r.interactionId),
+    locked.map((c) => c.tenant),
+    locked.map((c) => c.consentId),
   ];
 }
 

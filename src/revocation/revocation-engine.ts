@@ -74,6 +74,9 @@ WITH consent AS (
 ), consent_tokens AS MATERIALIZED (
   SELECT t.token_hash, t.token_type, t.parent_hash, t.family_version, t.revoked_at IS NULL AS live
     FROM owned o JOIN tokens t ON t.tenant = $1 AND t.consent_id = o.consent_id WHERE t.client_id = $3
+), unlocked AS (
+  -- The arrangement exists now but did not when it was to be locked (created in between): run again.
+  SELECT 1 FROM owned o JOIN consents k ON k.tenant = $1 AND k.consent_id = o.consent_id WHERE k.revoked_at IS NULL AND NOT $7::boolean
 ), members AS (
   SELECT token_hash, family_version, live FROM consent_tokens
   UNION
@@ -87,11 +90,12 @@ WITH consent AS (
 ), revoked AS (
   UPDATE tokens t SET revoked_at = now() FROM victims v
    WHERE t.token_hash = v.token_hash AND t.tenant = $1 AND t.revoked_at IS NULL
-     AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims))
+     AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims) OR EXISTS (SELECT 1 FROM unlocked))
   RETURNING t.token_type
 ), marked AS (
   UPDATE consents k SET revoked_at = now() FROM owned o
    WHERE k.tenant = $1 AND k.consent_id = o.consent_id AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
+     AND revgw_family_unchanged(EXISTS (SELECT 1 FROM unlocked))
   RETURNING 1
 ), event AS (
   INSERT INTO revocation_events (interaction_id, tenant, client_id, profile, token_type, level, revoked, outcome, psu_ip)
@@ -158,7 +162,7 @@ export class RevocationEngine {
       this.statements.transaction(async (run) => {
         // The consent first (the lock order of batch-statement.ts): every token registered under
         // it before is in the statement's snapshot, every one after is born revoked.
-        await run('revgw_lock_consent', LOCK_CONSENT_SQL, [request.tenant, request.consentId, request.clientId]);
+        const locked = await run('revgw_lock_consent', LOCK_CONSENT_SQL, [request.tenant, request.consentId, request.clientId]);
         return run<ResultRow>('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
           request.tenant,
           request.consentId,
@@ -166,6 +170,7 @@ export class RevocationEngine {
           request.interactionId,
           request.profile,
           request.psuIp ?? null,
+          locked.length > 0,
         ]);
       }),
     );
@@ -174,20 +179,20 @@ export class RevocationEngine {
 
   private async revokeMany(requests: RevocationRequest[]): Promise<RevocationResult[]> {
     const leaseMs = requests.find((request) => request.outbox)?.outbox?.leaseMs ?? null;
-    const parameters = batchParameters(requests, leaseMs);
     // Consents are locked before anything else (batch-statement.ts): a batch that may revoke one
     // takes them first, in a transaction; the others are the one statement alone.
     const consentLevel = requests.filter((r) => r.levels.access_token === 'RELATED_CONSENT' || r.levels.refresh_token === 'RELATED_CONSENT');
     const rows = await retryingConflicts(() =>
       consentLevel.length === 0
-        ? this.statements.run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, parameters)
+        ? this.statements.run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, batchParameters(requests, leaseMs))
         : this.statements.transaction(async (run) => {
-            await run('revgw_lock_consents', CONSENT_LOCKS_SQL, [
+            const locked = await run<{ tenant: string; consent_id: string }>('revgw_lock_consents', CONSENT_LOCKS_SQL, [
               consentLevel.map((r) => r.tenant),
               consentLevel.map((r) => r.tokenHash),
               consentLevel.map((r) => r.clientId),
             ]);
-            return run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, parameters);
+            const consents = locked.map((row) => ({ tenant: row.tenant, consentId: row.consent_id }));
+            return run<BatchRow>('revgw_revoke', REVOKE_BATCH_SQL, batchParameters(requests, leaseMs, consents));
           }),
     );
     // One row per request, by position (idx is 1-based); anything else is a defect, not an answer.

@@ -280,6 +280,63 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
       expect(outcome).toEqual({ revoked: 204, active: false });
     });
 
+    it('a consent-level request whose token was registered between the consent locks and the revocation: its consent is locked too', async () => {
+      const waitingOn = (count: number, fragment = '') =>
+        eventually(async () => {
+          await peer.query('SELECT pg_stat_clear_snapshot()');
+          const { rows } = await peer.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
+            [`%${fragment}%`],
+          );
+          return rows[0].n >= count;
+        }, 5000, `${count} statements waiting`);
+      const q = token('tpp', {});
+      const t1 = token('tpp', { consent_id: 'batch-c1' });
+      const t = token('tpp', { consent_id: 'batch-c' });
+      const t2 = token('tpp', { consent_id: 'batch-c' });
+      const n = token('tpp', {});
+      expect((await gw.admin('POST', '/admin/tokens', { tokens: [q, t1] })).status).toBe(201);
+      const [p1, p2] = [new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url }), new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url })];
+      await p1.connect();
+      await p2.connect();
+      try {
+        // Every revocation slot busy: NONE revocations of q wait on the peer's lock of it.
+        await peer.query('BEGIN');
+        await peer.query('SELECT 1 FROM tokens WHERE token_hash = $1 FOR UPDATE', [hashToken(String(q.token))]);
+        const blockers = Array.from({ length: 5 }, () => gw.post('/token/revoke', { token: String(q.token) }, asTpp));
+        await waitingOn(5);
+        // p1 holds consent c1, so the batch's consent locks wait on it.
+        await p1.query('BEGIN');
+        await p1.query(`SELECT 1 FROM consents WHERE consent_id = 'batch-c1' FOR UPDATE`);
+        const r1 = gw.post('/oauth2/rest/token/revoke', { token: String(t1.token), revocation_level: 'RELATED_CONSENT' }, asTpp);
+        const r = gw.post('/oauth2/rest/token/revoke', { token: String(t.token), revocation_level: 'RELATED_CONSENT' }, asTpp);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await peer.query('ROLLBACK');
+        await Promise.all(blockers);
+        await waitingOn(1, 'FOR UPDATE OF k');
+        // t is registered now (between the two statements of the batch), and t2's registration
+        // holds consent c while it waits on n, which p2 inserted.
+        expect((await gw.admin('POST', '/admin/tokens', { tokens: [t] })).status).toBe(201);
+        await p2.query('BEGIN');
+        await p2.query(
+          `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, expires_at) VALUES ('default', $1, 'access_token', 'tpp', 'g', now() + interval '1 day')`,
+          [hashToken(String(n.token))],
+        );
+        const registration = gw.admin('POST', '/admin/tokens', { tokens: [t2, n] });
+        await waitingOn(2);
+        await p1.query('ROLLBACK');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await p2.query('ROLLBACK');
+        expect((await registration).status).toBe(201);
+        expect((await r1).status).toBe(200);
+        expect((await r).status).toBe(200);
+        for (const fresh of [t, t2]) expect((await gw.admin('POST', '/admin/tokens/status', { token: fresh.token })).body.active).toBe(false);
+      } finally {
+        await p1.end();
+        await p2.end();
+      }
+    });
+
     it('a family member revoked by someone else meanwhile still tells that the family grew', async () => {
       // The victims in hash order: A1 before R, so the revocation of R waits on A1 (held by the
       // peer) before it reaches R; meanwhile A2 is registered under R and R is revoked alone.
@@ -399,6 +456,30 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
     for (const t of [...existing.slice(0, 20).map((e) => String(e.token)), ...registered]) {
       expect((await gw.admin('POST', '/admin/tokens/status', { token: t })).body.active).toBe(false);
     }
+  });
+
+  it('offboards a client while its refresh tokens keep getting new access tokens', async () => {
+    await gw.admin('PUT', '/admin/clients/busy-client', { auth_method: 'none' });
+    const rts = Array.from({ length: 2000 }, () => token('busy-client', { token_type: 'refresh_token' }));
+    expect((await gw.admin('POST', '/admin/tokens', { tokens: rts })).status).toBe(201);
+    let streaming = true;
+    const registered: string[] = [];
+    const stream = async () => {
+      while (streaming) {
+        const parent = rts[Math.floor(random() * rts.length)];
+        const fresh = token('busy-client', { refresh_token: parent.token });
+        if ((await gw.admin('POST', '/admin/tokens', { tokens: [fresh] })).status === 201) registered.push(String(fresh.token));
+      }
+    };
+    const streams = Array.from({ length: 8 }, stream);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const answer = await gw.admin('POST', '/admin/revocations', { client_id: 'busy-client' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    streaming = false;
+    await Promise.all(streams);
+    expect(answer.status).toBe(200);
+    expect(registered.length).toBeGreaterThan(0);
+    for (const t of registered) expect((await gw.admin('POST', '/admin/tokens/status', { token: t })).body.active).toBe(false);
   });
 
   it('registrations naming the same new tokens in any order all succeed, without deadlocks', async () => {

@@ -170,6 +170,18 @@ describe('revocation levels', () => {
       }
     });
 
+    it('consent-level revocations still work after the pool replaced its connections (the embedded database keeps prepared statements across them)', async () => {
+      const pool = (gw.database.dataSource.driver as unknown as { master: import('pg').Pool }).master;
+      for (let round = 0; round < 2; round++) {
+        const { t } = await grant();
+        expect((await oam(t.atA, 'RELATED_CONSENT')).status).toBe(200);
+        expect(await activeSet(gw, t)).toEqual(['atB']);
+        // Drop every idle connection, as the pool does after idleTimeoutMillis.
+        const clients = await Promise.all(Array.from({ length: pool.idleCount || 1 }, () => pool.connect()));
+        for (const client of clients) client.release(true);
+      }
+    });
+
     it('admin withdrawal of the consent: the same', async () => {
       const { consent, t } = await grant();
       expect((await gw.admin('POST', '/admin/revocations', { consent_id: consent })).body).toEqual({ revoked: 5 });
