@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
-import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
 /** CONTRACT §2 revocation levels, through the rfc7009 route with REVOCATION_DEFAULT_LEVEL. */
 describe('revocation levels', () => {
@@ -126,7 +126,7 @@ describe('revocation levels', () => {
       const consent = `consent-${randomUUID()}`;
       const t = { rt0: newToken('rt'), atA: newToken('at'), atB: newToken('at'), rt1: newToken('rt'), atC: newToken('at'), atD: newToken('at') };
       const base = { client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR };
-      await on.admin('POST', '/admin/tokens', {
+      const registered = await on.admin('POST', '/admin/tokens', {
         tokens: [
           { ...base, token: t.rt0, token_type: 'refresh_token' },
           { ...base, token: t.atA, token_type: 'access_token', refresh_token: t.rt0, consent_id: consent },
@@ -136,6 +136,7 @@ describe('revocation levels', () => {
           { ...base, token: t.atD, token_type: 'access_token', consent_id: consent },
         ],
       });
+      expect(registered.status).toBe(201);
       return { consent, t };
     }
     const oam = (token: string, level: string) => gw.post('/oauth2/rest/token/revoke', { token, revocation_level: level }, auth);
@@ -179,6 +180,8 @@ describe('revocation levels', () => {
         // Drop every idle connection, as the pool does after idleTimeoutMillis.
         const clients = await Promise.all(Array.from({ length: pool.idleCount || 1 }, () => pool.connect()));
         for (const client of clients) client.release(true);
+        // The embedded server takes a moment to let the closed connection go.
+        await eventually(async () => (await fetch(`${gw.managementUrl}/health/ready`)).status === 200, 10_000, 'ready again');
       }
     });
 
