@@ -73,6 +73,11 @@ export class RevocationsController {
              FROM event`;
     const [row] = (await retryingConflicts(() =>
       this.db.transaction(async (tx) => {
+        // Planned for this request's values, not the connection's generic plan (data-source-options):
+        // client_id is skewed by nature (a few large TPPs, many small ones), and a generic plan made
+        // for the average client scans the whole table to offboard a small one (≈0.6 s at 340k
+        // tokens, where the index takes 3 ms). Planning costs ~2 ms, nothing at admin rates.
+        await tx.query('SET LOCAL plan_cache_mode = force_custom_plan');
         // Everything it will revoke is locked first, in the lock order of batch-statement.ts: the
         // consent of a withdrawal, then the live tokens matched, in hash order. The statement then
         // sees every token registered before those locks, and a registration after them waits for

@@ -65,3 +65,36 @@ describe('planner statistics after bulk registration', () => {
     }
   });
 });
+
+/**
+ * The connection's statements keep generic plans (made for an average value). A bulk revocation
+ * is planned for its own criteria: client_id is skewed (a few large TPPs, many small ones), and
+ * the generic plan offboarded a small client by reading every token of the large one.
+ */
+describe('a bulk revocation next to a large client', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    // Well above the index's few milliseconds, well below a scan of the large client's tokens.
+    gw = await startTestGateway({ DATABASE_STATEMENT_TIMEOUT_MS: '400' });
+    await gw.admin('PUT', '/admin/clients/large', { auth_method: 'none' });
+    await gw.admin('PUT', '/admin/clients/small', { auth_method: 'none' });
+    // In slices that each end well within the gateway's own (short) statement timeouts.
+    for (let from = 0; from < 300_000; from += 10_000) {
+      await gw.database.dataSource.query(
+        `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, expires_at)
+         SELECT 'default', sha256(('large-' || g)::bytea), 'access_token', 'large', 'g', now() + interval '1 day' FROM generate_series($1::int, $1::int + 9999) g`,
+        [from],
+      );
+    }
+    await gw.database.dataSource.query('ANALYZE tokens');
+  }, 120_000);
+  afterAll(() => gw.stop());
+
+  it('offboards the small client by its own rows', async () => {
+    const token = newToken();
+    expect((await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: 'refresh_token', client_id: 'small', grant_id: 'g', expires_at: IN_A_YEAR }] })).status).toBe(201);
+    expect(await gw.admin('POST', '/admin/revocations', { client_id: 'small' })).toMatchObject({ status: 200, body: { revoked: 1 } });
+    expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(false);
+  });
+});
