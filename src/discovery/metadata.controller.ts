@@ -7,17 +7,19 @@ export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
 /**
  * RFC 8414 §2 subset for revocation: where the endpoint is and how clients can authenticate to it.
- * It advertises only what works with this configuration: the rfc7009 route (or the fapi route when
- * rfc7009 is switched off), and mutual TLS only when a certificate can reach the gateway.
+ * It advertises only what works with this configuration: mutual TLS only when a certificate can
+ * reach the gateway, and `revocation_endpoint` only while the rfc7009 route is served. RFC 8414
+ * defines it as an RFC 7009 endpoint, whose success is 200 (§2.2); the fapi route answers 204,
+ * which RFC 7009 clients report as a failure (zitadel/oidc does: test/interop), so it is never
+ * advertised in its place.
  */
 @Controller()
 export class MetadataController {
   private readonly metadata: Record<string, unknown>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const profile = config.profiles.has('rfc7009') ? 'rfc7009' : config.profiles.has('fapi') ? 'fapi' : undefined;
     const mutualTls = config.tls !== undefined || (config.mtlsClientCertHeader !== undefined && config.trustedProxies.length > 0);
-    const contract = profile && PROFILE_CONTRACTS[profile];
+    const contract = config.profiles.has('rfc7009') ? PROFILE_CONTRACTS.rfc7009 : undefined;
     this.metadata = {
       issuer: config.issuer,
       ...(contract

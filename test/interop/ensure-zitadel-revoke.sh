@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Prints the path of the zitadel/oidc interop client (./zitadel-revoke), building it with the Go
+# module proxy the first time. Cached outside the work tree, keyed by its source and go.sum.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/zitadel-revoke" && pwd)"
+key="$(cat "${here}/main.go" "${here}/go.mod" "${here}/go.sum" | sha256sum | cut -c1-16)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/fapi-revocation-gateway/bin/zitadel-revoke-${key}"
+if [[ -x "${cache}/zitadel-revoke" ]]; then
+  echo "${cache}/zitadel-revoke"
+  exit 0
+fi
+go_bin="$(command -v go || true)"
+[[ -z "${go_bin}" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
+if [[ -z "${go_bin}" ]]; then
+  echo "ensure-zitadel-revoke: go is needed to build the zitadel/oidc client (not found on PATH or in /usr/local/go/bin)" >&2
+  exit 1
+fi
+echo "ensure-zitadel-revoke: building into ${cache} (first run only)" >&2
+mkdir -p "${cache}"
+(cd "${here}" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 "${go_bin}" build -trimpath -o "${cache}/zitadel-revoke.tmp" . >&2)
+mv "${cache}/zitadel-revoke.tmp" "${cache}/zitadel-revoke"
+echo "${cache}/zitadel-revoke"
