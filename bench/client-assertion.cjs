@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Cost of verifying one private_key_jwt client assertion per algorithm, as the gateway does it
-// (jose jwtVerify against a registered JWK Set plus the CONTRACT §5 claim checks), without the
+// (jose jwtVerify against a registered JWK Set plus the docs/api.md §5 claim checks), without the
 // jti store. Needs `npm run build` first. Prints one JSON line per algorithm.
 //
 //   node bench/client-assertion.cjs [--iterations 3000]

@@ -16,7 +16,7 @@ export class CoreSchema1795350000000 implements MigrationInterface {
         created_at  timestamptz NOT NULL DEFAULT now(),
         updated_at  timestamptz NOT NULL DEFAULT now()
       )`);
-    // Tenant resolution by the Issuer request header (CONTRACT §8).
+    // Tenant resolution by the Issuer request header (docs/api.md §8).
     await db.query(`CREATE UNIQUE INDEX tenants_issuer_key ON tenants (issuer) WHERE issuer IS NOT NULL`);
     await db.query(`INSERT INTO tenants (name) VALUES ('default')`);
 

@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Single-use client assertions (RFC 7523 §3 item 7, CONTRACT §5): each jti is kept until its exp. */
+/** Single-use client assertions (RFC 7523 §3 item 7, docs/api.md §5): each jti is kept until its exp. */
 export class ClientAssertionJtis1795360000000 implements MigrationInterface {
   name = 'ClientAssertionJtis1795360000000';
 

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The upstream outbox (CONTRACT §6): one row per revocation still to be propagated, written in
+ * The upstream outbox (docs/api.md §6): one row per revocation still to be propagated, written in
  * the revocation's own statement and deleted once the upstream confirmed it. The token is stored
  * sealed with AES-256-GCM (never in clear). `attempts` counts deliveries tried; `claim` only ever
  * grows, one per claim, and fences the settle, so a delivery that overran its lease cannot settle a

@@ -100,7 +100,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       database,
       readiness: shared.readiness,
       async close() {
-        // CONTRACT §1: readiness says 503 at once; the public port stops taking requests and lets
+        // docs/api.md §1: readiness says 503 at once; the public port stops taking requests and lets
         // in-flight ones finish; the management port stays up meanwhile, so probes keep getting
         // that 503 rather than a refused connection; then the pools close.
         shared.readiness.draining = true;

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   }
   const logger = createRootLogger(config);
 
-  // CONTRACT §1 SIGTERM. The handlers come before the start: as PID 1 in a container, a signal
+  // docs/api.md §1 SIGTERM. The handlers come before the start: as PID 1 in a container, a signal
   // with no handler would be ignored, and one arriving mid-start must still stop the process.
   let gateway: Gateway | undefined;
   let signalled: string | undefined;

@@ -4,7 +4,7 @@ import { RevocationsController } from './revocations.controller';
 import { TokenRegistry } from './token-registry';
 import { TokensController } from './tokens.controller';
 
-/** The operator's API on the management port (CONTRACT §9); its bearer check is `installAdminGate`. */
+/** The operator's API on the management port (docs/api.md §9); its bearer check is `installAdminGate`. */
 @Module({
   controllers: [ClientsController, TokensController, RevocationsController],
   providers: [TokenRegistry],

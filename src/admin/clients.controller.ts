@@ -15,7 +15,7 @@ import { PutClientBody, PutTenantBody, TenantScoped } from './dto';
 
 const UNIQUE_VIOLATION = '23505';
 
-/** CONTRACT §9: tenants and clients, replaced whole by PUT. Secrets are stored hashed, never returned. */
+/** docs/api.md §9: tenants and clients, replaced whole by PUT. Secrets are stored hashed, never returned. */
 @Controller('admin')
 export class ClientsController {
   constructor(
@@ -49,7 +49,7 @@ export class ClientsController {
     checkCredentialMetadata(body);
     const hashed = body.secret !== undefined ? hashSecret(body.secret) : undefined;
     const created = await this.db.transaction(async (tx: EntityManager) => {
-      // A client PUT into a tenant that does not exist yet creates it (CONTRACT §9).
+      // A client PUT into a tenant that does not exist yet creates it (docs/api.md §9).
       await tx.query('INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [body.tenant]);
       const [row] = (await tx.query(
         `INSERT INTO clients (tenant, client_id, name, auth_method, secret_salt, secret_hash, jwks, jwks_uri,

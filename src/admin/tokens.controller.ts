@@ -7,7 +7,7 @@ import { validateEach, validateShallow } from '../protocol/validation';
 import { RegisterTokensBody, TokenEntry, TokenStatusBody } from './dto';
 import { TokenRegistry } from './token-registry';
 
-/** CONTRACT §9: the authorization server (or a migration) tells the gateway which tokens exist. */
+/** docs/api.md §9: the authorization server (or a migration) tells the gateway which tokens exist. */
 @Controller('admin/tokens')
 export class TokensController {
   constructor(

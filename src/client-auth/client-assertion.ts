@@ -1,6 +1,6 @@
 import { decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 
-/** RFC 7523 §3 and CONTRACT §5: bounds on a client assertion's times, in seconds. */
+/** RFC 7523 §3 and docs/api.md §5: bounds on a client assertion's times, in seconds. */
 export const CLOCK_SKEW_S = 10;
 export const MAX_LIFETIME_S = 60 * 60;
 
@@ -33,7 +33,7 @@ export function assertedClientId(assertion: string): string {
 }
 
 /**
- * RFC 7523 §3 as CONTRACT §5 tightens it: signature by a registered key with an allowed algorithm,
+ * RFC 7523 §3 as docs/api.md §5 tightens it: signature by a registered key with an allowed algorithm,
  * `iss` = `sub` = client_id, `aud` naming this server (issuer or endpoint URL), `exp` required and
  * at most 60 minutes after `iat` (or now), `iat`/`nbf` at most 10 s ahead, and a `jti`.
  */

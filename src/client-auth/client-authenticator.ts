@@ -14,7 +14,7 @@ import { matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate, typ
 import { REPLAY_STORE, type ReplayStore } from './replay-store';
 import { verifySecret } from './secret-hash';
 
-/** What an endpoint accepts (CONTRACT §5): its methods, its JWS algorithms, its audiences. */
+/** What an endpoint accepts (docs/api.md §5): its methods, its JWS algorithms, its audiences. */
 export interface AuthPolicy {
   readonly methods: readonly AuthMethod[];
   readonly algorithms: readonly string[];
@@ -158,7 +158,7 @@ function isMutualTls(method: AuthMethod): boolean {
   return method === 'tls_client_auth' || method === 'self_signed_tls_client_auth';
 }
 
-/** CONTRACT §5: `iss` = `sub` = client_id; a `client_id` form field, if sent, must name the same client. */
+/** docs/api.md §5: `iss` = `sub` = client_id; a `client_id` form field, if sent, must name the same client. */
 function assertionClient(presented: PresentedCredentials): string {
   const subject = assertedClientId(presented.assertion!);
   if (presented.clientId !== undefined && presented.clientId !== subject) {

@@ -25,7 +25,7 @@ describe('TrustedProxies', () => {
     for (const entry of ['10.0.0.0/33', '::/129', 'example.com', '1.2.3.4/', '1.2.3.4/8/8', '1.2.3.4/x']) expect(TrustedProxies.isValidEntry(entry)).toBe(false);
   });
 
-  describe('source address (CONTRACT §5)', () => {
+  describe('source address (docs/api.md §5)', () => {
     it('is the socket address for an untrusted peer, whatever X-Forwarded-For says', () => {
       expect(proxies.sourceAddress('203.0.113.9', '1.1.1.1')).toBe('203.0.113.9');
     });

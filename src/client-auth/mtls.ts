@@ -44,7 +44,7 @@ export class TrustedProxies {
     return this.list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
   }
 
-  /** CONTRACT §5: behind a trusted proxy, the right-most untrusted X-Forwarded-For address; else the peer. */
+  /** docs/api.md §5: behind a trusted proxy, the right-most untrusted X-Forwarded-For address; else the peer. */
   sourceAddress(peer: string | undefined, forwardedFor: string | string[] | undefined): string | undefined {
     const self = peer === undefined ? undefined : (normalizeAddress(peer) ?? peer);
     if (!this.includes(peer) || forwardedFor === undefined) return self;

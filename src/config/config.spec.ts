@@ -143,7 +143,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ UNRELATED: 'x', NODE_ENV: 'production' }).port).toBe(8080);
   });
 
-  describe('upstream propagation (CONTRACT §6)', () => {
+  describe('upstream propagation (docs/api.md §6)', () => {
     const KEY = Buffer.alloc(32, 7).toString('base64');
     const URL_ONLY = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/oauth2/revoke', UPSTREAM_CLIENT_ID: 'gw' };
 

@@ -64,7 +64,7 @@ const toList = ({ obj, key }: Raw) =>
 
 /**
  * The process environment as the gateway reads it: every variable it understands, validated once
- * at start. CONTRACT §1: bad configuration fails with one line per variable.
+ * at start. docs/api.md §1: bad configuration fails with one line per variable.
  */
 class EnvironmentVariables {
   @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(65535)
@@ -173,7 +173,7 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: string = 'info';
 
-  /** CONTRACT §1: JSON lines, unless a human reads them (`pretty`, for a terminal). */
+  /** docs/api.md §1: JSON lines, unless a human reads them (`pretty`, for a terminal). */
   @IsOptional() @IsIn(['json', 'pretty'])
   LOG_FORMAT: 'json' | 'pretty' = 'json';
 }
@@ -202,7 +202,7 @@ export interface AppConfig {
   readonly mtlsClientCertHeader?: string;
   readonly trustedProxies: readonly string[];
   readonly throttle: { readonly ipLimit: number; readonly clientLimit: number; readonly ttlMs: number; readonly ipv6Prefix: number };
-  /** Set when revocations are propagated to an upstream authorization server (CONTRACT §6). */
+  /** Set when revocations are propagated to an upstream authorization server (docs/api.md §6). */
   readonly upstream?: UpstreamConfig;
   readonly logLevel: string;
   readonly logFormat: 'json' | 'pretty';
@@ -238,7 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const { upstream, problems: upstreamProblems } = loadUpstreamConfig(env);
   problems.push(...upstreamProblems);
-  // CONTRACT §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.
+  // docs/api.md §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.
   if (upstream && problems.length === 0 && vars.SHUTDOWN_GRACE_MS <= upstream.timeoutMs) {
     problems.push(`Invalid configuration: SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS (${upstream.timeoutMs}), or in-flight revocations are cut at shutdown`);
   }

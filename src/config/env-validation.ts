@@ -6,7 +6,7 @@ export type Raw = { obj: Record<string, unknown>; key: string };
 export const toInteger = ({ obj, key }: Raw) => (typeof obj[key] === 'string' && /^\d+$/.test(obj[key]) ? Number(obj[key]) : obj[key]);
 
 /**
- * One line per bad variable (CONTRACT §1), naming it and the reason; the value is shown only for
+ * One line per bad variable (docs/api.md §1), naming it and the reason; the value is shown only for
  * variables that are not sensitive.
  */
 export function problemLines(errors: ValidationError[], raw: Record<string, string>, sensitive: ReadonlySet<string>): string[] {

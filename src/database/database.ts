@@ -32,7 +32,7 @@ export async function openDatabase(
     url = embedded.url;
     logger.info({ data_dir: config.dataDir }, 'embedded PostgreSQL (PGlite) started');
   }
-  // PGlite serves one session at a time: one pooled connection (../shared/STACK.md).
+  // PGlite serves one session at a time: one pooled connection (a second would wait on the first).
   const typeorm = dataSourceOptions(url, config, embedded ? 1 : config.database.poolSize, logger);
   // The embedded database's one connection is kept open: closing it when idle buys nothing there,
   // and a request arriving as pglite-socket lets the old connection go met a closed socket (503).

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
-import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
+import { PROFILE_ROWS } from '../protocol/profile-contracts';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
@@ -19,7 +19,7 @@ export class MetadataController {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const mutualTls = config.tls !== undefined || (config.mtlsClientCertHeader !== undefined && config.trustedProxies.length > 0);
-    const contract = config.profiles.has('rfc7009') ? PROFILE_CONTRACTS.rfc7009 : undefined;
+    const contract = config.profiles.has('rfc7009') ? PROFILE_ROWS.rfc7009 : undefined;
     this.metadata = {
       issuer: config.issuer,
       ...(contract

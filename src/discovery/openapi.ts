@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/config';
-import { PROFILE_CONTRACTS, type ProfileContract } from '../protocol/profile-contracts';
+import { PROFILE_ROWS, type ProfileContract } from '../protocol/profile-contracts';
 import { METADATA_PATH } from './metadata.controller';
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -43,7 +43,7 @@ const SHARED_ERRORS: Record<number, string> = {
   500: 'Unexpected error.',
   503: 'Database (or replay store) unavailable: the token is not revoked, retry.',
 };
-/** CONTRACT §6, only when UPSTREAM_REVOCATION_URL is set; the token is revoked here either way. */
+/** docs/api.md §6, only when UPSTREAM_REVOCATION_URL is set; the token is revoked here either way. */
 const UPSTREAM_ERRORS: Record<number, string> = {
   502: 'Upstream authorization server unreachable, failing, or answering unexpectedly (or its circuit is open). Revoked here; propagation retried from the outbox.',
   504: 'Upstream authorization server timed out, or answered 503/429. Revoked here; propagation retried from the outbox.',
@@ -135,11 +135,11 @@ function operation(contract: ProfileContract): Json {
 
 /**
  * The public API as OpenAPI 3.1, generated from the profile contracts the controllers themselves
- * run on (CONTRACT §2) — served at /openapi.json and checked in at docs/openapi.json.
+ * run on (docs/api.md §2) — served at /openapi.json and checked in at docs/openapi.json.
  */
 export function openApiDocument(config: AppConfig): Json {
   const paths: Json = {};
-  for (const profile of config.profiles) paths[PROFILE_CONTRACTS[profile].route] = { post: operation(PROFILE_CONTRACTS[profile]) };
+  for (const profile of config.profiles) paths[PROFILE_ROWS[profile].route] = { post: operation(PROFILE_ROWS[profile]) };
   paths[METADATA_PATH] = {
     get: { operationId: 'metadata', summary: 'RFC 8414 authorization server metadata (revocation subset)', tags: ['discovery'], responses: { 200: { description: 'Metadata.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } } },
   };

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { ProtocolError } from '../protocol/protocol-error';
 import { acceptsJson } from './accept';
 
-/** CONTRACT §4: on the fapi profile an `Accept` that refuses JSON is a 406, before client authentication. */
+/** docs/api.md §4: on the fapi profile an `Accept` that refuses JSON is a 406, before client authentication. */
 @Injectable()
 export class AcceptJsonGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {

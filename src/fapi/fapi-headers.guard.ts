@@ -6,7 +6,7 @@ import { requestContext } from '../protocol/request-context';
 import { checkFapiHeaders } from './fapi-headers';
 
 /**
- * CONTRACT §4: the FAPI headers are optional on every profile, and validated when present —
+ * docs/api.md §4: the FAPI headers are optional on every profile, and validated when present —
  * before client authentication, so a malformed request costs no database or crypto work.
  */
 @Injectable()

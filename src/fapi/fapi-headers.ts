@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 
-/** CONTRACT §4 / FAPI 1.0 Baseline §6.2.2: the request headers a TPP passes on behalf of the PSU. */
+/** docs/api.md §4 / FAPI 1.0 Baseline §6.2.2: the request headers a TPP passes on behalf of the PSU. */
 export const FAPI_AUTH_DATE = 'x-fapi-auth-date';
 export const FAPI_CUSTOMER_IP = 'x-fapi-customer-ip-address';
 export const CUSTOMER_USER_AGENT = 'x-customer-user-agent';
@@ -12,7 +12,7 @@ const USER_AGENT = /^[\x20-\x7e]{0,512}$/;
 
 /**
  * `x-fapi-auth-date`: the contract's pattern and a real calendar date-time (no 31 Feb, no hour 24,
- * seconds 00–59). The weekday is not cross-checked against the date (CONTRACT §4).
+ * seconds 00–59). The weekday is not cross-checked against the date (docs/api.md §4).
  */
 export function isFapiAuthDate(value: string): boolean {
   const match = AUTH_DATE.exec(value);

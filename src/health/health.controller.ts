@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { Readiness } from './readiness';
 import { RedisHealth } from './redis-health';
 
-/** Kubernetes probes on the management port (CONTRACT §10). */
+/** Kubernetes probes on the management port (docs/api.md §10). */
 @Controller('health')
 export class HealthController {
   constructor(

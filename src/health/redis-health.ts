@@ -2,7 +2,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 
 /**
- * CONTRACT §10: with REDIS_URL set, readiness also needs Redis — the jti replay store lives there,
+ * docs/api.md §10: with REDIS_URL set, readiness also needs Redis — the jti replay store lives there,
  * and without it every private_key_jwt request is a 503. Its own connection, like the stores'.
  */
 export class RedisHealth implements OnApplicationShutdown {

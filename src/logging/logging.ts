@@ -10,7 +10,7 @@ import { requestAnswered, requestContext } from '../protocol/request-context';
 
 /**
  * Paths pino removes from every line, whatever logs them: credentials and tokens must never reach
- * a log (CONTRACT §10). Request lines only carry the fields below anyway; this is the backstop.
+ * a log (docs/api.md §10). Request lines only carry the fields below anyway; this is the backstop.
  */
 const REDACT = [
   'token',
@@ -65,7 +65,7 @@ export function loggingModule(logger: Logger): DynamicModule {
 const MAX_LOGGED_PATH = 256;
 
 /**
- * CONTRACT §10: one JSON line per request, whatever stage answered it, with who (tenant, client),
+ * docs/api.md §10: one JSON line per request, whatever stage answered it, with who (tenant, client),
  * what (profile: the route's, or `other`, as in the metrics), the status and the duration; never
  * headers, the query string or the body. A 5xx is `request failed` at error level.
  */

@@ -3,7 +3,7 @@ import { matchedProfile } from '../protocol/profiles';
 import type { Metrics } from './metrics';
 
 /**
- * CONTRACT §10: every public answer counted by profile and numeric status, and timed, in
+ * docs/api.md §10: every public answer counted by profile and numeric status, and timed, in
  * `onResponse` (after the last byte), so errors from any stage — 404, 405, 413, 429, 5xx — count
  * too. The label is the profile of the route the router matched (whatever spelling of its path
  * the request used); requests that match none share `other`, so a scan of random paths cannot

@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { Metrics } from './metrics';
 
-/** CONTRACT §10: Prometheus text on the management port only. */
+/** docs/api.md §10: Prometheus text on the management port only. */
 @Controller()
 export class MetricsController {
   constructor(private readonly metrics: Metrics) {}

@@ -25,7 +25,7 @@ export const AUTH_FAILURE_METHODS = [...AUTH_METHODS, 'unreadable'] as const;
 export const FAPI_HEADERS = [INTERACTION_ID_HEADER, FAPI_AUTH_DATE, FAPI_CUSTOMER_IP, CUSTOMER_USER_AGENT] as const;
 
 /**
- * The gateway's Prometheus metrics (CONTRACT §10), one registry per gateway so that two gateways
+ * The gateway's Prometheus metrics (docs/api.md §10), one registry per gateway so that two gateways
  * in one process (tests, replicas) never share counters. Every metric is declared here, at start,
  * so its `# TYPE` line is on /metrics before the first sample, and its label values are known
  * ones, pre-set to 0 where the set is small: no client id, token, tenant or address ever becomes

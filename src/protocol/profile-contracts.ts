@@ -11,7 +11,7 @@ export interface FormParameter {
 }
 
 /**
- * CONTRACT §2 as data: one row per profile. Controllers take their success status and accepted
+ * docs/api.md §2 as data: one row per profile. Controllers take their success status and accepted
  * methods from here, and the OpenAPI document is generated from it, so the two cannot drift apart.
  */
 export interface ProfileContract {
@@ -28,7 +28,7 @@ export interface ProfileContract {
   readonly parameters: readonly FormParameter[];
   /** Error statuses the profile answers besides the shared ones (400, 401, 413, 429, 500, 503). */
   readonly extraErrors: readonly number[];
-  /** CONTRACT §6: revocations are propagated upstream (502/504) when UPSTREAM_REVOCATION_URL is set; `cdr` stays local. */
+  /** docs/api.md §6: revocations are propagated upstream (502/504) when UPSTREAM_REVOCATION_URL is set; `cdr` stays local. */
   readonly propagates: boolean;
   readonly errorBody: 'rfc7009' | 'fapi' | 'oam' | 'idv1' | 'cdr';
 }
@@ -48,7 +48,7 @@ const CLIENT_AUTH: readonly FormParameter[] = [
 ];
 const MTLS_OR_JWT: readonly AuthMethod[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
 
-export const PROFILE_CONTRACTS: Readonly<Record<ProfileName, ProfileContract>> = {
+export const PROFILE_ROWS: Readonly<Record<ProfileName, ProfileContract>> = {
   rfc7009: {
     profile: 'rfc7009',
     route: PROFILE_ROUTES.rfc7009,

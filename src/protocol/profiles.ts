@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 
-/** The wire contracts the gateway speaks (CONTRACT §2). One engine, one route and renderer each. */
+/** The wire contracts the gateway speaks (docs/api.md §2). One engine, one route and renderer each. */
 export const PROFILE_NAMES = ['rfc7009', 'fapi', 'oam', 'idv1', 'cdr'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 

@@ -24,7 +24,7 @@ export interface ProtocolErrorOptions {
   /** Private: logged, never sent. */
   detail?: string;
   headers?: Record<string, string>;
-  /** Correlates a 401 body with the log line that holds the real cause (CONTRACT §2, §10). */
+  /** Correlates a 401 body with the log line that holds the real cause (docs/api.md §2, §10). */
   clientAuthId?: string;
   /** A required parameter is absent (CDR distinguishes Field/Missing from Field/Invalid). */
   missing?: boolean;

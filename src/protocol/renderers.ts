@@ -1,7 +1,7 @@
 import type { ErrorCode, ProtocolError } from './protocol-error';
 import type { ProfileName } from './profiles';
 
-/** The body a profile sends for an error (CONTRACT §2 "error body"). */
+/** The body a profile sends for an error (docs/api.md §2 "error body"). */
 export type ErrorRenderer = (error: ProtocolError) => Record<string, unknown>;
 
 const rfc7009: ErrorRenderer = (error) => ({

@@ -5,12 +5,12 @@ import { APP_CONFIG } from '../core.module';
 import { AcceptJsonGuard } from '../fapi/accept-json.guard';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
-import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
+import { PROFILE_ROWS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { RevocationPipeline, tokenProfile, type ProfileSpec } from './revocation-pipeline';
 
 /**
- * `POST /token/revocation`, the FAPI profile (CONTRACT §2): 204 when revoked, 404 for a token that
+ * `POST /token/revocation`, the FAPI profile (docs/api.md §2): 204 when revoked, 404 for a token that
  * is unknown or not the caller's, `{"errors":[...]}` bodies. FAPI 1.0 Advanced §5.2.2-14: only
  * private_key_jwt and mutual-TLS client authentication.
  */
@@ -26,7 +26,7 @@ export class FapiController {
   }
 
   @Post(PROFILE_ROUTES.fapi)
-  @HttpCode(PROFILE_CONTRACTS.fapi.success)
+  @HttpCode(PROFILE_ROWS.fapi.success)
   @UseGuards(AcceptJsonGuard, FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const { result } = await this.pipeline.revoke(request, this.spec);

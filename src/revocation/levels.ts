@@ -1,6 +1,6 @@
 import type { TokenType } from './token-types';
 
-/** CONTRACT §2 "Revocation levels": what one request revokes besides the presented token. */
+/** docs/api.md §2 "Revocation levels": what one request revokes besides the presented token. */
 export const REVOCATION_LEVELS = ['NONE', 'RELATED_TOKENS', 'RELATED_CONSENT'] as const;
 export type RevocationLevel = (typeof REVOCATION_LEVELS)[number];
 

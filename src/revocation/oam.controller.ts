@@ -4,13 +4,13 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
-import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
+import { PROFILE_ROWS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { authPolicy, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
 import { oamRevocationLevel, oamTokenTypeHint, requiredToken } from './revocation-params';
 
 /**
- * `POST /oauth2/rest/token/revoke`, Oracle Access Manager's wire contract (CONTRACT §2 `oam`):
+ * `POST /oauth2/rest/token/revoke`, Oracle Access Manager's wire contract (docs/api.md §2 `oam`):
  * the caller picks the level (`revocation_level`, default NONE), the identity domain selects the
  * tenant, success and unknown tokens are 200 `{"status":"success"}`, another client's token is 400.
  */
@@ -24,7 +24,7 @@ export class OamController {
   ) {
     this.spec = {
       profile: 'oam',
-      policy: authPolicy(config, PROFILE_CONTRACTS.oam),
+      policy: authPolicy(config, PROFILE_ROWS.oam),
       target: (form) => {
         const token = requiredToken(form);
         const hint = oamTokenTypeHint(form);
@@ -35,7 +35,7 @@ export class OamController {
   }
 
   @Post(PROFILE_ROUTES.oam)
-  @HttpCode(PROFILE_CONTRACTS.oam.success)
+  @HttpCode(PROFILE_ROWS.oam.success)
   @UseGuards(FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<{ status: 'success' }> {
     const { result } = await this.pipeline.revoke(request, this.spec);

@@ -25,7 +25,7 @@ export interface RevocationRequest {
   readonly outbox?: OutboxEntry;
 }
 
-/** CONTRACT §6: what the outbox keeps of a revocation, written in the same statement as the revocation. */
+/** docs/api.md §6: what the outbox keeps of a revocation, written in the same statement as the revocation. */
 export interface OutboxEntry {
   /** The presented token, sealed (AES-256-GCM). */
   readonly sealed: Buffer;

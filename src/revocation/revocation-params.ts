@@ -3,7 +3,7 @@ import { ProtocolError } from '../protocol/protocol-error';
 import { REVOCATION_LEVELS, type RevocationLevel } from './levels';
 import { isTokenType, type TokenType } from './token-types';
 
-/** CONTRACT §2: longer tokens are refused before any hashing or lookup. */
+/** docs/api.md §2: longer tokens are refused before any hashing or lookup. */
 export const MAX_TOKEN_LENGTH = 8192;
 
 /** RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once." */
@@ -35,7 +35,7 @@ export function tokenTypeHint(form: FormBody, mode: 'lenient' | 'strict'): Token
 
 const OAM_HINTS: Readonly<Record<string, TokenType | undefined>> = { ACCESS_TOKEN: 'access_token', REFRESH_TOKEN: 'refresh_token', NONE: undefined };
 
-/** CONTRACT §2 `oam`: `token_type_hint` ∈ {ACCESS_TOKEN, REFRESH_TOKEN, NONE} (default NONE); anything else is a 400. */
+/** docs/api.md §2 `oam`: `token_type_hint` ∈ {ACCESS_TOKEN, REFRESH_TOKEN, NONE} (default NONE); anything else is a 400. */
 export function oamTokenTypeHint(form: FormBody): TokenType | undefined {
   const hint = single(form, 'token_type_hint') ?? 'NONE';
   if (!Object.hasOwn(OAM_HINTS, hint)) {
@@ -44,7 +44,7 @@ export function oamTokenTypeHint(form: FormBody): TokenType | undefined {
   return OAM_HINTS[hint];
 }
 
-/** CONTRACT §2 `oam`: `revocation_level` ∈ {NONE, RELATED_TOKENS, RELATED_CONSENT}; absent → `fallback`. */
+/** docs/api.md §2 `oam`: `revocation_level` ∈ {NONE, RELATED_TOKENS, RELATED_CONSENT}; absent → `fallback`. */
 export function oamRevocationLevel(form: FormBody, fallback: RevocationLevel): RevocationLevel {
   const level = single(form, 'revocation_level');
   if (level === undefined) return fallback;
@@ -54,7 +54,7 @@ export function oamRevocationLevel(form: FormBody, fallback: RevocationLevel): R
   return level as RevocationLevel;
 }
 
-/** CONTRACT §2 `cdr`: `cdr_arrangement_id` (the consent id) is required. */
+/** docs/api.md §2 `cdr`: `cdr_arrangement_id` (the consent id) is required. */
 export function requiredArrangementId(form: FormBody): string {
   const id = single(form, 'cdr_arrangement_id');
   if (!id) throw ProtocolError.missingParameter('cdr_arrangement_id');

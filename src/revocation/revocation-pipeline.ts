@@ -5,7 +5,7 @@ import { presentedCertificate, TrustedProxies } from '../client-auth/mtls';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import type { FormBody } from '../protocol/form';
-import { PROFILE_CONTRACTS, type ProfileContract } from '../protocol/profile-contracts';
+import { PROFILE_ROWS, type ProfileContract } from '../protocol/profile-contracts';
 import type { ProfileName } from '../protocol/profiles';
 import { requestContext } from '../protocol/request-context';
 import { TenantDirectory } from '../tenancy/tenant-directory';
@@ -27,11 +27,11 @@ export type RevocationTarget =
 export interface ProfileSpec {
   readonly profile: ProfileName;
   readonly policy: AuthPolicy;
-  /** The profile's own parameter table (CONTRACT §2), read after client authentication. */
+  /** The profile's own parameter table (docs/api.md §2), read after client authentication. */
   readonly target: (form: FormBody) => RevocationTarget;
 }
 
-/** The profile's methods and algorithms; ISSUER and the endpoint URL are both acceptable `aud` values (CONTRACT §5). */
+/** The profile's methods and algorithms; ISSUER and the endpoint URL are both acceptable `aud` values (docs/api.md §5). */
 export function authPolicy(config: AppConfig, contract: ProfileContract): AuthPolicy {
   return { methods: contract.methods, algorithms: contract.algorithms, audiences: [config.issuer, config.issuer + contract.route] };
 }
@@ -41,7 +41,7 @@ export function tokenProfile(config: AppConfig, profile: ProfileName, hint: 'len
   const levels = defaultLevels(config.defaultLevel);
   return {
     profile,
-    policy: authPolicy(config, PROFILE_CONTRACTS[profile]),
+    policy: authPolicy(config, PROFILE_ROWS[profile]),
     target: (form) => {
       const token = requiredToken(form);
       return { kind: 'token', token, hint: tokenTypeHint(form, hint), levels };
@@ -93,9 +93,9 @@ export class RevocationPipeline {
     const outbox = this.upstream?.entry(target.token, tenant, target.hint);
     const result = await this.engine.revoke({ ...common, tokenHash: hashToken(target.token), levels: target.levels, outbox });
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: result.presentedRevoked ? result.tokenType : null });
-    // CONTRACT §6: the caller's answer waits for the upstream (502/504 when it fails; the local
+    // docs/api.md §6: the caller's answer waits for the upstream (502/504 when it fails; the local
     // revocation and the outbox row stand). On success the answer is the profile's for the local
-    // outcome (CONTRACT §2): an RFC 7009 upstream says 200 for unknown tokens too, so its 2xx
+    // outcome (docs/api.md §2): an RFC 7009 upstream says 200 for unknown tokens too, so its 2xx
     // cannot tell that a token unknown here existed there.
     if (result.propagation && this.upstream) {
       await this.upstream.deliverNow(result.propagation, target.token, context.interactionId, result.outcome !== 'unknown');

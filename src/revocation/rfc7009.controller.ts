@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { FapiHeadersGuard } from '../fapi/fapi-headers.guard';
 import { ProtocolError } from '../protocol/protocol-error';
-import { PROFILE_CONTRACTS } from '../protocol/profile-contracts';
+import { PROFILE_ROWS } from '../protocol/profile-contracts';
 import { PROFILE_ROUTES } from '../protocol/profiles';
 import { RevocationPipeline, tokenProfile, type ProfileSpec } from './revocation-pipeline';
 
@@ -24,13 +24,13 @@ export class Rfc7009Controller {
   }
 
   @Post(PROFILE_ROUTES.rfc7009)
-  @HttpCode(PROFILE_CONTRACTS.rfc7009.success)
+  @HttpCode(PROFILE_ROWS.rfc7009.success)
   @UseGuards(FapiHeadersGuard)
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const { client, result } = await this.pipeline.revoke(request, this.spec);
     // RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the
     // revocation request. If this validation fails, the request is refused". A public client
-    // cannot prove its identity, so it learns nothing (CONTRACT §2): 200, nothing revoked.
+    // cannot prove its identity, so it learns nothing (docs/api.md §2): 200, nothing revoked.
     if (result.outcome === 'foreign' && client.confidential) {
       throw ProtocolError.invalidRequest('the token was not issued to this client');
     }

@@ -9,7 +9,7 @@ import type { ProfileName } from '../protocol/profiles';
 import { TENANT_NAME } from './tenant-name';
 
 /**
- * CONTRACT §8: which tenant a public request belongs to. The first present wins: `Tenant-ID`;
+ * docs/api.md §8: which tenant a public request belongs to. The first present wins: `Tenant-ID`;
  * `Issuer` matched to a tenant's issuer; for `oam`, `x-oauth-identity-domain-name`, then the
  * `identityDomain` query parameter; else `default`. An unknown tenant is a 400.
  *

@@ -5,8 +5,8 @@ import { UNKNOWN_SOURCE, type Throttle } from './throttle';
 
 /**
  * The per-IP budget as the second step of every public request, right after the interaction id:
- * before body parsing, routing to a controller, the database or any signature check (CONTRACT §7).
- * Behind a trusted proxy the address is the right-most untrusted X-Forwarded-For hop (CONTRACT §5).
+ * before body parsing, routing to a controller, the database or any signature check (docs/api.md §7).
+ * Behind a trusted proxy the address is the right-most untrusted X-Forwarded-For hop (docs/api.md §5).
  */
 export function installIpThrottle(fastify: FastifyInstance, throttle: Throttle, proxies: TrustedProxies): void {
   fastify.addHook('onRequest', async (request) => {

@@ -12,7 +12,7 @@ export const THROTTLER_STORAGE = Symbol('THROTTLER_STORAGE');
 /** The source of a request whose peer address is gone (its connection was reset): one shared budget. */
 export const UNKNOWN_SOURCE = 'unknown';
 
-/** The fapi wording (CONTRACT §7 via the FAPI issue), used by every profile. */
+/** The fapi wording (docs/api.md §7 via the FAPI issue), used by every profile. */
 const THROTTLED = 'Too many requests, maximum capacity reached. Requests are now throttled.';
 
 /**

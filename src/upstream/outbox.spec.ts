@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { retryDelay } from './outbox';
 
 describe('retryDelay', () => {
-  it('retries the first failure within 5 s (CONTRACT §6)', () => {
+  it('retries the first failure within 5 s (docs/api.md §6)', () => {
     fc.assert(fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
       const delay = retryDelay(1, () => r);
       expect(delay).toBeGreaterThanOrEqual(500);

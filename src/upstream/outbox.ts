@@ -36,7 +36,7 @@ UPDATE upstream_outbox o
   FROM due WHERE o.id = due.id
 RETURNING o.id::text AS id, o.tenant, o.sealed_token, o.token_type, o.level, o.interaction_id, o.attempts, o.claim`;
 
-/** Delivered: the row has done its job (CONTRACT §6 "until delivered"). */
+/** Delivered: the row has done its job (docs/api.md §6 "until delivered"). */
 const DELIVERED_SQL = `DELETE FROM upstream_outbox WHERE id = $1 AND claim = $2`;
 
 /** Not delivered: try again after `delay`, or (dead) keep the row for an operator and stop trying. */
@@ -109,7 +109,7 @@ const MAX_DELAY_MS = 5 * 60 * 1000;
 
 /**
  * Exponential backoff with "equal jitter" after `attempts` failed deliveries: half the doubled
- * delay fixed, half random, capped at 5 minutes (CONTRACT §6: first retry within 5 s). The jitter
+ * delay fixed, half random, capped at 5 minutes (docs/api.md §6: first retry within 5 s). The jitter
  * keeps replicas and rows that failed together from retrying together.
  */
 export function retryDelay(attempts: number, random: () => number = Math.random): number {

@@ -19,7 +19,7 @@ const CIRCUIT_OPEN_DELAY_MS = 1000;
 type Settleable = Pick<OutboxRow, 'id' | 'attempts' | 'claim'>;
 
 /**
- * CONTRACT §6: revocations propagated to the upstream authorization server. Each one is first
+ * docs/api.md §6: revocations propagated to the upstream authorization server. Each one is first
  * made durable in the outbox by the revocation's own statement; then delivered at once for the
  * caller's answer, and otherwise by the worker, with backoff, until delivered or dead-lettered.
  *
@@ -30,7 +30,7 @@ type Settleable = Pick<OutboxRow, 'id' | 'attempts' | 'claim'>;
  *
  * The worker's deliveries count towards the circuit while it is closed. While it is open they go
  * out anyway, paced by each row's backoff, so that a first retry still comes within 5 s
- * (CONTRACT §6) whatever the reset time; one that succeeds shows the upstream is back and closes
+ * (docs/api.md §6) whatever the reset time; one that succeeds shows the upstream is back and closes
  * the circuit at once.
  */
 export class UpstreamPropagation {
@@ -70,7 +70,7 @@ export class UpstreamPropagation {
 
   /**
    * The synchronous attempt, for the caller's answer: resolves when the upstream confirmed,
-   * throws 502/504 (CONTRACT §6) otherwise. Either way the row is settled: deleted, or left to
+   * throws 502/504 (docs/api.md §6) otherwise. Either way the row is settled: deleted, or left to
    * the worker with its next attempt scheduled.
    */
   async deliverNow(pending: PendingPropagation, token: string, interactionId: string, knownHere: boolean): Promise<void> {

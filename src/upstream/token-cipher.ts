@@ -6,7 +6,7 @@ const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + IV_BYTES + TAG_BYTES;
 
 /**
- * Seals a token for the outbox (CONTRACT §6) with AES-256-GCM: a fresh 96-bit IV per token
+ * Seals a token for the outbox (docs/api.md §6) with AES-256-GCM: a fresh 96-bit IV per token
  * (NIST SP 800-38D §8.2.2), the 128-bit tag, and the tenant as additional data so that a row
  * copied into another tenant does not decrypt. Layout: version ‖ IV ‖ tag ‖ ciphertext.
  */

@@ -20,7 +20,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 const OAM_HINTS: Record<TokenType, string> = { access_token: 'ACCESS_TOKEN', refresh_token: 'REFRESH_TOKEN' };
 
 /**
- * The upstream authorization server's revocation endpoint (CONTRACT §6), spoken in its dialect,
+ * The upstream authorization server's revocation endpoint (docs/api.md §6), spoken in its dialect,
  * authenticated as the gateway, with the caller's interaction id, within UPSTREAM_TIMEOUT_MS from
  * connect to last byte. Never retries by itself: the outbox decides when to try again.
  */

@@ -5,7 +5,7 @@ import { IsUrlWith, problemLines, toInteger } from '../config/env-validation';
 export const UPSTREAM_DIALECTS = ['rfc7009', 'oam'] as const;
 export type UpstreamDialect = (typeof UPSTREAM_DIALECTS)[number];
 
-/** CONTRACT §6, once UPSTREAM_REVOCATION_URL is set. */
+/** docs/api.md §6, once UPSTREAM_REVOCATION_URL is set. */
 export interface UpstreamConfig {
   readonly url: string;
   readonly dialect: UpstreamDialect;
@@ -23,7 +23,7 @@ export interface UpstreamConfig {
 }
 
 
-/** 32 bytes, standard or URL-safe base64 (CONTRACT §6); `openssl rand -base64 32` makes one. */
+/** 32 bytes, standard or URL-safe base64 (docs/api.md §6); `openssl rand -base64 32` makes one. */
 const IsAes256Key = () =>
   ValidateBy({
     name: 'isAes256Key',
@@ -80,7 +80,7 @@ const NAMES = [
 
 /**
  * Reads the upstream variables. They only matter when UPSTREAM_REVOCATION_URL is set, so only then
- * are they checked (CONTRACT §1): a stray TOKEN_ENCRYPTION_KEY does not stop a local-only gateway.
+ * are they checked (docs/api.md §1): a stray TOKEN_ENCRYPTION_KEY does not stop a local-only gateway.
  */
 export function loadUpstreamConfig(env: NodeJS.ProcessEnv): { upstream?: UpstreamConfig; problems: string[] } {
   if (!env.UPSTREAM_REVOCATION_URL) return { problems: [] };
@@ -91,7 +91,7 @@ export function loadUpstreamConfig(env: NodeJS.ProcessEnv): { upstream?: Upstrea
   if (!vars.TOKEN_ENCRYPTION_KEY && problems.every((line) => !line.includes('TOKEN_ENCRYPTION_KEY'))) {
     problems.push('Invalid configuration: TOKEN_ENCRYPTION_KEY is required when UPSTREAM_REVOCATION_URL is set (32 random bytes in base64)');
   }
-  // CONTRACT §6: the gateway revokes upstream "with its own credentials"; without a secret it is
+  // docs/api.md §6: the gateway revokes upstream "with its own credentials"; without a secret it is
   // a public client there (client_id in the body), but it always says who it is.
   if (!vars.UPSTREAM_CLIENT_ID && problems.every((line) => !line.includes('UPSTREAM_CLIENT_ID'))) {
     problems.push('Invalid configuration: UPSTREAM_CLIENT_ID is required when UPSTREAM_REVOCATION_URL is set (the gateway\'s client at the upstream)');

@@ -10,7 +10,7 @@ function outcomeOf(dialect: 'rfc7009' | 'oam', status: number, body = ''): strin
   }
 }
 
-describe('readUpstreamAnswer (CONTRACT §6 mapping)', () => {
+describe('readUpstreamAnswer (docs/api.md §6 mapping)', () => {
   it.each([
     ['rfc7009', 200, '', 'delivered'],
     ['rfc7009', 204, '', 'delivered'],

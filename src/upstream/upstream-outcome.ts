@@ -14,7 +14,7 @@ export type UpstreamOutcome =
 export type UpstreamFailureOutcome = Exclude<UpstreamOutcome, 'delivered'>;
 
 /**
- * A delivery that did not succeed, with the status the caller gets (CONTRACT §6): the upstream is
+ * A delivery that did not succeed, with the status the caller gets (docs/api.md §6): the upstream is
  * slow or says "later" (timeout, 503, 429) → 504; it is broken or answered something we cannot
  * trust (connection failure, other 5xx, unexpected 4xx or body, open circuit) → 502.
  */

@@ -11,7 +11,7 @@ import { TokenCipher } from './token-cipher';
 import { UpstreamClient } from './upstream-client';
 
 /**
- * Upstream propagation (CONTRACT §6). Without UPSTREAM_REVOCATION_URL it provides `null` and no
+ * Upstream propagation (docs/api.md §6). Without UPSTREAM_REVOCATION_URL it provides `null` and no
  * worker, so a local-only gateway carries none of it.
  */
 @Module({})

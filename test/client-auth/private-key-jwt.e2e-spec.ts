@@ -2,7 +2,7 @@ import { IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '.
 import { PostgresReplayStore } from '../../src/client-auth/replay-store';
 import { assertionForm, clientAssertion, ISSUER, JwksServer, signingKey, type SigningKey } from '../support/keys';
 
-/** RFC 7523 client authentication as CONTRACT §5 tightens it, on the rfc7009 and fapi routes. */
+/** RFC 7523 client authentication as docs/api.md §5 tightens it, on the rfc7009 and fapi routes. */
 describe('private_key_jwt', () => {
   let gw: TestGateway;
   const keys: Record<string, SigningKey> = {};

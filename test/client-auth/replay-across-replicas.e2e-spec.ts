@@ -64,7 +64,7 @@ describe('jti replay store shared by replicas', () => {
       expect((await json(response)).error).toBe('temporarily_unavailable');
     });
 
-    it('is not ready (CONTRACT §10: readiness needs Redis when it is configured)', async () => {
+    it('is not ready (docs/api.md §10: readiness needs Redis when it is configured)', async () => {
       const ready = await fetch(`${gw.managementUrl}/health/ready`);
       expect(ready.status).toBe(503);
       expect(await json(ready)).toEqual({ status: 'error', details: { database: { status: 'up' }, redis: { status: 'down' } } });

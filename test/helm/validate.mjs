@@ -26,8 +26,8 @@ const NAMESPACE = 'revgw';
 const RELEASE = 'revgw';
 const KUBE_VERSION = '1.34.0'; // helm v3.19's client-go
 const MIN_KUBE_VERSION = '1.30.0'; // Chart.yaml kubeVersion
-const CONTRACT_METRICS = {
-  // CONTRACT §10 and README "Upstream propagation": metric → its labels.
+const API_METRICS = {
+  // docs/api.md §10 and README "Upstream propagation": metric → its labels.
   revgw_http_requests_total: ['profile', 'status'],
   revgw_http_request_duration_seconds_bucket: ['profile', 'le'],
   revgw_tokens_revoked_total: ['token_type', 'cause'],
@@ -189,8 +189,8 @@ function checkPromql(expr, where) {
     assert.ok(metric, `${where}: selector without a metric name: ${expr}`);
     metrics.push(metric);
     if (metric.startsWith('revgw_')) {
-      const labels = CONTRACT_METRICS[metric];
-      assert.ok(labels, `${where}: ${metric} is not a gateway metric (CONTRACT §10)`);
+      const labels = API_METRICS[metric];
+      assert.ok(labels, `${where}: ${metric} is not a gateway metric (docs/api.md §10)`);
       for (const label of matchers) {
         assert.ok(labels.includes(label) || TARGET_LABELS.includes(label), `${where}: ${metric} has no label "${label}"`);
       }
@@ -592,7 +592,7 @@ describe('monitoring', () => {
         for (const metric of checkPromql(expr, panel.title)) used.add(metric);
       }
     }
-    for (const metric of Object.keys(CONTRACT_METRICS)) assert.ok(used.has(metric), `no dashboard panel shows ${metric}`);
+    for (const metric of Object.keys(API_METRICS)) assert.ok(used.has(metric), `no dashboard panel shows ${metric}`);
   });
 
   test('monitoring objects are off by default', () => {

@@ -13,7 +13,7 @@ const ROOT = join(__dirname, '..', '..');
 const OUT = join(ROOT, 'node_modules', '.cache', 'revgw-sigterm-build');
 
 /**
- * CONTRACT §1, SIGTERM, on the real process (`node …/main.js`, as the image runs it): readiness
+ * docs/api.md §1, SIGTERM, on the real process (`node …/main.js`, as the image runs it): readiness
  * says 503 at once, the public listener stops taking connections, a request already in flight
  * finishes, the pools close, and the process exits 0 within SHUTDOWN_GRACE_MS.
  */

@@ -5,7 +5,7 @@ import { ADMIN_TOKEN, basic, closedPort, eventually, IN_A_YEAR, newToken, rawHtt
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 
 /**
- * CONTRACT §10: one JSON line per request with its who/what/how, and never a token, a secret, an
+ * docs/api.md §10: one JSON line per request with its who/what/how, and never a token, a secret, an
  * assertion, an Authorization header, a cookie or a certificate — in logs, error bodies or
  * metrics. Every flow below runs with known secret values at `trace` level; then everything the
  * gateway wrote is searched for each of them.

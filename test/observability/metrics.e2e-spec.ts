@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
-/** CONTRACT §10: /metrics on the management port, every series declared at start. */
+/** docs/api.md §10: /metrics on the management port, every series declared at start. */
 describe('GET /metrics (management port)', () => {
   let gw: TestGateway;
   const asApp = { authorization: basic('app', 'app-secret-value') };

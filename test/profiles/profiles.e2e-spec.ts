@@ -2,10 +2,10 @@ import { basic, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } 
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
 
 /**
- * Every profile of CONTRACT §2 walked row by row against one gateway: success, unknown token,
+ * Every profile of docs/api.md §2 walked row by row against one gateway: success, unknown token,
  * another client's token, each error status and each parameter value, in the profile's own shape.
  */
-describe('revocation profiles (CONTRACT §2)', () => {
+describe('revocation profiles (docs/api.md §2)', () => {
   let gw: TestGateway;
   let key: SigningKey;
   let otherKey: SigningKey;

@@ -16,7 +16,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** What the upstream may do to a delivery, and what the caller must then get (CONTRACT §6). */
+/** What the upstream may do to a delivery, and what the caller must then get (docs/api.md §6). */
 const CHAOS: Array<{ behaviour: UpstreamBehaviour; caller: 200 | 502 | 504; weight: number }> = [
   { behaviour: { kind: 'answer', status: 200 }, caller: 200, weight: 40 },
   { behaviour: { kind: 'answer', status: 503 }, caller: 504, weight: 10 },

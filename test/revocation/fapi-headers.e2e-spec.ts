@@ -3,7 +3,7 @@ import { isCustomerIpAddress, isCustomerUserAgent, isFapiAuthDate } from '../../
 import { json, startTestGateway, type TestGateway } from '../support/gateway';
 
 /**
- * CONTRACT §4 through HTTP: any value of a FAPI header is either accepted (the request goes on to
+ * docs/api.md §4 through HTTP: any value of a FAPI header is either accepted (the request goes on to
  * a 200) or refused with a 400 naming the header — never a 5xx. Valid dates round-trip.
  */
 describe('FAPI request headers over HTTP (property)', () => {

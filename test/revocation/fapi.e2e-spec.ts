@@ -3,7 +3,7 @@ import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } f
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-/** The fapi profile, POST /token/revocation (CONTRACT §2 `fapi` row, §4). */
+/** The fapi profile, POST /token/revocation (docs/api.md §2 `fapi` row, §4). */
 describe('fapi profile: POST /token/revocation', () => {
   let gw: TestGateway;
   let key: SigningKey;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 import { basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 
-/** CONTRACT §2 revocation levels, through the rfc7009 route with REVOCATION_DEFAULT_LEVEL. */
+/** docs/api.md §2 revocation levels, through the rfc7009 route with REVOCATION_DEFAULT_LEVEL. */
 describe('revocation levels', () => {
   const auth = { authorization: basic('tpp', 'tpp-secret-value') };
 

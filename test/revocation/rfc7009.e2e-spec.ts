@@ -275,7 +275,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     });
   });
 
-  describe('x-fapi-interaction-id (CONTRACT §3)', () => {
+  describe('x-fapi-interaction-id (docs/api.md §3)', () => {
     it('echoes a valid UUID of any version and case', async () => {
       for (const id of ['6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'A987FBC9-4BED-3078-CF07-9141BA07C9F3'.replace('CF07', 'AF07'), '01890a5d-ac96-774b-bcce-b302099a8057']) {
         const response = await gw.post('/token/revoke', { token: 'x' }, { ...asBank, 'x-fapi-interaction-id': id });
@@ -303,7 +303,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     );
   });
 
-  describe('FAPI request headers (CONTRACT §4)', () => {
+  describe('FAPI request headers (docs/api.md §4)', () => {
     const valid = {
       'x-fapi-auth-date': 'Sun, 22 Nov 2026 17:57:00 GMT',
       'x-fapi-customer-ip-address': '198.51.100.7',

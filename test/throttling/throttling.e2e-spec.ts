@@ -6,7 +6,7 @@ import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** CONTRACT §7: per-IP budget first, per-client budget after authentication; 429 + Retry-After. */
+/** docs/api.md §7: per-IP budget first, per-client budget after authentication; 429 + Retry-After. */
 describe('throttling', () => {
   async function withPublicClient(gw: TestGateway, clientId = 'public-app') {
     await gw.admin('PUT', `/admin/clients/${clientId}`, { auth_method: 'none' });

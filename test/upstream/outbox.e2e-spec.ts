@@ -44,7 +44,7 @@ const outbox = (gw: TestGateway) =>
     Array<{ attempts: number; dead_at: Date | null; last_error: string | null }>
   >;
 
-/** CONTRACT §6: the circuit breaker and the outbox worker. */
+/** docs/api.md §6: the circuit breaker and the outbox worker. */
 describe('upstream outbox and circuit breaker', () => {
   const upstream = new FakeUpstream();
   beforeAll(() => upstream.up());

@@ -8,7 +8,7 @@ const asTpp = { authorization: basic('tpp', SECRET) };
 const UPSTREAM_ID = 'gateway-client';
 const UPSTREAM_SECRET = 'gw secret:with/specials';
 
-/** CONTRACT §6: revocations propagated to an upstream authorization server, as callers see them. */
+/** docs/api.md §6: revocations propagated to an upstream authorization server, as callers see them. */
 describe('upstream propagation', () => {
   const upstream = new FakeUpstream();
   let gw: TestGateway;
@@ -83,7 +83,7 @@ describe('upstream propagation', () => {
       expect(response.status).toBe(200);
       expect(Object.fromEntries(upstream.requestsFor(token)[0].form)).toEqual({ token, token_type_hint: 'access_token' });
 
-      // fapi: an RFC 7009 upstream says 200 for unknown tokens too, so unknown stays 404 (CONTRACT §2).
+      // fapi: an RFC 7009 upstream says 200 for unknown tokens too, so unknown stays 404 (docs/api.md §2).
       const fapiToken = newToken('legacy');
       const assertion = await clientAssertion(key, 'fapi-tpp', { aud: `${ISSUER}/token/revocation` });
       const fapi = await gw.post('/token/revocation', { token: fapiToken, ...assertionForm(assertion) });
@@ -136,7 +136,7 @@ describe('upstream propagation', () => {
     });
   });
 
-  describe('when the upstream fails (CONTRACT §6 mapping), the revocation stands and waits in the outbox', () => {
+  describe('when the upstream fails (docs/api.md §6 mapping), the revocation stands and waits in the outbox', () => {
     const rows: Array<[string, UpstreamBehaviour | 'down', number, string]> = [
       ['a timeout', { kind: 'answer', status: 200, delayMs: 1500 }, 504, 'gateway_timeout'],
       ['a body that never ends (UPSTREAM_TIMEOUT_MS bounds the whole exchange)', { kind: 'drip' }, 504, 'gateway_timeout'],
