@@ -13,6 +13,8 @@ export function dataSourceOptions(
   config: Pick<AppConfig, 'database'>,
   poolSize: number,
   logger: Logger,
+  /** The embedded database's one connection is kept open (0): see database.ts. */
+  idleTimeoutMs = 30000,
 ): DataSourceOptions {
   return {
     type: 'postgres',
@@ -37,7 +39,7 @@ export function dataSourceOptions(
       // Client-side bound too: a server that stops answering mid-query must not hold the request.
       query_timeout: config.database.statementTimeoutMs + 1000,
       idle_in_transaction_session_timeout: config.database.statementTimeoutMs * 2,
-      idleTimeoutMillis: 30000,
+      idleTimeoutMillis: idleTimeoutMs,
       keepAlive: true,
     },
   };

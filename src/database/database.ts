@@ -32,11 +32,12 @@ export async function openDatabase(
     url = embedded.url;
     logger.info({ data_dir: config.dataDir }, 'embedded PostgreSQL (PGlite) started');
   }
-  // PGlite serves one session at a time: one pooled connection (a second would wait on the first).
-  const typeorm = dataSourceOptions(url, config, embedded ? 1 : config.database.poolSize, logger);
-  // The embedded database's one connection is kept open: closing it when idle buys nothing there,
-  // and a request arriving as pglite-socket lets the old connection go met a closed socket (503).
-  const dataSource = new DataSource(embedded ? { ...typeorm, extra: { ...(typeorm.extra as object), idleTimeoutMillis: 0 } } : typeorm);
+  // PGlite serves one session at a time: one pooled connection (a second would wait on the first),
+  // kept open: closing it when idle buys nothing there, and a request arriving as pglite-socket
+  // let the old connection go met a closed socket (503).
+  const dataSource = new DataSource(
+    embedded ? dataSourceOptions(url, config, 1, logger, 0) : dataSourceOptions(url, config, config.database.poolSize, logger),
+  );
   try {
     await dataSource.initialize();
     // Failures to obtain a connection are the database being unavailable, whatever they say.

@@ -106,7 +106,8 @@ export function isTransientDatabaseError(error: unknown): boolean {
   return false;
 }
 
-function sqlState(error: unknown): string | undefined {
+/** The SQLSTATE of a driver error, or of the one a TypeORM QueryFailedError wraps. */
+export function sqlState(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   // TypeORM's QueryFailedError copies the driver error's fields; `driverError` keeps the original.
   const candidate = error as { code?: unknown; driverError?: { code?: unknown } };

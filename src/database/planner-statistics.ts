@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { sqlState } from './db-errors';
 
 /** Registrations between two ANALYZEs: at least this many, and a tenth of the table. */
 const MIN_CHANGE = 1000;
@@ -43,8 +44,7 @@ export class PlannerStatistics {
       // Not the table's owner: statistics are left to autovacuum, and this is not tried again.
       // Anything else (a lock held by a VACUUM, a timeout, a failover) is tried again after the
       // next thousand registrations.
-      const code = (error as { code?: unknown; driverError?: { code?: unknown } }).code ?? (error as { driverError?: { code?: unknown } }).driverError?.code;
-      if (code === INSUFFICIENT_PRIVILEGE) this.disabled = true;
+      if (sqlState(error) === INSUFFICIENT_PRIVILEGE) this.disabled = true;
       const message = this.disabled ? 'ANALYZE is not permitted; leaving statistics to autovacuum' : 'ANALYZE after a registration failed; tried again later';
       this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, message);
     }

@@ -27,12 +27,8 @@ if [[ -x "${helm}" && -f "${cache}/ldflags" && "$(cat "${cache}/ldflags")" == "$
 fi
 
 
-go_bin="$(command -v go || true)"
-[[ -z "${go_bin}" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
-if [[ -z "${go_bin}" ]]; then
-  echo "ensure-helm: go is needed to build helm ${HELM_VERSION} (not found on PATH or in /usr/local/go/bin)" >&2
-  exit 1
-fi
+source "$(dirname "$0")/../support/find-go.sh"
+find_go "ensure-helm (to build helm ${HELM_VERSION})"
 
 echo "ensure-helm: building helm ${HELM_VERSION} into ${cache} (first run only, takes a few minutes)" >&2
 mkdir -p "${cache}"

@@ -9,12 +9,8 @@ if [[ -x "${cache}/zitadel-revoke" ]]; then
   echo "${cache}/zitadel-revoke"
   exit 0
 fi
-go_bin="$(command -v go || true)"
-[[ -z "${go_bin}" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
-if [[ -z "${go_bin}" ]]; then
-  echo "ensure-zitadel-revoke: go is needed to build the zitadel/oidc client (not found on PATH or in /usr/local/go/bin)" >&2
-  exit 1
-fi
+source "$(dirname "$0")/../support/find-go.sh"
+find_go "ensure-zitadel-revoke (to build the zitadel/oidc client)"
 echo "ensure-zitadel-revoke: building into ${cache} (first run only)" >&2
 mkdir -p "${cache}"
 (cd "${here}" && GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 "${go_bin}" build -trimpath -o "${cache}/zitadel-revoke.tmp" . >&2)
