@@ -33,7 +33,7 @@ export function installAdminGate(fastify: FastifyInstance, adminApiToken: string
     const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
     // Compared as SHA-256 digests: constant time, whatever the lengths.
     if (presented && timingSafeEqual(digest(presented), expected)) return;
-    throw new ProtocolError(401, 'invalid_client', 'admin authentication failed', {
+    throw new ProtocolError('invalid_client', 'admin authentication failed', {
       detail: presented ? 'wrong admin bearer token' : 'no admin bearer token',
       headers: { 'www-authenticate': 'Bearer realm="admin"' },
     });

@@ -168,7 +168,7 @@ function assertionClient(presented: PresentedCredentials): string {
 }
 
 function unauthorized(cause: string, viaAuthorizationHeader: boolean): ProtocolError {
-  return new ProtocolError(401, 'invalid_client', 'client authentication failed', {
+  return new ProtocolError('invalid_client', 'client authentication failed', {
     detail: cause,
     clientAuthId: randomUUID(),
     headers: viaAuthorizationHeader ? { 'www-authenticate': 'Basic realm="revocation"' } : {},

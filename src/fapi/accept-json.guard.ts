@@ -8,7 +8,7 @@ import { acceptsJson } from './accept';
 export class AcceptJsonGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const accept = context.switchToHttp().getRequest<FastifyRequest>().headers.accept;
-    if (!acceptsJson(accept)) throw new ProtocolError(406, 'not_acceptable', 'the response is only available as application/json');
+    if (!acceptsJson(accept)) throw new ProtocolError('not_acceptable', 'the response is only available as application/json');
     return true;
   }
 }

@@ -69,7 +69,7 @@ function classify(exception: unknown): ProtocolError {
  */
 function fromHttpStatus(status: number, exception: unknown): ProtocolError {
   const detail = describe(exception);
-  if (status === 413) return new ProtocolError(413, 'invalid_request', 'request body is too large', { detail });
+  if (status === 413) return ProtocolError.transport(413, 'request body is too large', { detail });
   if (status === 415) return ProtocolError.invalidRequest('unsupported content type', detail);
   if (status >= 500) return ProtocolError.serverError(detail);
   const cause = exception instanceof Error ? exception.cause : undefined;

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
-import { ProtocolError } from './protocol-error';
+import { ProtocolError, type TransportStatus } from './protocol-error';
 import { RENDERERS } from './renderers';
 import { requestStillArriving, type RequestContext } from './request-context';
 
@@ -41,11 +41,11 @@ export type SocketAnswered = (status: number, interactionId: string, inFlight?: 
 export function clientErrorHandlerFor(answered: SocketAnswered) {
   return (error: Error & { code?: string }, socket: Duplex): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const status: TransportStatus = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const inFlight = status === 408 ? requestStillArriving(socket) : undefined;
     const interactionId = inFlight?.interactionId ?? randomUUID();
     if (inFlight) inFlight.answeredOnSocket = status;
-    const problem = new ProtocolError(status, 'invalid_request', status === 408 ? 'request timeout' : 'malformed request');
+    const problem = ProtocolError.transport(status, status === 408 ? 'request timeout' : 'malformed request');
     answerOnSocket(socket, problem, interactionId);
     answered(status, interactionId, inFlight);
     socket.destroy(error);
@@ -60,7 +60,7 @@ export function clientErrorHandlerFor(answered: SocketAnswered) {
 export function connectHandlerFor(answered: SocketAnswered) {
   return (request: IncomingMessage, socket: Duplex): void => {
     const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-    const problem = new ProtocolError(405, 'method_not_allowed', 'CONNECT is not served', { headers: { allow: '' } });
+    const problem = new ProtocolError('method_not_allowed', 'CONNECT is not served', { headers: { allow: '' } });
     answerOnSocket(socket, problem, id);
     answered(405, id);
     socket.end();
@@ -74,7 +74,7 @@ export function connectHandlerFor(answered: SocketAnswered) {
 export function expectationHandlerFor(answered: SocketAnswered) {
   return (request: IncomingMessage, response: ServerResponse): void => {
     const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-    const body = JSON.stringify(RENDERERS.rfc7009(new ProtocolError(417, 'invalid_request', 'the expectation is not supported')));
+    const body = JSON.stringify(RENDERERS.rfc7009(ProtocolError.transport(417, 'the expectation is not supported')));
     response.writeHead(417, {
       [INTERACTION_ID_HEADER]: id,
       'cache-control': 'no-store',

@@ -2,8 +2,8 @@ import { PROFILE_NAMES } from './profiles';
 import { ERROR_CODES, ProtocolError } from './protocol-error';
 import { RENDERERS } from './renderers';
 
-const badRequest = new ProtocolError(400, 'invalid_request', 'token is required', { detail: 'private', clientAuthId: 'ca-1' });
-const unauthorized = new ProtocolError(401, 'invalid_client', 'client authentication failed', { detail: 'private', clientAuthId: 'ca-2' });
+const badRequest = new ProtocolError('invalid_request', 'token is required', { detail: 'private', clientAuthId: 'ca-1' });
+const unauthorized = new ProtocolError('invalid_client', 'client authentication failed', { detail: 'private', clientAuthId: 'ca-2' });
 
 describe('RENDERERS', () => {
   it('has a renderer for every profile', () => {
@@ -17,7 +17,7 @@ describe('RENDERERS', () => {
       error_description: 'client authentication failed',
       client_auth_id: 'ca-2',
     });
-    expect(RENDERERS.rfc7009(new ProtocolError(401, 'invalid_client', 'x'))).toEqual({ error: 'invalid_client', error_description: 'x' });
+    expect(RENDERERS.rfc7009(new ProtocolError('invalid_client', 'x'))).toEqual({ error: 'invalid_client', error_description: 'x' });
   });
 
   it('fapi renders a list of descriptions', () => {
@@ -51,7 +51,7 @@ describe('RENDERERS', () => {
   });
 
   it.each(ERROR_CODES)('renders %s for every profile', (code) => {
-    const error = new ProtocolError(500, code, 'description');
+    const error = new ProtocolError(code, 'description');
     for (const profile of PROFILE_NAMES) {
       expect(JSON.stringify(RENDERERS[profile](error))).toContain('description');
     }

@@ -51,7 +51,7 @@ export function answerOtherMethods(fastify: FastifyInstance): () => void {
         url,
         // Before the body is read (after onRequest, so an admin path's gate still answers first).
         preParsing: async (request) => {
-          throw new ProtocolError(405, 'method_not_allowed', `method ${request.method} is not allowed here`, { headers: { allow } });
+          throw new ProtocolError('method_not_allowed', `method ${request.method} is not allowed here`, { headers: { allow } });
         },
         handler: async () => undefined,
       });

@@ -35,7 +35,7 @@ export class CdrController {
   async revoke(@Req() request: FastifyRequest): Promise<void> {
     const { result } = await this.pipeline.revoke(request, this.spec);
     if (result.outcome !== 'revoked') {
-      throw new ProtocolError(422, 'invalid_arrangement', 'the arrangement is not known for this client');
+      throw new ProtocolError('invalid_arrangement', 'the arrangement is not known for this client');
     }
   }
 }

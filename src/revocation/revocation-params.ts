@@ -30,7 +30,7 @@ export function tokenTypeHint(form: FormBody, mode: 'lenient' | 'strict'): Token
   const hint = single(form, 'token_type_hint');
   if (hint === undefined || isTokenType(hint)) return hint;
   if (mode === 'lenient') return undefined;
-  throw new ProtocolError(400, 'unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
+  throw new ProtocolError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
 }
 
 const OAM_HINTS: Readonly<Record<string, TokenType | undefined>> = { ACCESS_TOKEN: 'access_token', REFRESH_TOKEN: 'refresh_token', NONE: undefined };
@@ -39,7 +39,7 @@ const OAM_HINTS: Readonly<Record<string, TokenType | undefined>> = { ACCESS_TOKE
 export function oamTokenTypeHint(form: FormBody): TokenType | undefined {
   const hint = single(form, 'token_type_hint') ?? 'NONE';
   if (!Object.hasOwn(OAM_HINTS, hint)) {
-    throw new ProtocolError(400, 'unsupported_token_type', 'token_type_hint must be ACCESS_TOKEN, REFRESH_TOKEN or NONE');
+    throw new ProtocolError('unsupported_token_type', 'token_type_hint must be ACCESS_TOKEN, REFRESH_TOKEN or NONE');
   }
   return OAM_HINTS[hint];
 }

@@ -68,7 +68,7 @@ export class Throttle {
     }
     if (!record.isBlocked) return;
     this.metrics.throttled.inc({ scope });
-    throw new ProtocolError(429, 'too_many_requests', THROTTLED, {
+    throw new ProtocolError('too_many_requests', THROTTLED, {
       detail: `${scope} budget of ${limit} per ${ttl} ms exhausted`,
       headers: { 'retry-after': String(Math.max(1, Math.ceil(record.timeToBlockExpire))) },
     });

@@ -84,8 +84,8 @@ export class UpstreamPropagation {
       ? 'The token is revoked here; the upstream authorization server will be told as soon as it answers.'
       : 'The token is not known here; the upstream authorization server will be asked again as soon as it answers.';
     throw failure.status === 504
-      ? new ProtocolError(504, 'gateway_timeout', `The upstream authorization server did not answer in time. ${kept}`, { detail: failure.detail })
-      : new ProtocolError(502, 'bad_gateway', `The upstream authorization server could not be reached or answered wrongly. ${kept}`, { detail: failure.detail });
+      ? new ProtocolError('gateway_timeout', `The upstream authorization server did not answer in time. ${kept}`, { detail: failure.detail })
+      : new ProtocolError('bad_gateway', `The upstream authorization server could not be reached or answered wrongly. ${kept}`, { detail: failure.detail });
   }
 
   /** One worker round: claims due rows and delivers them, until none are due. Returns how many were tried. */
