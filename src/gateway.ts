@@ -1,35 +1,30 @@
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TlsOptions as SecureServerOptions } from 'node:tls';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { ADMIN_BODY_LIMIT, installAdminGate } from './admin/admin-gate';
 import { AdminModule } from './admin/admin.module';
 import { ClientCache } from './client-auth/client-cache';
 import { TrustedProxies } from './client-auth/mtls';
 import type { AppConfig } from './config/config';
+import { ADMIN_BODY_LIMIT } from './admin/admin-gate';
 import { CoreModule, type SharedServices } from './core.module';
 import { openDatabase, type Database } from './database/database';
 import { HealthModule } from './health/health.module';
 import { Readiness } from './health/readiness';
-import { createRootLogger, installRequestLog, loggingModule } from './logging/logging';
+import { createRootLogger, loggingModule } from './logging/logging';
 import { Metrics } from './metrics/metrics';
-import { installHttpMetrics } from './metrics/http-metrics';
 import { MetricsController } from './metrics/metrics.controller';
-import { INTERACTION_ID_HEADER } from './protocol/interaction-id';
 import { ProtocolErrorFilter } from './protocol/error-filter';
+import { PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
+import { installRequestSteps, type SurfaceSteps } from './protocol/request-steps';
 import { clientErrorHandlerFor, connectHandlerFor, expectationHandlerFor, frameworkErrorsFor, type SocketAnswered } from './protocol/framework-errors';
-import { acceptFormsOnly, installResponseHeaders, PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
-import { acceptBoundedJsonOnly } from './protocol/json-body';
-import { answerOtherMethods, refuseUnknownRoutes } from './protocol/routing';
 import { validationPipe } from './protocol/validation';
 import { RevocationModule } from './revocation/revocation.module';
-import { installIpThrottle } from './throttling/ip-throttle';
 import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
 
@@ -77,16 +72,18 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   const apps: INestApplication[] = [];
   try {
     await watchOutbox(shared);
-    const publicApp = await createApplication(PublicApplication.register(shared), 'public', shared, (fastify, app) => {
-      acceptFormsOnly(fastify);
-      installIpThrottle(fastify, app.get(Throttle), app.get(TrustedProxies));
-    }, tlsOptions(config));
+    const publicApp = await createApplication(
+      PublicApplication.register(shared),
+      'public',
+      shared,
+      (app) => ({ surface: 'public', throttle: app.get(Throttle), proxies: app.get(TrustedProxies) }),
+      tlsOptions(config),
+    );
     apps.push(publicApp);
 
-    const managementApp = await createApplication(ManagementApplication.register(shared), 'management', shared, (fastify, app) => {
-      acceptBoundedJsonOnly(fastify);
-      installAdminGate(fastify, config.adminApiToken);
+    const managementApp = await createApplication(ManagementApplication.register(shared), 'management', shared, (app) => {
       app.useGlobalPipes(validationPipe());
+      return { surface: 'management', adminApiToken: config.adminApiToken };
     });
     apps.push(managementApp);
 
@@ -117,18 +114,15 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
 }
 
 /**
- * One listener's application. The order of a request's first steps is the order of the hooks
- * added here: the request log's abort watch, the interaction id and response headers (and the
- * Host check), then the surface's own (`install`: the public IP throttle; the management JSON
- * parser and admin gate, which are route hooks), then 404 for a path no route matches, before
- * any body is read. Routes are registered by `init()`; the 405 routes for their other methods
- * after them.
+ * One listener's application: its Fastify server, then its request steps in order
+ * (src/protocol/request-steps.ts), then its routes (`init()`), then the 405 routes for their
+ * other methods.
  */
 async function createApplication(
   module: DynamicModule,
-  surface: 'public' | 'management',
+  surface: SurfaceSteps['surface'],
   { config, logger, readiness, metrics }: SharedServices,
-  install: (fastify: FastifyInstance, app: NestFastifyApplication) => void,
+  surfaceSteps: (app: NestFastifyApplication) => SurfaceSteps,
   tls?: SecureServerOptions,
 ): Promise<NestFastifyApplication> {
   const answeredOnSocket: SocketAnswered = (status, interactionId, inFlight) => {
@@ -152,30 +146,10 @@ async function createApplication(
     frameworkErrors: frameworkErrorsFor(answeredOnSocket),
     clientErrorHandler: clientErrorHandlerFor(answeredOnSocket),
   });
-  const fastify = adapter.getInstance();
-  installRequestLog(fastify, logger, surface);
-  if (surface === 'public') {
-    installResponseHeaders(fastify, surface, () => metrics.fapiHeaderRejections.inc({ header: INTERACTION_ID_HEADER }));
-    installHttpMetrics(fastify, metrics);
-  } else {
-    installResponseHeaders(fastify, surface);
-  }
-  // While draining, every answer closes its connection. `forceCloseConnections: 'idle'` only
-  // closes connections idle when close() starts; one answered later would otherwise keep the
-  // server open until its keep-alive timeout, past SHUTDOWN_GRACE_MS.
-  // An answer given before the request's body was read (a 401 from the admin gate, a 404, a 405,
-  // a 413) closes the connection too: Node would otherwise wait for the rest of the body, and a
-  // client that never sends it would get a second, unasked-for 408 on the same connection.
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    if (readiness.draining || !request.raw.complete) reply.header('connection', 'close');
-    return payload;
-  });
-  const addOtherMethods = answerOtherMethods(fastify);
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(NestPinoLogger));
   app.useGlobalFilters(new ProtocolErrorFilter(logger));
-  install(fastify, app);
-  refuseUnknownRoutes(fastify);
+  const addOtherMethods = installRequestSteps(adapter.getInstance(), surfaceSteps(app), { logger, metrics, readiness });
   app.getHttpServer().on('connect', connectHandlerFor(answeredOnSocket));
   app.getHttpServer().on('checkExpectation', expectationHandlerFor(answeredOnSocket));
   await app.init();

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -10,7 +11,7 @@ import { AssertionRejected, assertedClientId, verifyClientAssertion } from './cl
 import { ClientCache } from './client-cache';
 import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
 import { KeySets } from './key-sets';
-import { matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate, type TlsClientMetadata } from './mtls';
+import { ClientCertificates, matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate, type TlsClientMetadata } from './mtls';
 import { REPLAY_STORE, type ReplayStore } from './replay-store';
 import { verifySecret } from './secret-hash';
 
@@ -56,19 +57,17 @@ export class ClientAuthenticator {
     @Inject(REPLAY_STORE) private readonly replays: ReplayStore,
     private readonly metrics: Metrics,
     private readonly clients: ClientCache<ClientRow>,
+    private readonly certificates: ClientCertificates,
   ) {
     this.statements = new PreparedStatements(db);
   }
 
-  async authenticate(
-    request: { headers: { authorization?: string }; form: FormBody; certificate?: PresentedCertificate },
-    tenant: string,
-    policy: AuthPolicy,
-  ): Promise<AuthenticatedClient> {
+  /** The client of a request: its Authorization header, its form's credentials and its certificate. */
+  async authenticate(request: FastifyRequest, tenant: string, policy: AuthPolicy): Promise<AuthenticatedClient> {
     let presented: PresentedCredentials | undefined;
     try {
-      presented = presentedCredentials(request.headers.authorization, request.form);
-      return await this.verify(presented, request.certificate, tenant, policy);
+      presented = presentedCredentials(request.headers.authorization, (request.body ?? {}) as FormBody);
+      return await this.verify(presented, this.certificates.presented(request), tenant, policy);
     } catch (error) {
       if (error instanceof CredentialsUnreadable) {
         this.metrics.clientAuthFailures.inc({ method: 'unreadable' });

@@ -80,24 +80,25 @@ export function normalizeAddress(raw: string): string | undefined {
  * The client certificate: from our own TLS handshake, or from MTLS_CLIENT_CERT_HEADER (URL-encoded
  * PEM) when — and only when — the peer is a trusted proxy. A header from anyone else is ignored.
  */
-export function presentedCertificate(
-  request: FastifyRequest,
-  source: { header?: string; proxies: TrustedProxies; trustAnchors: boolean },
-): PresentedCertificate | undefined {
-  const { header, proxies } = source;
-  const socket = request.raw.socket as Partial<TLSSocket>;
-  if (typeof socket.getPeerX509Certificate === 'function') {
-    const certificate = socket.getPeerX509Certificate();
-    // Only TLS_CA_FILE makes a chain count: without it Node would verify against its public roots.
-    if (certificate) return { certificate, chainVerified: source.trustAnchors && socket.authorized === true };
-  }
-  if (!header || !proxies.includes(socket.remoteAddress)) return undefined;
-  const value = request.headers[header];
-  if (typeof value !== 'string' || value === '') return undefined;
-  try {
-    return { certificate: new X509Certificate(decodeURIComponent(value)), chainVerified: true };
-  } catch {
-    return undefined;
+export class ClientCertificates {
+  constructor(private readonly source: { header?: string; proxies: TrustedProxies; trustAnchors: boolean }) {}
+
+  presented(request: FastifyRequest): PresentedCertificate | undefined {
+    const { header, proxies, trustAnchors } = this.source;
+    const socket = request.raw.socket as Partial<TLSSocket>;
+    if (typeof socket.getPeerX509Certificate === 'function') {
+      const certificate = socket.getPeerX509Certificate();
+      // Only TLS_CA_FILE makes a chain count: without it Node would verify against its public roots.
+      if (certificate) return { certificate, chainVerified: trustAnchors && socket.authorized === true };
+    }
+    if (!header || !proxies.includes(socket.remoteAddress)) return undefined;
+    const value = request.headers[header];
+    if (typeof value !== 'string' || value === '') return undefined;
+    try {
+      return { certificate: new X509Certificate(decodeURIComponent(value)), chainVerified: true };
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
-import { PROFILE_ROWS } from '../protocol/profile-contracts';
+import { PROFILE_ROWS } from '../protocol/profiles';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 

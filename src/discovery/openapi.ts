@@ -1,39 +1,12 @@
 import type { AppConfig } from '../config/config';
-import { PROFILE_ROWS, type ProfileContract } from '../protocol/profile-contracts';
+import { PROFILE_ROWS, profileRow, type Answer, type ProfileName, type ProfileRow } from '../protocol/profiles';
+import { STATUS_OF_CODE } from '../protocol/protocol-error';
+import { ERROR_SHAPES } from '../protocol/renderers';
 import { METADATA_PATH } from './metadata.controller';
 
 export const OPENAPI_PATH = '/openapi.json';
 
 type Json = Record<string, unknown>;
-
-const ERROR_SCHEMAS: Record<ProfileContract['errorBody'], Json> = {
-  rfc7009: {
-    type: 'object',
-    required: ['error', 'error_description'],
-    properties: {
-      error: { type: 'string', examples: ['invalid_request'] },
-      error_description: { type: 'string' },
-      client_auth_id: { type: 'string', format: 'uuid', description: 'On 401: the id under which the cause is logged.' },
-    },
-  },
-  fapi: { type: 'object', required: ['errors'], properties: { errors: { type: 'array', items: { type: 'string' } } } },
-  oam: { type: 'object', required: ['errorCode', 'errorMessage'], properties: { errorCode: { type: 'string' }, errorMessage: { type: 'string' } } },
-  idv1: { type: 'object', required: ['error', 'errorDescription'], properties: { error: { type: 'string' }, errorDescription: { type: 'string' } } },
-  cdr: {
-    type: 'object',
-    required: ['errors'],
-    properties: {
-      errors: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['code', 'title', 'detail'],
-          properties: { code: { type: 'string', examples: ['urn:au-cds:error:cds-all:Authorisation/InvalidArrangement'] }, title: { type: 'string' }, detail: { type: 'string' } },
-        },
-      },
-    },
-  },
-};
 
 const SHARED_ERRORS: Record<number, string> = {
   400: 'Malformed request: missing or repeated parameter, bad FAPI header or interaction id, unknown tenant, body not form-encoded.',
@@ -54,6 +27,12 @@ const EXTRA_ERRORS: Record<number, string> = {
   422: 'Unknown arrangement, or an arrangement of another client.',
 };
 
+/** A success body of constant strings (oam's `{"status":"success"}`). */
+const successSchema = (body: Readonly<Record<string, string>>) => ({
+  type: 'object',
+  properties: Object.fromEntries(Object.entries(body).map(([name, value]) => [name, { const: value }])),
+});
+
 const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
 const RESPONSE_HEADERS = {
   'x-fapi-interaction-id': header('The request’s interaction id, or a new UUID.', { type: 'string', format: 'uuid' }),
@@ -68,44 +47,51 @@ const REQUEST_HEADERS = [
   { name: 'Issuer', in: 'header', required: false, description: 'Selects the tenant registered with this issuer.', schema: { type: 'string' } },
 ];
 
-function operation(contract: ProfileContract): Json {
-  const errorContent = { 'application/json': { schema: { $ref: `#/components/schemas/${contract.errorBody}_error` } } };
+/** The status of an answer: the row's success status, or its refusal's. */
+const statusOf = (row: ProfileRow, answer: Answer) => (answer === 'success' ? row.success.status : STATUS_OF_CODE[answer.code]);
+
+function operation(profile: ProfileName): Json {
+  const row = profileRow(profile);
+  const unknown = statusOf(row, row.unknown);
+  const foreign = statusOf(row, row.foreign);
+  const errorContent = { 'application/json': { schema: { $ref: `#/components/schemas/${row.errors.name}_error` } } };
+  // Besides the shared ones: the refusals of unknown or foreign tokens, and 406 where Accept is checked.
+  const ownErrors = [unknown, foreign, ...(row.acceptsJsonOnly ? [406] : [])].filter((status) => status >= 400 && !(status in SHARED_ERRORS));
   const errorStatuses = [
-    ...Object.keys(SHARED_ERRORS).map(Number),
-    ...contract.extraErrors,
-    ...(contract.propagates ? Object.keys(UPSTREAM_ERRORS).map(Number) : []),
+    ...new Set([...Object.keys(SHARED_ERRORS).map(Number), ...ownErrors, ...(row.propagates ? Object.keys(UPSTREAM_ERRORS).map(Number) : [])]),
   ].sort((a, b) => a - b);
   const responses: Json = {
-    [contract.success]: {
-      description: contract.unknown === contract.success ? 'Revoked, already revoked, or unknown token.' : 'Revoked or already revoked.',
+    [row.success.status]: {
+      description: row.unknown === 'success' ? 'Revoked, already revoked, or unknown token.' : 'Revoked or already revoked.',
       headers: RESPONSE_HEADERS,
-      ...(contract.successBody ? { content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'success' } } } } } } : {}),
+      ...(row.success.body ? { content: { 'application/json': { schema: successSchema(row.success.body) } } } : {}),
     },
   };
   for (const status of errorStatuses) {
     const retry = status === 429 || status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
     const challenge =
-      status === 401 && contract.methods.includes('client_secret_basic')
+      status === 401 && row.methods.includes('client_secret_basic')
         ? { 'WWW-Authenticate': header('Basic realm="revocation", after an Authorization header attempt.') }
         : {};
     const description =
-      status === contract.foreign && status !== contract.unknown && status === 400
+      status === foreign && status !== unknown && status === 400
         ? `${SHARED_ERRORS[400]} Also: a token of another client.`
         : (EXTRA_ERRORS[status] ?? UPSTREAM_ERRORS[status] ?? SHARED_ERRORS[status]);
     responses[status] = { description, headers: { ...RESPONSE_HEADERS, ...retry, ...challenge }, content: errorContent };
   }
-  const identityDomain =
-    contract.profile === 'oam'
-      ? [
-          { name: 'x-oauth-identity-domain-name', in: 'header', required: false, description: 'OAM identity domain = tenant.', schema: { type: 'string' } },
-          { name: 'identityDomain', in: 'query', required: false, description: 'OAM identity domain, when the header is absent.', schema: { type: 'string' } },
-        ]
-      : [];
-  const accept = contract.profile === 'fapi' ? [{ name: 'Accept', in: 'header', required: false, description: 'Must admit application/json (406 otherwise).', schema: { type: 'string' } }] : [];
+  const identityDomain = [
+    ...(row.tenantSelectors.includes('identity-domain-header')
+      ? [{ name: 'x-oauth-identity-domain-name', in: 'header', required: false, description: 'OAM identity domain = tenant.', schema: { type: 'string' } }]
+      : []),
+    ...(row.tenantSelectors.includes('identity-domain-query')
+      ? [{ name: 'identityDomain', in: 'query', required: false, description: 'OAM identity domain, when the header is absent.', schema: { type: 'string' } }]
+      : []),
+  ];
+  const accept = row.acceptsJsonOnly ? [{ name: 'Accept', in: 'header', required: false, description: 'Must admit application/json (406 otherwise).', schema: { type: 'string' } }] : [];
   return {
-    operationId: `revoke_${contract.profile}`,
-    summary: contract.summary,
-    description: `Profile \`${contract.profile}\`. Client authentication: ${contract.methods.join(', ')}; client assertion algorithms: ${contract.algorithms.join(', ')}.`,
+    operationId: `revoke_${profile}`,
+    summary: row.summary,
+    description: `Profile \`${profile}\`. Client authentication: ${row.methods.join(', ')}; client assertion algorithms: ${row.algorithms.join(', ')}.`,
     tags: ['revocation'],
     parameters: [...REQUEST_HEADERS, ...accept, ...identityDomain],
     requestBody: {
@@ -114,9 +100,9 @@ function operation(contract: ProfileContract): Json {
         'application/x-www-form-urlencoded': {
           schema: {
             type: 'object',
-            required: contract.parameters.filter((p) => p.required).map((p) => p.name),
+            required: row.parameters.filter((p) => p.required).map((p) => p.name),
             properties: Object.fromEntries(
-              contract.parameters.map((p) => [p.name, { type: 'string', description: p.description, ...(p.values ? { enum: p.values } : {}) }]),
+              row.parameters.map((p) => [p.name, { type: 'string', description: p.description, ...(p.values ? { enum: p.values } : {}) }]),
             ),
           },
         },
@@ -125,8 +111,8 @@ function operation(contract: ProfileContract): Json {
     // Alternatives: HTTP Basic, mutual TLS, or credentials in the form (client_secret_post,
     // private_key_jwt, a public client's client_id), which OpenAPI has no scheme for.
     security: [
-      ...(contract.methods.includes('client_secret_basic') ? [{ client_secret_basic: [] }] : []),
-      ...(contract.methods.includes('tls_client_auth') ? [{ mutual_tls: [] }] : []),
+      ...(row.methods.includes('client_secret_basic') ? [{ client_secret_basic: [] }] : []),
+      ...(row.methods.includes('tls_client_auth') ? [{ mutual_tls: [] }] : []),
       {},
     ],
     responses,
@@ -139,7 +125,7 @@ function operation(contract: ProfileContract): Json {
  */
 export function openApiDocument(config: AppConfig): Json {
   const paths: Json = {};
-  for (const profile of config.profiles) paths[PROFILE_ROWS[profile].route] = { post: operation(PROFILE_ROWS[profile]) };
+  for (const profile of config.profiles) paths[PROFILE_ROWS[profile].route] = { post: operation(profile) };
   paths[METADATA_PATH] = {
     get: { operationId: 'metadata', summary: 'RFC 8414 authorization server metadata (revocation subset)', tags: ['discovery'], responses: { 200: { description: 'Metadata.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } } },
   };
@@ -157,7 +143,7 @@ export function openApiDocument(config: AppConfig): Json {
     tags: [{ name: 'revocation' }, { name: 'discovery' }],
     paths,
     components: {
-      schemas: Object.fromEntries(Object.entries(ERROR_SCHEMAS).map(([name, schema]) => [`${name}_error`, schema])),
+      schemas: Object.fromEntries(Object.values(ERROR_SHAPES).map((shape) => [`${shape.name}_error`, shape.schema])),
       securitySchemes: {
         client_secret_basic: { type: 'http', scheme: 'basic', description: 'RFC 6749 §2.3.1: form-encoded client_id and secret.' },
         mutual_tls: { type: 'mutualTLS', description: 'RFC 8705 tls_client_auth / self_signed_tls_client_auth, with client_id in the form.' },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { matchedProfile } from '../protocol/profiles';
+import { requestContext } from '../protocol/request-context';
 import type { Metrics } from './metrics';
 
 /**
@@ -14,5 +15,7 @@ export function installHttpMetrics(fastify: FastifyInstance, metrics: Metrics): 
     const profile = matchedProfile(request) ?? 'other';
     metrics.httpRequests.inc({ profile, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ profile }, reply.elapsedTime / 1000);
+    const rejected = requestContext(request.raw)?.rejectedHeader;
+    if (rejected !== undefined) metrics.fapiHeaderRejections.inc({ header: rejected });
   });
 }

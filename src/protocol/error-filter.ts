@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { isDataException, isTransientDatabaseError } from '../database/db-errors';
 import { ProtocolError } from './protocol-error';
-import { RENDERERS } from './renderers';
+import { PROFILE_ROWS } from './profiles';
 import { requestContext } from './request-context';
 
 /**
@@ -42,7 +42,7 @@ export class ProtocolErrorFilter implements ExceptionFilter {
     }
     if (reply.sent) return;
     reply.headers(error.headers).header('content-type', 'application/json; charset=utf-8');
-    reply.status(error.status).send(JSON.stringify(RENDERERS[profile](error)));
+    reply.status(error.status).send(JSON.stringify(PROFILE_ROWS[profile].errors.render(error)));
   }
 
 }

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
 import { ProtocolError, type TransportStatus } from './protocol-error';
-import { RENDERERS } from './renderers';
+import { ERROR_SHAPES } from './renderers';
 import { requestStillArriving, type RequestContext } from './request-context';
 
 /**
@@ -21,7 +21,7 @@ export function frameworkErrorsFor(answered: SocketAnswered) {
     reply
       .status(problem.status)
       .headers({ [INTERACTION_ID_HEADER]: id, 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' })
-      .send(JSON.stringify(RENDERERS.rfc7009(problem)));
+      .send(JSON.stringify(ERROR_SHAPES.rfc7009.render(problem)));
     answered(problem.status, id);
   };
 }
@@ -74,7 +74,7 @@ export function connectHandlerFor(answered: SocketAnswered) {
 export function expectationHandlerFor(answered: SocketAnswered) {
   return (request: IncomingMessage, response: ServerResponse): void => {
     const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-    const body = JSON.stringify(RENDERERS.rfc7009(ProtocolError.transport(417, 'the expectation is not supported')));
+    const body = JSON.stringify(ERROR_SHAPES.rfc7009.render(ProtocolError.transport(417, 'the expectation is not supported')));
     response.writeHead(417, {
       [INTERACTION_ID_HEADER]: id,
       'cache-control': 'no-store',
@@ -88,7 +88,7 @@ export function expectationHandlerFor(answered: SocketAnswered) {
 }
 
 function answerOnSocket(socket: Duplex, problem: ProtocolError, interactionId: string): void {
-  const body = JSON.stringify(RENDERERS.rfc7009(problem));
+  const body = JSON.stringify(ERROR_SHAPES.rfc7009.render(problem));
   const extra = Object.entries(problem.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   if (socket.writable) {
     socket.write(

@@ -15,13 +15,13 @@ export const PUBLIC_BODY_LIMIT = 16 * 1024;
  * HTTP/1.1 request without a Host header, or with more than one (Node's own answer to that has
  * neither interaction id nor body, so the check is made here: `requireHostHeader: false`).
  */
-export function installResponseHeaders(fastify: FastifyInstance, surface: 'public' | 'management', onRejectedId?: () => void): void {
+export function installResponseHeaders(fastify: FastifyInstance, surface: 'public' | 'management'): void {
   fastify.addHook('onRequest', async (request, reply) => {
     const { id, rejected } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-    setRequestContext(request.raw, { interactionId: id, surface, profile: surface === 'public' ? matchedProfile(request) : undefined });
+    const context = setRequestContext(request.raw, { interactionId: id, surface, profile: surface === 'public' ? matchedProfile(request) : undefined });
     reply.header(INTERACTION_ID_HEADER, id).header('cache-control', 'no-store');
     if (rejected) {
-      onRejectedId?.();
+      context.rejectedHeader = INTERACTION_ID_HEADER;
       throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);
     }
     const { httpVersionMajor: major, httpVersionMinor: minor } = request.raw;

@@ -1,9 +1,10 @@
-import { PROFILE_NAMES } from './profiles';
+import { PROFILE_NAMES, PROFILE_ROWS, type ProfileName } from './profiles';
 import { ERROR_CODES, ProtocolError } from './protocol-error';
-import { RENDERERS } from './renderers';
 
 const badRequest = new ProtocolError('invalid_request', 'token is required', { detail: 'private', clientAuthId: 'ca-1' });
 const unauthorized = new ProtocolError('invalid_client', 'client authentication failed', { detail: 'private', clientAuthId: 'ca-2' });
+
+const RENDERERS = Object.fromEntries(PROFILE_NAMES.map((profile) => [profile, PROFILE_ROWS[profile].errors.render])) as Record<ProfileName, (error: ProtocolError) => Record<string, unknown>>;
 
 describe('RENDERERS', () => {
   it('has a renderer for every profile', () => {

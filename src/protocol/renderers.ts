@@ -1,8 +1,14 @@
 import type { ErrorCode, ProtocolError } from './protocol-error';
-import type { ProfileName } from './profiles';
 
 /** The body a profile sends for an error (docs/api.md §2 "error body"). */
 export type ErrorRenderer = (error: ProtocolError) => Record<string, unknown>;
+
+/** An error body: how it is rendered, and its JSON Schema for the OpenAPI document. */
+export interface ErrorShape {
+  readonly name: string;
+  readonly render: ErrorRenderer;
+  readonly schema: Record<string, unknown>;
+}
 
 const rfc7009: ErrorRenderer = (error) => ({
   error: error.code,
@@ -46,11 +52,54 @@ function assertUnreachable(value: never): never {
   throw new Error(`unmapped error code ${String(value)}`);
 }
 
-/** One place per profile; a new profile adds an entry here, not a new error path. */
-export const RENDERERS: Readonly<Record<ProfileName, ErrorRenderer>> = {
-  rfc7009,
-  fapi: (error) => ({ errors: [error.description] }),
-  oam: (error) => ({ errorCode: error.code, errorMessage: error.description }),
-  idv1: (error) => ({ error: error.code, errorDescription: error.description }),
-  cdr: (error) => ({ errors: [{ ...cdrError(error), detail: error.description }] }),
-};
+const string = { type: 'string' };
+
+/** The error bodies of the profiles (docs/api.md §2); a profile row names its shape. */
+export const ERROR_SHAPES = {
+  rfc7009: {
+    name: 'rfc7009',
+    render: rfc7009,
+    schema: {
+      type: 'object',
+      required: ['error', 'error_description'],
+      properties: {
+        error: { type: 'string', examples: ['invalid_request'] },
+        error_description: string,
+        client_auth_id: { type: 'string', format: 'uuid', description: 'On 401: the id under which the cause is logged.' },
+      },
+    },
+  },
+  fapi: {
+    name: 'fapi',
+    render: (error) => ({ errors: [error.description] }),
+    schema: { type: 'object', required: ['errors'], properties: { errors: { type: 'array', items: string } } },
+  },
+  oam: {
+    name: 'oam',
+    render: (error) => ({ errorCode: error.code, errorMessage: error.description }),
+    schema: { type: 'object', required: ['errorCode', 'errorMessage'], properties: { errorCode: string, errorMessage: string } },
+  },
+  idv1: {
+    name: 'idv1',
+    render: (error) => ({ error: error.code, errorDescription: error.description }),
+    schema: { type: 'object', required: ['error', 'errorDescription'], properties: { error: string, errorDescription: string } },
+  },
+  cdr: {
+    name: 'cdr',
+    render: (error) => ({ errors: [{ ...cdrError(error), detail: error.description }] }),
+    schema: {
+      type: 'object',
+      required: ['errors'],
+      properties: {
+        errors: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['code', 'title', 'detail'],
+            properties: { code: { type: 'string', examples: ['urn:au-cds:error:cds-all:Authorisation/InvalidArrangement'] }, title: string, detail: string },
+          },
+        },
+      },
+    },
+  },
+} as const satisfies Record<string, ErrorShape>;

@@ -16,6 +16,8 @@ export interface RequestContext {
   clientId?: string;
   /** From `x-fapi-customer-ip-address`, for the audit trail. */
   psuIp?: string;
+  /** A FAPI header (or the interaction id) refused as malformed: counted with the answer (docs/api.md §10). */
+  rejectedHeader?: string;
   /** The caller's address (README "Throttling": behind a trusted proxy, from X-Forwarded-For). */
   sourceAddress?: string;
   /**
@@ -31,9 +33,10 @@ type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
 type WithCurrent = Duplex & { [CURRENT]?: IncomingMessage };
 
 /** Attaches the context to the request and marks it as the one its connection is busy with. */
-export function setRequestContext(raw: IncomingMessage, context: RequestContext): void {
+export function setRequestContext(raw: IncomingMessage, context: RequestContext): RequestContext {
   (raw as WithContext)[CONTEXT] = context;
   if (raw.socket) (raw.socket as WithCurrent)[CURRENT] = raw;
+  return context;
 }
 
 export function requestContext(raw: IncomingMessage): RequestContext | undefined {

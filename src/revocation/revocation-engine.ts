@@ -133,7 +133,11 @@ export class RevocationEngine {
   private readonly statements: PreparedStatements;
   private readonly group: GroupCommit<RevocationRequest, RevocationResult>;
 
-  constructor(@Inject(DataSource) db: DataSource, @Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
+  constructor(
+    @Inject(DataSource) db: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly metrics: Metrics,
+  ) {
     this.statements = new PreparedStatements(db);
     // Half the pool for revocation statements: the rest stays free for client lookups, jti
     // inserts and outbox updates, and requests beyond that wait for the next batch instead of
@@ -153,8 +157,10 @@ export class RevocationEngine {
   }
 
   /** One revocation; under load it shares its statement with others (group commit). */
-  revoke(request: RevocationRequest): Promise<RevocationResult> {
-    return this.group.submit(request);
+  async revoke(request: RevocationRequest): Promise<RevocationResult> {
+    const result = await this.group.submit(request);
+    this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: result.presentedRevoked ? result.tokenType : null });
+    return result;
   }
 
   async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
@@ -174,7 +180,9 @@ export class RevocationEngine {
         ]);
       }),
     );
-    return toResult(row);
+    const result = toResult(row);
+    this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: null });
+    return result;
   }
 
   private async revokeMany(requests: RevocationRequest[]): Promise<RevocationResult[]> {

@@ -1,7 +1,34 @@
 import { repeatedParameters, single, type FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
-import { REVOCATION_LEVELS, type RevocationLevel } from './levels';
+import { defaultLevels, REVOCATION_LEVELS, type LevelByType, type RevocationLevel } from './levels';
 import { isTokenType, type TokenType } from './token-types';
+
+/** What a request asks to revoke, once its profile has read its parameters. */
+export type RevocationTarget =
+  | { readonly kind: 'token'; readonly token: string; readonly hint?: TokenType; readonly levels: LevelByType }
+  | { readonly kind: 'consent'; readonly consentId: string };
+
+/** A profile's parameter table (docs/api.md §2) as a reader; REVOCATION_DEFAULT_LEVEL is `configuredLevel`. */
+export type TargetReader = (form: FormBody, configuredLevel?: RevocationLevel) => RevocationTarget;
+
+/** One `token` revoked at the default levels (rfc7009, fapi, idv1); `hint` says how an unknown hint is met. */
+export function tokenTarget(hint: 'lenient' | 'strict'): TargetReader {
+  return (form, configuredLevel) => {
+    const token = requiredToken(form);
+    return { kind: 'token', token, hint: tokenTypeHint(form, hint), levels: defaultLevels(configuredLevel) };
+  };
+}
+
+/** docs/api.md §2 `oam`: the caller picks the level for both token types (default NONE). */
+export const oamTarget: TargetReader = (form, configuredLevel) => {
+  const token = requiredToken(form);
+  const hint = oamTokenTypeHint(form);
+  const level = oamRevocationLevel(form, configuredLevel ?? 'NONE');
+  return { kind: 'token', token, hint, levels: { access_token: level, refresh_token: level } };
+};
+
+/** docs/api.md §2 `cdr`: the arrangement (consent) and every token under it. */
+export const arrangementTarget: TargetReader = (form) => ({ kind: 'consent', consentId: requiredArrangementId(form) });
 
 /** docs/api.md §2: longer tokens are refused before any hashing or lookup. */
 export const MAX_TOKEN_LENGTH = 8192;

@@ -1,35 +1,21 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from '../client-auth/client-authenticator';
 import { KeySets } from '../client-auth/key-sets';
-import { TrustedProxies } from '../client-auth/mtls';
+import { ClientCertificates, TrustedProxies } from '../client-auth/mtls';
 import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from '../client-auth/replay-store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { MetadataController } from '../discovery/metadata.controller';
 import { OpenApiController } from '../discovery/openapi.controller';
-import type { ProfileName } from '../protocol/profiles';
 import { TenantDirectory } from '../tenancy/tenant-directory';
 import { UpstreamModule } from '../upstream/upstream.module';
 import { RedisWindowStorage } from '../throttling/redis-window-storage';
 import { Throttle, THROTTLER_STORAGE } from '../throttling/throttle';
-import { CdrController } from './cdr.controller';
-import { FapiController } from './fapi.controller';
-import { Idv1Controller } from './idv1.controller';
-import { OamController } from './oam.controller';
+import { profileController } from './profile-controller';
 import { RevocationEngine } from './revocation-engine';
 import { RevocationPipeline } from './revocation-pipeline';
-import { Rfc7009Controller } from './rfc7009.controller';
-
-/** Profile → its controller; a profile switched off by PROFILES has no route at all (404). */
-const CONTROLLERS: Record<ProfileName, Type> = {
-  rfc7009: Rfc7009Controller,
-  fapi: FapiController,
-  oam: OamController,
-  idv1: Idv1Controller,
-  cdr: CdrController,
-};
 
 @Module({})
 export class RevocationModule {
@@ -38,7 +24,8 @@ export class RevocationModule {
     return {
       module: RevocationModule,
       imports: [UpstreamModule.register(config)],
-      controllers: [MetadataController, OpenApiController, ...[...profiles].map((profile) => CONTROLLERS[profile])],
+      // A profile switched off by PROFILES has no route at all (404).
+      controllers: [MetadataController, OpenApiController, ...[...profiles].map(profileController)],
       providers: [
         ClientAuthenticator,
         RevocationEngine,
@@ -46,6 +33,12 @@ export class RevocationModule {
         TenantDirectory,
         KeySets,
         { provide: TrustedProxies, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new TrustedProxies(config.trustedProxies) },
+        {
+          provide: ClientCertificates,
+          inject: [APP_CONFIG, TrustedProxies],
+          useFactory: (config: AppConfig, proxies: TrustedProxies) =>
+            new ClientCertificates({ header: config.mtlsClientCertHeader, proxies, trustAnchors: config.tls?.caFile !== undefined }),
+        },
         Throttle,
         {
           provide: THROTTLER_STORAGE,

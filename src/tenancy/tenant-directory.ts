@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { PreparedStatements } from '../database/pg-pool';
 import { ProtocolError } from '../protocol/protocol-error';
-import type { ProfileName } from '../protocol/profiles';
+import type { TenantSelector } from '../protocol/profiles';
 import { TENANT_NAME } from './tenant-name';
 
 /**
@@ -28,17 +28,28 @@ export class TenantDirectory {
     this.statements = new PreparedStatements(db);
   }
 
-  async resolve(request: FastifyRequest, profile: ProfileName): Promise<string> {
+  /** The first of the profile's selectors that the request carries decides (docs/api.md §8). */
+  async resolve(request: FastifyRequest, selectors: readonly TenantSelector[]): Promise<string> {
     const headers = request.headers;
-    const tenantId = headers['tenant-id'];
-    if (tenantId !== undefined) return this.byName(tenantId, 'Tenant-ID');
-    const issuer = headers.issuer;
-    if (issuer !== undefined) return this.byIssuer(issuer);
-    if (profile === 'oam') {
-      const domain = headers['x-oauth-identity-domain-name'];
-      if (domain !== undefined) return this.byName(domain, 'x-oauth-identity-domain-name');
-      const query = (request.query as Record<string, string | string[] | undefined> | undefined)?.identityDomain;
-      if (query !== undefined) return this.byName(query, 'identityDomain');
+    for (const selector of selectors) {
+      switch (selector) {
+        case 'tenant-id':
+          if (headers['tenant-id'] !== undefined) return this.byName(headers['tenant-id'], 'Tenant-ID');
+          break;
+        case 'issuer':
+          if (headers.issuer !== undefined) return this.byIssuer(headers.issuer);
+          break;
+        case 'identity-domain-header': {
+          const domain = headers['x-oauth-identity-domain-name'];
+          if (domain !== undefined) return this.byName(domain, 'x-oauth-identity-domain-name');
+          break;
+        }
+        case 'identity-domain-query': {
+          const query = (request.query as Record<string, string | string[] | undefined> | undefined)?.identityDomain;
+          if (query !== undefined) return this.byName(query, 'identityDomain');
+          break;
+        }
+      }
     }
     return 'default';
   }
