@@ -2,7 +2,7 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { readFileSync } from 'node:fs';
-import type { ServerOptions } from 'node:http';
+import type { Server, ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TlsOptions as SecureServerOptions } from 'node:tls';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
@@ -205,5 +205,5 @@ async function watchOutbox({ config, dataSource, metrics, logger }: SharedServic
 }
 
 function port(app: INestApplication): number {
-  return (app.getHttpServer().address() as AddressInfo).port;
+  return ((app.getHttpServer() as Server).address() as AddressInfo).port;
 }

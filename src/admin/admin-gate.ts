@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import { ProtocolError } from '../protocol/protocol-error';
 
 /**
@@ -28,7 +28,7 @@ function isAdminRoute(route: RouteOptions): boolean {
  */
 export function installAdminGate(fastify: FastifyInstance, adminApiToken: string | undefined): void {
   const expected = adminApiToken ? digest(adminApiToken) : undefined;
-  const gate: onRequestHookHandler = async (request: FastifyRequest) => {
+  const gate: onRequestAsyncHookHandler = async (request: FastifyRequest) => {
     if (!expected) throw ProtocolError.notFound();
     const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1];
     // Compared as SHA-256 digests: constant time, whatever the lengths.

@@ -1,4 +1,4 @@
-import { decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
 /** RFC 7523 §3 and docs/api.md §5: bounds on a client assertion's times, in seconds. */
 export const CLOCK_SKEW_S = 10;
@@ -22,7 +22,7 @@ export interface VerifiedAssertion {
 
 /** The client the assertion claims to be (`sub`, which must equal `iss`), read before verification. */
 export function assertedClientId(assertion: string): string {
-  let claims;
+  let claims: JWTPayload;
   try {
     claims = decodeJwt(assertion);
   } catch {

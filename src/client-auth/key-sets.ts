@@ -122,7 +122,7 @@ class RemoteKeySet {
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of response.body) {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > JWKS_MAX_BYTES) {
         response.body.destroy();
@@ -151,7 +151,7 @@ function localKeySet(jwks: JSONWebKeySet): JWTVerifyGetKey {
   try {
     return createLocalJWKSet(jwks);
   } catch (error) {
-    return () => Promise.reject(error);
+    return () => Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

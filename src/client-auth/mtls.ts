@@ -140,7 +140,7 @@ function matches(certificate: X509Certificate, client: TlsClientMetadata): boole
 export async function matchesSelfSigned(certificate: X509Certificate, keys: readonly JWK[]): Promise<boolean> {
   let presented: string;
   try {
-    presented = await calculateJwkThumbprint(certificate.publicKey.export({ format: 'jwk' }) as JWK);
+    presented = await calculateJwkThumbprint(certificate.publicKey.export({ format: 'jwk' }));
   } catch {
     return false; // a key type JWK cannot express (e.g. RSA-PSS) cannot be a registered key
   }

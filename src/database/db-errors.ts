@@ -19,9 +19,10 @@ const UNAVAILABLE = Symbol('revgw.database-unavailable');
 type Marked = { [UNAVAILABLE]?: 'connecting' | 'unanswered' };
 
 /** Marks a failure to obtain a connection, whatever the error says. */
-function markConnecting<T>(error: T): T {
-  if (typeof error === 'object' && error !== null) (error as Marked)[UNAVAILABLE] = 'connecting';
-  return error;
+function markConnecting(error: unknown): Error {
+  const marked = error instanceof Error ? error : new Error(String(error));
+  (marked as Marked)[UNAVAILABLE] = 'connecting';
+  return marked;
 }
 
 /**

@@ -81,7 +81,7 @@ function fromHttpStatus(status: number, exception: unknown): ProtocolError {
 function publicMessage(exception: HttpException): string {
   const response = exception.getResponse();
   if (typeof response === 'object' && response !== null && 'message' in response) {
-    const message = (response as { message: unknown }).message;
+    const message = (response).message;
     if (Array.isArray(message)) return message.join('; ');
     if (typeof message === 'string') return message;
   }
@@ -92,7 +92,7 @@ function publicMessage(exception: HttpException): string {
 function describe(exception: unknown): string {
   if (exception instanceof Error) {
     const code = (exception as { code?: unknown }).code;
-    return `${exception.name}${code ? ` ${String(code)}` : ''}: ${exception.message}`;
+    return `${exception.name}${typeof code === 'string' || typeof code === 'number' ? ` ${code}` : ''}: ${exception.message}`;
   }
   return String(exception);
 }

@@ -8,7 +8,7 @@ export type FormBody = Readonly<Record<string, string | readonly string[]>>;
  * `a`.
  */
 export function parseForm(body: string): FormBody {
-  const form: Record<string, string | string[]> = Object.create(null);
+  const form = Object.create(null) as Record<string, string | string[]>;
   for (const [name, value] of new URLSearchParams(body)) {
     if (value === '') continue;
     const seen = form[name];
