@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
-# `npm run test:helm`: builds/caches the pinned helm, then lints, renders and validates the chart
-# for every helm/fapi-revocation-gateway/ci/*-values.yaml scenario (test/helm/validate.mjs). Offline.
+# `npm run test:helm`: checks that the chart README is what helm-docs writes and that the chart
+# version was bumped with the last chart change, then builds/caches the pinned helm and lints,
+# renders and validates the chart for every helm/fapi-revocation-gateway/ci/*-values.yaml scenario
+# (test/helm/validate.mjs). Offline once helm and helm-docs are cached.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+chart=helm/fapi-revocation-gateway
+
+# The README's values table comes from the `# --` comments in values.yaml (README.md.gotmpl).
+HELM_DOCS_BIN="$(bash test/helm/ensure-helm-docs.sh)"
+if ! diff -u --label "${chart}/README.md (committed)" --label "${chart}/README.md (helm-docs)" \
+  "${chart}/README.md" <("${HELM_DOCS_BIN}" --chart-search-root helm --dry-run --log-level warn); then
+  echo "${chart}/README.md is stale: run \"\$(bash test/helm/ensure-helm-docs.sh)\" -c helm" >&2
+  exit 1
+fi
+echo "README: ${chart}/README.md matches helm-docs $("${HELM_DOCS_BIN}" --version | awk '{print $NF}')"
+
+bash test/helm/check-version-bump.sh "${chart}"
 
 HELM_BIN="$(bash test/helm/ensure-helm.sh)"
 export HELM_BIN
