@@ -9,7 +9,6 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
-COPY scripts/build-dist.cjs ./scripts/
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build

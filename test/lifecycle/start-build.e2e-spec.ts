@@ -8,7 +8,7 @@ const ROOT = join(__dirname, '..', '..');
 const BUILD_MS = 180_000; // one `nest build` takes 10-20 s on a busy 2-core machine
 
 /**
- * `npm start` (and migration:*) first runs scripts/build-dist.cjs. Two starts at once in one
+ * `npm start` (and migration:*) first runs src/build-dist.cjs. Two starts at once in one
  * checkout must both get a complete dist/; a start with nothing changed must not build; a running
  * gateway must survive a rebuild under it. Runs on a copy of the checkout (node_modules linked), so
  * it never touches the working dist/.
@@ -20,7 +20,7 @@ describe('the build step of npm start', () => {
 
   beforeAll(() => {
     copy = mkdtempSync(join(tmpdir(), 'revgw-start-'));
-    for (const entry of ['src', 'migrations', 'scripts', 'tsconfig.json', 'nest-cli.json', 'package.json', 'package-lock.json']) {
+    for (const entry of ['src', 'migrations', 'tsconfig.json', 'nest-cli.json', 'package.json', 'package-lock.json']) {
       cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
@@ -29,7 +29,7 @@ describe('the build step of npm start', () => {
 
   function buildStep(...args: string[]): Promise<{ code: number | null; output: string; ms: number }> {
     const started = Date.now();
-    const child = spawn(process.execPath, ['scripts/build-dist.cjs', ...args], { cwd: copy, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['src/build-dist.cjs', ...args], { cwd: copy, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -3,8 +3,8 @@
  * Keeps dist/ a complete `nest build` of the current sources, safely when several processes of one
  * checkout start at once (`npm start` twice, two local replicas, a test harness).
  *
- *   node scripts/build-dist.cjs           build only when the sources changed (npm start, migration:*)
- *   node scripts/build-dist.cjs --force   build now (npm run build)
+ *   node src/build-dist.cjs           build only when the sources changed (npm start, migration:*)
+ *   node src/build-dist.cjs --force   build now (npm run build)
  *
  * - "Changed" is a SHA-256 over the build's inputs (INPUTS below). dist/.fingerprint holds the
  *   fingerprint of the sources dist/ was built from; it is written last, so a dist/ with a matching
