@@ -24,8 +24,10 @@ export interface SharedSteps {
 
 /**
  * Every request's steps before its route's handler, in the order they run — the one place that
- * decides it. Fastify runs hooks of one kind in the order they are added, global before a route's
- * own:
+ * decides the product's own order. Fastify runs hooks of one kind in the order they are added,
+ * global before a route's own; what the framework adds while it is created (Nest's Fastify
+ * adapter's hooks and its middleware runner, middie) was added earlier and runs first — none of it
+ * answers a request or reads its body. Then:
  *
  *  1. Request log (`onRequest` abort watch, `onResponse` line): every request gets its one line,
  *     whichever later step answers it (docs/api.md §10).

@@ -13,7 +13,11 @@ export type LevelByType = Readonly<Record<TokenType, RevocationLevel>>;
  * access → NONE, unless the operator sets one default for both (REVOCATION_DEFAULT_LEVEL).
  */
 export function defaultLevels(override?: RevocationLevel): LevelByType {
-  return override
-    ? { access_token: override, refresh_token: override }
-    : { access_token: 'NONE', refresh_token: 'RELATED_TOKENS' };
+  return override ? UNIFORM[override] : RFC7009_DEFAULT;
 }
+
+// Made once: a request's target shares them (LevelByType is read-only).
+const RFC7009_DEFAULT: LevelByType = Object.freeze({ access_token: 'NONE', refresh_token: 'RELATED_TOKENS' });
+const UNIFORM = Object.fromEntries(
+  REVOCATION_LEVELS.map((level) => [level, Object.freeze({ access_token: level, refresh_token: level })]),
+) as Readonly<Record<RevocationLevel, LevelByType>>;

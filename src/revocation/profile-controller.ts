@@ -31,6 +31,6 @@ export function profileController(profile: ProfileName): Type {
   }
 
   // Nest names controllers in its logs and errors by their class name.
-  Object.defineProperty(ProfileController, 'name', { value: `${profile}RevocationController` });
+  Object.defineProperty(ProfileController, 'name', { value: `${profile[0].toUpperCase()}${profile.slice(1)}RevocationController` });
   return ProfileController;
 }
