@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ClientRegistry } from '../client-auth/client-registry';
+import { TenantRegistry } from '../tenancy/tenant-registry';
 import { ClientsController } from './clients.controller';
 import { RevocationsController } from './revocations.controller';
 import { TokenRegistry } from './token-registry';
@@ -7,6 +9,6 @@ import { TokensController } from './tokens.controller';
 /** The operator's API on the management port (docs/api.md §9); its bearer check is `installAdminGate`. */
 @Module({
   controllers: [ClientsController, TokensController, RevocationsController],
-  providers: [TokenRegistry],
+  providers: [TokenRegistry, ClientRegistry, TenantRegistry],
 })
 export class AdminModule {}
