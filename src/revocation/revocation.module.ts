@@ -18,6 +18,7 @@ import { Throttle, THROTTLER_STORAGE } from '../throttling/throttle';
 import { profileController } from './profile-controller';
 import { RevocationEngine } from './revocation-engine';
 import { RevocationPipeline } from './revocation-pipeline';
+import { RevocationStore } from './revocation-store';
 
 @Module({})
 export class RevocationModule {
@@ -32,6 +33,7 @@ export class RevocationModule {
         ClientAuthenticator,
         ClientRegistry,
         RevocationEngine,
+        RevocationStore,
         RevocationPipeline,
         TenantDirectory,
         TenantRegistry,
