@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from './config/config';
 import { Readiness } from './health/readiness';
 import { ClientCache } from './client-auth/client-cache';
-import type { ClientRow } from './client-auth/client-authenticator';
+import type { ClientRow } from './client-auth/client-registry';
 import { Metrics } from './metrics/metrics';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,4 +1,9 @@
 import { Module } from '@nestjs/common';
+import { ClientRegistry } from '../client-auth/client-registry';
+import { AuditLog } from '../revocation/audit-log';
+import { RevocationEngine } from '../revocation/revocation-engine';
+import { RevocationStore } from '../revocation/revocation-store';
+import { TenantRegistry } from '../tenancy/tenant-registry';
 import { ClientsController } from './clients.controller';
 import { RevocationsController } from './revocations.controller';
 import { TokenRegistry } from './token-registry';
@@ -7,6 +12,6 @@ import { TokensController } from './tokens.controller';
 /** The operator's API on the management port (docs/api.md §9); its bearer check is `installAdminGate`. */
 @Module({
   controllers: [ClientsController, TokensController, RevocationsController],
-  providers: [TokenRegistry],
+  providers: [TokenRegistry, ClientRegistry, TenantRegistry, RevocationStore, RevocationEngine, AuditLog],
 })
 export class AdminModule {}

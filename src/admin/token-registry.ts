@@ -19,6 +19,16 @@ interface Registration {
   consentId?: string;
 }
 
+export interface TokenStatus {
+  token_type: TokenType;
+  client_id: string;
+  grant_id: string;
+  consent_id: string | null;
+  active: boolean;
+  revoked_at: Date | null;
+  expires_at: Date;
+}
+
 interface Known {
   readonly type: TokenType;
   readonly clientId: string;
@@ -34,7 +44,7 @@ interface Known {
  * a batch says about the same token (re-registering is a no-op).
  *
  * A registration serialises with the revocations of the families it adds to, taking locks in
- * their order (batch-statement.ts): first the consents it registers under (an upsert: a
+ * their order (revocation-store.ts): first the consents it registers under (an upsert: a
  * revocation of one of them has either committed, and the new token is born revoked, or waits
  * for this commit and sees the token); then the stored parent refresh tokens, whose
  * `family_version` it bumps (a revocation that chose its victims before this commit finds the
@@ -57,6 +67,17 @@ export class TokenRegistry {
     const registered = await this.store(tenant, uniqueRegistrations(entries));
     this.statistics.noteStored(registered);
     return registered;
+  }
+
+  /** docs/api.md §9 `POST /admin/tokens/status`: what is stored of a token, found by its hash. */
+  async status(tenant: string, token: string): Promise<TokenStatus | undefined> {
+    const [row] = (await this.db.query(
+      `SELECT token_type, client_id, grant_id, consent_id,
+              (revoked_at IS NULL AND expires_at > now()) AS active, revoked_at, expires_at
+         FROM tokens WHERE tenant = $1 AND token_hash = $2`,
+      [tenant, hashToken(token)],
+    )) as TokenStatus[];
+    return row;
   }
 
   private store(tenant: string, batch: Registration[]): Promise<number> {

@@ -1,17 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { JSONWebKeySet } from 'jose';
 import { createHash, randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { PreparedStatements } from '../database/pg-pool';
 import { Metrics } from '../metrics/metrics';
 import type { FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
 import { AssertionRejected, assertedClientId, verifyClientAssertion } from './client-assertion';
-import { ClientCache } from './client-cache';
+import { ClientRegistry } from './client-registry';
 import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
 import { KeySets } from './key-sets';
-import { ClientCertificates, matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate, type TlsClientMetadata } from './mtls';
+import { ClientCertificates, matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate } from './mtls';
 import { REPLAY_STORE, type ReplayStore } from './replay-store';
 import { verifySecret } from './secret-hash';
 
@@ -30,14 +27,6 @@ export interface AuthenticatedClient {
   readonly confidential: boolean;
 }
 
-export interface ClientRow extends TlsClientMetadata {
-  auth_method: AuthMethod;
-  secret_salt: Buffer | null;
-  secret_hash: Buffer | null;
-  jwks: JSONWebKeySet | null;
-  jwks_uri: string | null;
-}
-
 /** A reason authentication failed; the caller sees only "client authentication failed". */
 class AuthFailure extends Error {}
 
@@ -49,18 +38,13 @@ class AuthFailure extends Error {}
  */
 @Injectable()
 export class ClientAuthenticator {
-  private readonly statements: PreparedStatements;
-
   constructor(
-    @Inject(DataSource) db: DataSource,
     private readonly keySets: KeySets,
     @Inject(REPLAY_STORE) private readonly replays: ReplayStore,
     private readonly metrics: Metrics,
-    private readonly clients: ClientCache<ClientRow>,
+    private readonly clients: ClientRegistry,
     private readonly certificates: ClientCertificates,
-  ) {
-    this.statements = new PreparedStatements(db);
-  }
+  ) {}
 
   /** The client of a request: its Authorization header, its form's credentials and its certificate. */
   async authenticate(request: FastifyRequest, tenant: string, policy: AuthPolicy): Promise<AuthenticatedClient> {
@@ -95,16 +79,7 @@ export class ClientAuthenticator {
     if (!clientId) throw new AuthFailure('no client_id');
     if (!CLIENT_ID.test(clientId)) throw new AuthFailure('client_id is not 1-255 printable ASCII characters');
 
-    const client = await this.clients.get(tenant, clientId, async () => {
-      const [row] = await this.statements.run<ClientRow>(
-        'revgw_client',
-        `SELECT auth_method, secret_salt, secret_hash, jwks, jwks_uri, tls_client_auth_subject_dn, tls_client_auth_san_dns,
-                tls_client_auth_san_uri, tls_client_auth_san_ip, tls_client_auth_san_email
-           FROM clients WHERE tenant = $1 AND client_id = $2`,
-        [tenant, clientId],
-      );
-      return row;
-    });
+    const client = await this.clients.find(tenant, clientId);
     // Never the presented value itself: a TPP that swapped id and secret would put its secret here.
     if (!client) throw new AuthFailure(`unknown client (sha256 ${createHash('sha256').update(clientId).digest('hex').slice(0, 12)}) in tenant ${tenant}`);
     const method = presented.method === 'none' && isMutualTls(client.auth_method) ? client.auth_method : presented.method;

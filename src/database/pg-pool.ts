@@ -24,12 +24,23 @@ export class PreparedStatements {
   /**
    * Several prepared statements in one transaction on one connection: committed if `work`
    * returns, rolled back if it throws (a failed statement has aborted the transaction anyway).
+   *
+   * `customPlans`: the transaction's statements are planned for their own values on every
+   * execution instead of the connection's one generic plan (data-source-options.ts). For a
+   * statement whose criteria are optional (`$2::text IS NULL OR client_id = $2`), or whose values
+   * are skewed, a generic plan is one made for no value in particular; a custom plan folds the
+   * absent criteria away and picks the index of the ones given. Planning costs a few
+   * milliseconds each time: for admin rates, not the hot path.
    */
-  async transaction<T>(work: (run: <Row extends QueryResultRow>(name: string, text: string, values: unknown[]) => Promise<Row[]>) => Promise<T>): Promise<T> {
+  async transaction<T>(
+    work: (run: <Row extends QueryResultRow>(name: string, text: string, values: unknown[]) => Promise<Row[]>) => Promise<T>,
+    { customPlans = false }: { customPlans?: boolean } = {},
+  ): Promise<T> {
     return this.withClient(async (client) => {
       for (;;) {
         await client.query('BEGIN');
         try {
+          if (customPlans) await client.query('SET LOCAL plan_cache_mode = force_custom_plan');
           const result = await work((name, text, values) => prepared(client, name, text, values, true));
           await client.query('COMMIT');
           return result;

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from '../client-auth/client-authenticator';
+import { ClientRegistry } from '../client-auth/client-registry';
 import { KeySets } from '../client-auth/key-sets';
 import { ClientCertificates, TrustedProxies } from '../client-auth/mtls';
 import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from '../client-auth/replay-store';
@@ -10,12 +11,14 @@ import { APP_CONFIG } from '../core.module';
 import { MetadataController } from '../discovery/metadata.controller';
 import { OpenApiController } from '../discovery/openapi.controller';
 import { TenantDirectory } from '../tenancy/tenant-directory';
+import { TenantRegistry } from '../tenancy/tenant-registry';
 import { UpstreamModule } from '../upstream/upstream.module';
 import { RedisWindowStorage } from '../throttling/redis-window-storage';
 import { Throttle, THROTTLER_STORAGE } from '../throttling/throttle';
 import { profileController } from './profile-controller';
 import { RevocationEngine } from './revocation-engine';
 import { RevocationPipeline } from './revocation-pipeline';
+import { RevocationStore } from './revocation-store';
 
 @Module({})
 export class RevocationModule {
@@ -28,9 +31,12 @@ export class RevocationModule {
       controllers: [MetadataController, OpenApiController, ...[...profiles].map(profileController)],
       providers: [
         ClientAuthenticator,
+        ClientRegistry,
         RevocationEngine,
+        RevocationStore,
         RevocationPipeline,
         TenantDirectory,
+        TenantRegistry,
         KeySets,
         { provide: TrustedProxies, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new TrustedProxies(config.trustedProxies) },
         {

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
-import { PreparedStatements } from '../database/pg-pool';
 import { ProtocolError } from '../protocol/protocol-error';
 import type { TenantSelector } from '../protocol/profiles';
 import { TENANT_NAME } from './tenant-name';
+import { TenantRegistry } from './tenant-registry';
 
 /**
  * docs/api.md §8: which tenant a public request belongs to. The first present wins: `Tenant-ID`;
@@ -19,14 +18,10 @@ import { TENANT_NAME } from './tenant-name';
  */
 @Injectable()
 export class TenantDirectory {
-  private readonly statements: PreparedStatements;
-
   constructor(
-    @Inject(DataSource) db: DataSource,
+    private readonly tenants: TenantRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.statements = new PreparedStatements(db);
-  }
+  ) {}
 
   /** The first of the profile's selectors that the request carries decides (docs/api.md §8). */
   async resolve(request: FastifyRequest, selectors: readonly TenantSelector[]): Promise<string> {
@@ -57,15 +52,14 @@ export class TenantDirectory {
   private async byName(value: string | string[], source: string): Promise<string> {
     if (typeof value !== 'string' || !TENANT_NAME.test(value)) throw ProtocolError.invalidRequest(`${source} is malformed`);
     if (value === 'default') return value;
-    const rows = await this.statements.run('revgw_tenant_by_name', 'SELECT name FROM tenants WHERE name = $1', [value]);
-    if (rows.length === 0) throw ProtocolError.invalidRequest('unknown tenant');
+    if (!(await this.tenants.exists(value))) throw ProtocolError.invalidRequest('unknown tenant');
     return value;
   }
 
   private async byIssuer(value: string | string[]): Promise<string> {
     if (typeof value !== 'string' || value === '' || value.length > 2048) throw ProtocolError.invalidRequest('Issuer is malformed');
-    const [row] = await this.statements.run<{ name: string }>('revgw_tenant_by_issuer', 'SELECT name FROM tenants WHERE issuer = $1', [value]);
-    if (row) return row.name;
+    const tenant = await this.tenants.byIssuer(value);
+    if (tenant !== undefined) return tenant;
     // The gateway's own issuer names the default tenant unless a tenant registered it explicitly.
     if (value === this.config.issuer) return 'default';
     throw ProtocolError.invalidRequest('unknown tenant');

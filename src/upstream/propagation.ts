@@ -2,7 +2,8 @@ import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, h
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
-import type { OutboxEntry, PendingPropagation } from '../revocation/revocation-engine';
+import type { PendingPropagation } from '../revocation/revocation-engine';
+import type { OutboxEntry } from '../revocation/revocation-store';
 import type { TokenType } from '../revocation/token-types';
 import { Outbox, retryDelay, type OutboxRow } from './outbox';
 import type { Delivery, UpstreamClient } from './upstream-client';

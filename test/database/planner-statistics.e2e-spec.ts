@@ -98,3 +98,37 @@ describe('a bulk revocation next to a large client', () => {
     expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(false);
   });
 });
+
+/**
+ * The admin statements with optional criteria (a bulk revocation, the audit trail) stay on their
+ * indexes by being planned for the criteria given; the difference shows in time only at scale,
+ * so the plans themselves are checked. On a pool of one connection, the session this test reads
+ * pg_prepared_statements from is the one that ran them.
+ */
+describe('admin statements with optional criteria', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ DATABASE_POOL_SIZE: '1' });
+    await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'none' });
+  });
+  afterAll(() => gw.stop());
+
+  it('are planned for each request’s criteria, never with the connection’s generic plan', async () => {
+    for (const criteria of [{ client_id: 'tpp' }, { subject: 'psu' }, { consent_id: 'c' }, { client_id: 'tpp', consent_id: 'c' }]) {
+      expect((await gw.admin('POST', '/admin/revocations', criteria)).status).toBe(200);
+    }
+    expect((await gw.admin('GET', '/admin/revocation-events?client_id=tpp')).body.events).toHaveLength(2);
+    expect((await gw.admin('GET', '/admin/revocation-events?tenant=default&limit=1')).body.events).toHaveLength(1);
+    const plans = (await gw.database.dataSource.query(
+      `SELECT name, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements
+        WHERE name LIKE 'revgw\\_bulk\\_%' OR name = 'revgw_audit_events' ORDER BY name`,
+    )) as Array<{ name: string; generic: number; custom: number }>;
+    expect(plans).toEqual([
+      { name: 'revgw_audit_events', generic: 0, custom: 2 },
+      { name: 'revgw_bulk_lock_consent', generic: 0, custom: 1 },
+      { name: 'revgw_bulk_lock_tokens', generic: 0, custom: 4 },
+      { name: 'revgw_bulk_revoke', generic: 0, custom: 4 },
+    ]);
+  });
+});

@@ -1,0 +1,46 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { PreparedStatements } from '../database/pg-pool';
+import { ProtocolError } from '../protocol/protocol-error';
+
+const UNIQUE_VIOLATION = '23505';
+
+/** docs/api.md §8: the tenants, by name and by issuer (each a unique index). */
+@Injectable()
+export class TenantRegistry {
+  private readonly statements: PreparedStatements;
+
+  constructor(@Inject(DataSource) db: DataSource) {
+    this.statements = new PreparedStatements(db);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.statements.run('revgw_tenant_by_name', 'SELECT name FROM tenants WHERE name = $1', [name])).length > 0;
+  }
+
+  /** The tenant that registered this issuer, if one did. */
+  async byIssuer(issuer: string): Promise<string | undefined> {
+    const [row] = await this.statements.run<{ name: string }>('revgw_tenant_by_issuer', 'SELECT name FROM tenants WHERE issuer = $1', [issuer]);
+    return row?.name;
+  }
+
+  /**
+   * docs/api.md §9 `PUT /admin/tenants/{tenant}`: created (true) or replaced (false). An issuer
+   * names one tenant only: another tenant's issuer is a 400.
+   */
+  async put(name: string, issuer: string | null): Promise<boolean> {
+    try {
+      const [row] = await this.statements.run<{ created: boolean }>(
+        'revgw_tenant_put',
+        `INSERT INTO tenants (name, issuer) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET issuer = EXCLUDED.issuer, updated_at = now()
+         RETURNING (xmax = 0) AS created`,
+        [name, issuer],
+      );
+      return row.created;
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw ProtocolError.invalidRequest('issuer is already used by another tenant');
+      throw error;
+    }
+  }
+}
