@@ -8,7 +8,7 @@ import { requestContext } from '../protocol/request-context';
 import { BulkRevocationBody, EventsQuery } from './dto';
 
 /**
- * README "Management API": bulk revocation (account closure, client offboarding, consent
+ * docs/api.md §9: bulk revocation (account closure, client offboarding, consent
  * withdrawal) and the audit trail. A bulk revocation is one statement: tokens, consent and its
  * one audit event. A withdrawal of a consent alone is RELATED_CONSENT: the consent's tokens, the
  * refresh tokens its access tokens came from, and the consent itself. The lock order and the

@@ -9,7 +9,7 @@ import type { TokenType } from './token-types';
  * audit row and the outbox row — all or nothing. Data-modifying CTEs share one snapshot
  * (PostgreSQL "WITH Queries").
  *
- * Levels (README "Revocation levels"), each including the one below it: NONE the token only;
+ * Levels (docs/api.md §2 "Revocation levels"), each including the one below it: NONE the token only;
  * RELATED_TOKENS also an access token's parent refresh token, or a refresh token's access tokens;
  * RELATED_CONSENT also every token of the consent, the refresh tokens its access tokens came
  * from, and the consent itself (without a consent: as RELATED_TOKENS).
@@ -39,7 +39,7 @@ import type { TokenType } from './token-types';
  *   statistics the table had then. The consent's tokens are a MATERIALIZED step, so the planner
  *   cannot turn the path to their refresh tokens around (from every token of the tenant to the
  *   consent), which it did when the plan was made on a nearly empty table.
- * - The outbox (README "Upstream propagation"): the presented token only; an unknown token
+ * - The outbox (docs/api.md §6): the presented token only; an unknown token
  *   too, without a level; never another client's token, in this tenant or any other. Its lease
  *   counts from after the revocation ran (clock_timestamp), and rows are matched back to their
  *   request by their sealed token, which a random IV makes unique.

@@ -59,7 +59,7 @@ export interface RevocationResult {
 const LOCK_CONSENT_SQL = `SELECT 1 FROM consents WHERE tenant = $1 AND consent_id = $2 AND client_id = $3 AND revoked_at IS NULL FOR UPDATE`;
 
 /**
- * CDR arrangement revocation (README "Profiles", `cdr`): the consent and every token under it, with
+ * CDR arrangement revocation (docs/api.md §2, `cdr`): the consent and every token under it, with
  * the refresh tokens its access tokens came from (RELATED_CONSENT includes RELATED_TOKENS), in one
  * statement with its audit row, after LOCK_CONSENT_SQL in the same transaction. The consent must
  * be the caller's; its tokens are found by the consent index and revoked by primary key, again
