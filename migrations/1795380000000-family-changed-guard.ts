@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * How registration and revocation serialise on a token family (README "Revocation levels").
+ * How registration and revocation serialise on a token family (docs/design.md "Lock order").
  *
  * - `tokens.family_version` counts the access tokens registered under a refresh token: a
  *   registration bumps it, under lock, before it reads the parent. A revocation statement carries

@@ -17,7 +17,7 @@ function isAdminRoute(route: RouteOptions): boolean {
 }
 
 /**
- * README "Management API": without ADMIN_API_TOKEN the admin API does not exist
+ * docs/api.md §9: without ADMIN_API_TOKEN the admin API does not exist
  * (404); otherwise a matching bearer token is required (401).
  *
  * The gate is a hook of each admin route itself, attached as the route is registered: whatever

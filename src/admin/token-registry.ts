@@ -36,7 +36,7 @@ interface Known {
 }
 
 /**
- * Stores what the authorization server issued (README "Management API", POST /admin/tokens). A
+ * Stores what the authorization server issued (docs/api.md §9, POST /admin/tokens). A
  * batch is checked whole inside one transaction, so either every new token is stored or none is.
  *
  * The invariants the revocation cascades rely on are enforced here: a parent is a refresh token

@@ -24,7 +24,7 @@ export class ProtocolErrorFilter implements ExceptionFilter {
     // is the read it cut short. The request's one line says 408.
     if (context?.answeredOnSocket !== undefined) return;
     const error = classify(exception);
-    // README "Public API": an unknown route (no profile matched) or method is answered in the
+    // docs/api.md §2: an unknown route (no profile matched) or method is answered in the
     // rfc7009 shape whatever the path; anything else in the shape of the matched route's profile.
     const profile = (error.code !== 'method_not_allowed' && context?.profile) || 'rfc7009';
 

@@ -5,11 +5,11 @@ import { ProtocolError } from './protocol-error';
 import { matchedProfile } from './profiles';
 import { setRequestContext } from './request-context';
 
-/** README "Public API": a revocation body over 16 KiB is refused with 413. */
+/** docs/api.md §2: a revocation body over 16 KiB is refused with 413. */
 export const PUBLIC_BODY_LIMIT = 16 * 1024;
 
 /**
- * The first step of every request, before routing, parsing or any guard (README "Public API"):
+ * The first step of every request, before routing, parsing or any guard (docs/api.md §3):
  * settle the interaction id and the headers every response carries, so even a 404 or a 413 has
  * them. Then the request line's own rule: RFC 9112 §3.2, a server MUST answer 400 to an
  * HTTP/1.1 request without a Host header, or with more than one (Node's own answer to that has

@@ -51,7 +51,7 @@ export function jsonShapeProblem(
 }
 
 /**
- * The management port reads JSON only (README "Management API": JSON in, JSON out): any other
+ * The management port reads JSON only (docs/api.md §9: JSON in, JSON out): any other
  * media type is refused (415 → `invalid_request`). The body limit is the route's own (the admin
  * routes set theirs); the shape is bounded before Fastify's parser, which also refuses
  * `__proto__` and `constructor.prototype` keys.

@@ -18,7 +18,7 @@ export interface RequestContext {
   psuIp?: string;
   /** A FAPI header (or the interaction id) refused as malformed: counted with the answer (docs/api.md §10). */
   rejectedHeader?: string;
-  /** The caller's address (README "Throttling": behind a trusted proxy, from X-Forwarded-For). */
+  /** The caller's address (docs/api.md §5, §7: behind a trusted proxy, from X-Forwarded-For). */
   sourceAddress?: string;
   /**
    * Set when the answer was written on the socket by Node's client-error path (a body that never

@@ -31,7 +31,7 @@ export interface SharedSteps {
  *
  *  1. Request log (`onRequest` abort watch, `onResponse` line): every request gets its one line,
  *     whichever later step answers it (docs/api.md §10).
- *  2. Interaction id, `no-store`, the Host check (docs/api.md §4): every answer from here on
+ *  2. Interaction id, `no-store`, the Host check (docs/api.md §3): every answer from here on
  *     carries them.
  *  3. Public: metrics by profile and status (`onResponse`, so every answer counts).
  *  4. `Connection: close` on an answer while draining, or given before the body was read.

@@ -16,7 +16,7 @@ export const UNKNOWN_SOURCE = 'unknown';
 const THROTTLED = 'Too many requests, maximum capacity reached. Requests are now throttled.';
 
 /**
- * README "Throttling": a budget per source address (checked first, before any database or
+ * docs/api.md §7: a budget per source address (checked first, before any database or
  * crypto work; IPv6 by its /64, THROTTLE_IPV6_PREFIX) and one per authenticated client, each
  * `limit` requests per THROTTLE_TTL_MS window, counted in @nestjs/throttler's storage — in
  * process, or in Redis so that every replica shares one budget.

@@ -27,7 +27,7 @@ const RELEASE = 'revgw';
 const KUBE_VERSION = '1.34.0'; // helm v3.19's client-go
 const MIN_KUBE_VERSION = '1.30.0'; // Chart.yaml kubeVersion
 const API_METRICS = {
-  // docs/api.md §10 and README "Upstream propagation": metric → its labels.
+  // docs/api.md §10 and §6: metric → its labels.
   revgw_http_requests_total: ['profile', 'status'],
   revgw_http_request_duration_seconds_bucket: ['profile', 'le'],
   revgw_tokens_revoked_total: ['token_type', 'cause'],
