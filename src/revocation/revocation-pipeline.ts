@@ -36,8 +36,8 @@ export function profileSpec(profile: ProfileName, config: AppConfig): ProfileSpe
 
 /**
  * A revocation request's steps, in order, for every profile (oidc-provider's revocation action).
- * Before them, for every request (src/protocol/request-steps.ts): interaction id, log and metrics,
- * IP throttle, routing, the form parser. The profile row decides what differs: which checks apply,
+ * Before them, for every request (src/protocol/request-steps.ts): request log, interaction id,
+ * metrics, IP throttle, routing (404, 405), the form parser. The profile row decides what differs: which checks apply,
  * where the tenant is read, which credentials are accepted, what is revoked and how each outcome
  * is answered.
  */
