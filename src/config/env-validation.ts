@@ -12,7 +12,12 @@ export type Raw = { obj: Record<string, unknown>; key: string };
 export const toInteger = ({ obj, key }: Raw) => (typeof obj[key] === 'string' && /^\d+$/.test(obj[key]) ? Number(obj[key]) : obj[key]);
 export const toBoolean = ({ obj, key }: Raw) => ({ true: true, '1': true, false: false, '0': false })[String(obj[key])] ?? obj[key];
 export const toList = ({ obj, key }: Raw) =>
-  typeof obj[key] === 'string' ? obj[key].split(',').map((item) => item.trim()).filter(Boolean) : obj[key];
+  typeof obj[key] === 'string'
+    ? obj[key]
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean)
+    : obj[key];
 
 /**
  * One line per bad variable (docs/api.md §1), naming it and the reason; the value is shown only for

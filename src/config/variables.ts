@@ -2,17 +2,7 @@ import { IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min } from 'clas
 import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 import { REVOCATION_LEVELS } from '../revocation/levels';
 import { UPSTREAM_DIALECTS } from '../upstream/upstream-outcome';
-import {
-  IsAes256Key,
-  IsBindAddress,
-  IsCidrList,
-  IsReadableFile,
-  IsUrlWith,
-  toBoolean,
-  toInteger,
-  toList,
-  type Raw,
-} from './env-validation';
+import { IsAes256Key, IsBindAddress, IsCidrList, IsReadableFile, IsUrlWith, toBoolean, toInteger, toList, type Raw } from './env-validation';
 
 /**
  * Every environment variable the gateway reads, declared once: what it means, its default, whether
@@ -57,15 +47,21 @@ export const FEATURES = {
     title: 'Database',
     about: 'PostgreSQL: an external server with `DATABASE_URL`, else the embedded PGlite in `DATA_DIR`, whose migrations always run at start.',
   },
-  redis: { title: 'Redis', about: 'Optional shared state for the replicas: one connection per process, for the replay store, the throttling counters and readiness.' },
+  redis: {
+    title: 'Redis',
+    about: 'Optional shared state for the replicas: one connection per process, for the replay store, the throttling counters and readiness.',
+  },
   admin: { title: 'Admin API', about: 'The admin API on the management port (docs/api.md §9).' },
   revocation: { title: 'Revocation', about: 'What the public port serves (docs/api.md §2).' },
   tls: { title: 'TLS on the public port', about: 'The public port terminates TLS itself and asks for client certificates (RFC 8705).' },
-  'client-auth': { title: 'Client authentication', about: 'Certificates forwarded by a proxy, the proxies believed, and the client registration cache (docs/api.md §5).' },
+  'client-auth': {
+    title: 'Client authentication',
+    about: 'Certificates forwarded by a proxy, the proxies believed, and the client registration cache (docs/api.md §5).',
+  },
   throttling: { title: 'Throttling', about: 'Two budgets per window on the public port (docs/api.md §7).' },
   upstream: {
     title: 'Upstream propagation',
-    about: 'Revocations sent on to the bank\'s authorization server (docs/api.md §6).',
+    about: "Revocations sent on to the bank's authorization server (docs/api.md §6).",
     switchedOnBy: 'UPSTREAM_REVOCATION_URL',
   },
   logging: { title: 'Logging', about: 'JSON lines on stdout (docs/api.md §10); secrets never reach them.' },
@@ -150,13 +146,14 @@ export const VARIABLES = {
   DATABASE_LOCK_TIMEOUT_MS: {
     feature: 'database',
     description:
-      'Server-side `lock_timeout`: the longest wait for rows another transaction holds (an admin bulk revocation, a cascade over the same grant). Below the statement timeout, so that such a wait shows as that request\'s conflict (503 + `Retry-After`) rather than as a slow database; it should stay above the server\'s `deadlock_timeout` (1 s by default), so that a deadlock is reported, and retried, as one. Migrations run with it too, so a migration does not queue behind live traffic: it fails and is run again.',
+      "Server-side `lock_timeout`: the longest wait for rows another transaction holds (an admin bulk revocation, a cascade over the same grant). Below the statement timeout, so that such a wait shows as that request's conflict (503 + `Retry-After`) rather than as a slow database; it should stay above the server's `deadlock_timeout` (1 s by default), so that a deadlock is reported, and retried, as one. Migrations run with it too, so a migration does not queue behind live traffic: it fails and is run again.",
     defaultText: '`2000`, or half of `DATABASE_STATEMENT_TIMEOUT_MS` if less',
     ...integer(10, 600000),
   },
   ISSUER: {
     feature: 'server',
-    description: 'The gateway\'s issuer identifier: client assertions are addressed to it (or to it plus the route), and the metadata names it. A trailing `/` is dropped.',
+    description:
+      "The gateway's issuer identifier: client assertions are addressed to it (or to it plus the route), and the metadata names it. A trailing `/` is dropped.",
     default: 'http://localhost:8080',
     ...custom<string>('`http://…` or `https://…` URL', [IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })]),
   },
@@ -190,12 +187,13 @@ export const VARIABLES = {
   TLS_KEY_FILE: { feature: 'tls', description: 'Private key (PEM) of `TLS_CERT_FILE`.', ...readableFile() },
   TLS_CA_FILE: {
     feature: 'tls',
-    description: 'Trust anchors (PEM) for `tls_client_auth` certificates presented to the gateway\'s own TLS listener. Unset: no client certificate verifies.',
+    description: "Trust anchors (PEM) for `tls_client_auth` certificates presented to the gateway's own TLS listener. Unset: no client certificate verifies.",
     ...readableFile(),
   },
   MTLS_CLIENT_CERT_HEADER: {
     feature: 'client-auth',
-    description: 'Header in which a TLS-terminating proxy forwards the client certificate (URL-encoded PEM), e.g. `ssl-client-cert`. Believed only from `TRUSTED_PROXIES`.',
+    description:
+      'Header in which a TLS-terminating proxy forwards the client certificate (URL-encoded PEM), e.g. `ssl-client-cert`. Believed only from `TRUSTED_PROXIES`.',
     ...pattern(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name'),
   },
   TRUSTED_PROXIES: {
@@ -243,7 +241,12 @@ export const VARIABLES = {
     ...integer(0, 60000),
   },
   LOG_LEVEL: { feature: 'logging', description: 'The pino level.', default: 'info', ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
-  LOG_FORMAT: { feature: 'logging', description: 'JSON lines, unless a human reads them: `pretty` (pino-pretty), for a terminal.', default: 'json', ...oneOf(['json', 'pretty']) },
+  LOG_FORMAT: {
+    feature: 'logging',
+    description: 'JSON lines, unless a human reads them: `pretty` (pino-pretty), for a terminal.',
+    default: 'json',
+    ...oneOf(['json', 'pretty']),
+  },
 
   UPSTREAM_REVOCATION_URL: {
     feature: 'upstream',
@@ -252,11 +255,16 @@ export const VARIABLES = {
     sensitive: true,
     ...url(['http:', 'https:'], { plain: true }),
   },
-  UPSTREAM_DIALECT: { feature: 'upstream', description: 'How the upstream is spoken to and how its answer is read.', default: 'rfc7009', ...oneOf(UPSTREAM_DIALECTS) },
+  UPSTREAM_DIALECT: {
+    feature: 'upstream',
+    description: 'How the upstream is spoken to and how its answer is read.',
+    default: 'rfc7009',
+    ...oneOf(UPSTREAM_DIALECTS),
+  },
   UPSTREAM_CLIENT_ID: {
     feature: 'upstream',
     description:
-      'Required with an upstream: the gateway\'s own client there. With `UPSTREAM_CLIENT_SECRET`: HTTP Basic; alone: a public client (`client_id` in the form, RFC 6749 §2.3.1 / RFC 7009 §2.1).',
+      "Required with an upstream: the gateway's own client there. With `UPSTREAM_CLIENT_SECRET`: HTTP Basic; alone: a public client (`client_id` in the form, RFC 6749 §2.3.1 / RFC 7009 §2.1).",
     // RFC 6749 §2.3.1 allows any characters, but a colon cannot survive HTTP Basic.
     ...pattern(/^[\x20-\x39\x3b-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters without a colon'),
   },
@@ -268,7 +276,12 @@ export const VARIABLES = {
   },
   UPSTREAM_TIMEOUT_MS: { feature: 'upstream', description: 'One delivery, connect to last byte; then 504.', default: '2000', ...integer(50, 60000) },
   UPSTREAM_BREAKER_FAILURES: { feature: 'upstream', description: 'Consecutive failures that open the circuit.', default: '5', ...integer(1, 1000) },
-  UPSTREAM_BREAKER_RESET_MS: { feature: 'upstream', description: 'How long the circuit stays open before a probe.', default: '10000', ...integer(100, 3_600_000) },
+  UPSTREAM_BREAKER_RESET_MS: {
+    feature: 'upstream',
+    description: 'How long the circuit stays open before a probe.',
+    default: '10000',
+    ...integer(100, 3_600_000),
+  },
   TOKEN_ENCRYPTION_KEY: {
     feature: 'upstream',
     description: 'Required with an upstream: the AES-256-GCM key sealing the tokens in the outbox (`openssl rand -base64 32`).',
@@ -336,7 +349,8 @@ export const RULES: readonly Rule[] = [
     says: '`TLS_CERT_FILE` and `TLS_KEY_FILE` are set together, or neither is.',
     checkedWhen: 'valid',
     names: ['TLS_CERT_FILE', 'TLS_KEY_FILE'],
-    problem: (s) => (!s.TLS_CERT_FILE !== !s.TLS_KEY_FILE ? `${s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other` : undefined),
+    problem: (s) =>
+      !s.TLS_CERT_FILE !== !s.TLS_KEY_FILE ? `${s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other` : undefined,
   },
   {
     feature: 'database',
@@ -344,7 +358,9 @@ export const RULES: readonly Rule[] = [
     checkedWhen: 'valid',
     names: ['DATABASE_LOCK_TIMEOUT_MS', 'DATABASE_STATEMENT_TIMEOUT_MS'],
     problem: (s) =>
-      lockTimeoutMs(s) >= s.DATABASE_STATEMENT_TIMEOUT_MS ? `DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${s.DATABASE_STATEMENT_TIMEOUT_MS})` : undefined,
+      lockTimeoutMs(s) >= s.DATABASE_STATEMENT_TIMEOUT_MS
+        ? `DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${s.DATABASE_STATEMENT_TIMEOUT_MS})`
+        : undefined,
   },
   {
     feature: 'upstream',
@@ -360,7 +376,8 @@ export const RULES: readonly Rule[] = [
     says: '`UPSTREAM_CLIENT_ID` is set (it is required with an upstream).',
     checkedWhen: 'unreported',
     names: ['UPSTREAM_CLIENT_ID'],
-    problem: (s) => (s.UPSTREAM_CLIENT_ID ? undefined : "UPSTREAM_CLIENT_ID is required when UPSTREAM_REVOCATION_URL is set (the gateway's client at the upstream)"),
+    problem: (s) =>
+      s.UPSTREAM_CLIENT_ID ? undefined : "UPSTREAM_CLIENT_ID is required when UPSTREAM_REVOCATION_URL is set (the gateway's client at the upstream)",
   },
   {
     // docs/api.md §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.

@@ -47,7 +47,9 @@ describe('one Redis connection per process', () => {
     expect([(await revoke()).status, (await revoke()).status, (await revoke()).status]).toEqual([200, 200, 429]);
 
     expect(await redis.keys(`revgw:throttle:revgw|${issuer}|*`)).not.toEqual([]);
-    expect(await redis.exists(`revgw:jti:${JSON.stringify(['default', 'tpp', JSON.parse(Buffer.from(assertion.split('.')[1], 'base64url').toString()).jti])}`)).toBe(1);
+    expect(
+      await redis.exists(`revgw:jti:${JSON.stringify(['default', 'tpp', JSON.parse(Buffer.from(assertion.split('.')[1], 'base64url').toString()).jti])}`),
+    ).toBe(1);
     expect(await gatewayConnections()).toHaveLength(1);
   });
 
