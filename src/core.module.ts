@@ -1,4 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from './config/config';
@@ -6,11 +7,12 @@ import { Readiness } from './health/readiness';
 import { ClientCache } from './client-auth/client-cache';
 import type { ClientRow } from './client-auth/client-registry';
 import { Metrics } from './metrics/metrics';
+import { REDIS } from './redis/redis';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
-/** What the public and the management application share: one config, one pool, one logger. */
+/** What the public and the management application share: one config, one pool, one Redis connection, one logger. */
 export interface SharedServices {
   readonly config: AppConfig;
   readonly dataSource: DataSource;
@@ -19,6 +21,8 @@ export interface SharedServices {
   readonly metrics: Metrics;
   /** Client registrations, shared so that an admin change invalidates what authentication uses. */
   readonly clientCache: ClientCache<ClientRow>;
+  /** With REDIS_URL: the process's one connection (src/redis/redis.ts). */
+  readonly redis?: Redis;
 }
 
 @Global()
@@ -32,6 +36,7 @@ export class CoreModule {
       { provide: Readiness, useValue: shared.readiness },
       { provide: Metrics, useValue: shared.metrics },
       { provide: ClientCache, useValue: shared.clientCache },
+      { provide: REDIS, useValue: shared.redis ?? null },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -24,6 +24,7 @@ import { PUBLIC_BODY_LIMIT } from './protocol/http-hooks';
 import { installRequestSteps, type SurfaceSteps } from './protocol/request-steps';
 import { clientErrorHandlerFor, connectHandlerFor, expectationHandlerFor, frameworkErrorsFor, type SocketAnswered } from './protocol/framework-errors';
 import { validationPipe } from './protocol/validation';
+import { closeRedis, openRedis } from './redis/redis';
 import { RevocationModule } from './revocation/revocation.module';
 import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
@@ -54,7 +55,7 @@ export interface Gateway {
   readonly managementUrl: string;
   readonly database: Database;
   readonly readiness: Readiness;
-  /** Stops accepting, lets in-flight requests finish, closes the pool (and the embedded database). */
+  /** Stops accepting, lets in-flight requests finish, closes the Redis connection and the pool (and the embedded database). */
   close(): Promise<void>;
 }
 
@@ -68,6 +69,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness(),
     metrics: new Metrics(),
     clientCache: new ClientCache(config.clientCacheTtlMs),
+    redis: config.redisUrl ? openRedis(config.redisUrl) : undefined,
   };
   const apps: INestApplication[] = [];
   try {
@@ -99,15 +101,17 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       async close() {
         // docs/api.md §1: readiness says 503 at once; the public port stops taking requests and lets
         // in-flight ones finish; the management port stays up meanwhile, so probes keep getting
-        // that 503 rather than a refused connection; then the pools close.
+        // that 503 rather than a refused connection; then the Redis connection and the pools close.
         shared.readiness.draining = true;
         await publicApp.close();
         await managementApp.close();
+        if (shared.redis) await closeRedis(shared.redis);
         await database.close();
       },
     };
   } catch (error) {
     await Promise.allSettled(apps.map((app) => app.close()));
+    if (shared.redis) await closeRedis(shared.redis);
     await database.close();
     throw error;
   }

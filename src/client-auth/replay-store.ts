@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
@@ -96,13 +96,8 @@ export class PostgresReplayStore implements ReplayStore {
 }
 
 export class RedisReplayStore implements ReplayStore {
-  private readonly redis: Redis;
-
-  constructor(url: string) {
-    // Fail fast while Redis is away: a revocation must not queue behind a cache outage.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: 500 });
-    this.redis.on('error', () => undefined); // reported per command; ioredis reconnects by itself
-  }
+  /** The process's one connection (src/redis/redis.ts), which fails fast: a revocation must not queue behind a cache outage. */
+  constructor(private readonly redis: Redis) {}
 
   async firstUse(tenant: string, clientId: string, jti: string, until: number): Promise<boolean> {
     const key = `revgw:jti:${JSON.stringify([tenant, clientId, jti])}`;
@@ -114,7 +109,6 @@ export class RedisReplayStore implements ReplayStore {
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
-  }
+  /** The connection is the gateway's, closed after both listeners. */
+  async onApplicationShutdown(): Promise<void> {}
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config';
+import { NAMES, VARIABLES } from './variables';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -139,6 +140,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: 'localhost', PORT: '0', MANAGEMENT_PORT: '0' }).host).toBe('localhost');
   });
 
+  it.each(NAMES.filter((name) => 'sensitive' in VARIABLES[name]))('never echoes a bad %s, the table marking it sensitive', (name) => {
+    const bad = name.endsWith('_URL') ? 'ftp://user:hunter2secret@host/x' : 'hunter2secret\t';
+    const upstream = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/revoke', UPSTREAM_CLIENT_ID: 'gw', TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
+    const problems = problemsOf({ ...(VARIABLES[name].feature === 'upstream' ? upstream : {}), [name]: bad });
+    expect(problems).toEqual([expect.stringContaining(name)]);
+    expect(problems[0]).not.toContain('hunter2secret');
+  });
+
   it('ignores variables it does not know', () => {
     expect(loadConfig({ UNRELATED: 'x', NODE_ENV: 'production' }).port).toBe(8080);
   });
@@ -170,6 +179,13 @@ describe('loadConfig', () => {
       expect(problemsOf(URL_ONLY)).toEqual([expect.stringMatching(/^Invalid configuration: TOKEN_ENCRYPTION_KEY is required/)]);
       expect(problemsOf({ UPSTREAM_REVOCATION_URL: URL_ONLY.UPSTREAM_REVOCATION_URL, TOKEN_ENCRYPTION_KEY: KEY })).toEqual([
         expect.stringMatching(/^Invalid configuration: UPSTREAM_CLIENT_ID is required/),
+      ]);
+    });
+
+    it('names a missing key even when the previous one is bad too', () => {
+      expect(problemsOf({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY_PREVIOUS: 'short' })).toEqual([
+        expect.stringMatching(/^Invalid configuration: TOKEN_ENCRYPTION_KEY_PREVIOUS must be/),
+        expect.stringMatching(/^Invalid configuration: TOKEN_ENCRYPTION_KEY is required/),
       ]);
     });
 

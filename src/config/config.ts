@@ -1,183 +1,30 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
-  ValidateBy,
-  validateSync,
-} from 'class-validator';
-import { accessSync, constants } from 'node:fs';
-import { isIP } from 'node:net';
-import { TrustedProxies } from '../client-auth/mtls';
-import { REVOCATION_LEVELS, type RevocationLevel } from '../revocation/levels';
-import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
-import { loadUpstreamConfig, type UpstreamConfig } from '../upstream/upstream-config';
-import { IsUrlWith, problemLines, toInteger, type Raw } from './env-validation';
+import { IsOptional, ValidateIf, validateSync } from 'class-validator';
+import type { RevocationLevel } from '../revocation/levels';
+import type { ProfileName } from '../protocol/profiles';
+import type { UpstreamDialect } from '../upstream/upstream-outcome';
+import { problemLines } from './env-validation';
+import { FEATURES, lockTimeoutMs, NAMES, RULES, VARIABLES, type Feature, type FeatureInfo, type Name, type Settings, type Variable } from './variables';
 
-/** Variables without a default (absent from `new EnvironmentVariables()`'s keys). */
-const OPTIONAL = ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'REVOCATION_DEFAULT_LEVEL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CA_FILE', 'MTLS_CLIENT_CERT_HEADER'];
-
-/** Variables whose value must never be echoed in an error line or a log. */
-const SENSITIVE = new Set(['DATABASE_URL', 'ADMIN_API_TOKEN', 'REDIS_URL']);
-
-const toBoolean = ({ obj, key }: Raw) => ({ true: true, '1': true, false: false, '0': false })[String(obj[key])] ?? obj[key];
-const IsBindAddress = () =>
-  ValidateBy({
-    name: 'isBindAddress',
-    validator: {
-      validate: (value) => typeof value === 'string' && (isIP(value) !== 0 || value === 'localhost'),
-      defaultMessage: () => 'must be an IPv4 or IPv6 address (0.0.0.0 or :: for every interface) or localhost',
-    },
-  });
-const IsReadableFile = () =>
-  ValidateBy({
-    name: 'isReadableFile',
-    validator: {
-      validate: (value) => {
-        try {
-          accessSync(String(value), constants.R_OK);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      defaultMessage: () => 'must name a readable file',
-    },
-  });
-const IsCidrList = () =>
-  ValidateBy({
-    name: 'isCidrList',
-    validator: {
-      validate: (value) => Array.isArray(value) && value.every((entry) => TrustedProxies.isValidEntry(String(entry))),
-      defaultMessage: () => 'must be a comma-separated list of IP addresses or CIDR ranges',
-    },
-  });
-const toList = ({ obj, key }: Raw) =>
-  typeof obj[key] === 'string' ? obj[key].split(',').map((item) => item.trim()).filter(Boolean) : obj[key];
-
-/**
- * The process environment as the gateway reads it: every variable it understands, validated once
- * at start. docs/api.md §1: bad configuration fails with one line per variable.
- */
-class EnvironmentVariables {
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(65535)
-  PORT: number = 8080;
-
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(65535)
-  MANAGEMENT_PORT: number = 9464;
-
-  /** Address both listeners bind to. */
-  @IsOptional() @IsBindAddress()
-  HOST: string = '0.0.0.0';
-
-  /** Unset: embedded PostgreSQL (PGlite) under DATA_DIR. */
-  @IsOptional() @IsUrlWith(['postgres:', 'postgresql:'])
-  DATABASE_URL?: string;
-
-  /** Set: client assertion jti replay store (and later throttling counters) in Redis, shared by replicas. */
-  @IsOptional() @IsUrlWith(['redis:', 'rediss:'])
-  REDIS_URL?: string;
-
-  @IsOptional() @IsString()
-  DATA_DIR: string = './data';
-
-  @IsOptional() @Transform(toBoolean) @IsBoolean({ message: 'must be true or false' })
-  MIGRATIONS_RUN: boolean = false;
-
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(1) @Max(200)
-  DATABASE_POOL_SIZE: number = 10;
-
-  /** Bounds the wait for a pooled connection, so a lost database answers 503 instead of hanging. */
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(60000)
-  DATABASE_CONNECT_TIMEOUT_MS: number = 2000;
-
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(600000)
-  DATABASE_STATEMENT_TIMEOUT_MS: number = 5000;
-
-  /**
-   * How long a statement waits for a row another transaction holds (an admin bulk revocation, a
-   * cascade over the same grant). Below the statement timeout, so that a wait for one request's
-   * rows shows as that request's conflict (retried alone) rather than as a slow database; above
-   * PostgreSQL's deadlock_timeout (1 s by default), so that a deadlock is reported as one (and
-   * retried) before the wait is given up. Unset: 2000 ms, or half the statement timeout if less.
-   */
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(10) @Max(600000)
-  DATABASE_LOCK_TIMEOUT_MS?: number;
-
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
-  ISSUER: string = 'http://localhost:8080';
-
-  /** Unset: the admin API answers 404. */
-  /** A bearer token: no whitespace, or no Authorization header could ever carry it. */
-  @IsOptional() @Matches(/^\S{16,}$/, { message: 'must be at least 16 characters without whitespace' })
-  ADMIN_API_TOKEN?: string;
-
-  @IsOptional() @Transform(toList) @IsIn(PROFILE_NAMES, { each: true, message: `must list profiles out of ${PROFILE_NAMES.join(',')}` })
-  PROFILES: ProfileName[] = [...PROFILE_NAMES];
-
-  @IsOptional() @IsIn(REVOCATION_LEVELS)
-  REVOCATION_DEFAULT_LEVEL?: RevocationLevel;
-
-  /** Set both: the public port terminates TLS itself and asks for client certificates (RFC 8705). */
-  @IsOptional() @IsReadableFile()
-  TLS_CERT_FILE?: string;
-
-  @IsOptional() @IsReadableFile()
-  TLS_KEY_FILE?: string;
-
-  /** Trust anchors for tls_client_auth certificates presented to our own TLS listener. */
-  @IsOptional() @IsReadableFile()
-  TLS_CA_FILE?: string;
-
-  /** Header carrying the client certificate (URL-encoded PEM) from a TLS-terminating proxy. */
-  @IsOptional() @Matches(/^[A-Za-z0-9-]{1,64}$/, { message: 'must be an HTTP header name' })
-  MTLS_CLIENT_CERT_HEADER?: string;
-
-  /** Peers (addresses, CIDR ranges) whose certificate header and X-Forwarded-For are believed. */
-  @IsOptional() @Transform(toList) @IsCidrList()
-  TRUSTED_PROXIES: string[] = [];
-
-  /** Requests per THROTTLE_TTL_MS from one source address, before anything else is done; 0 = off. */
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(10_000_000)
-  THROTTLE_IP_LIMIT: number = 1200;
-
-  /** Requests per THROTTLE_TTL_MS from one authenticated client; 0 = off. */
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(10_000_000)
-  THROTTLE_CLIENT_LIMIT: number = 600;
-
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(1000) @Max(3_600_000)
-  THROTTLE_TTL_MS: number = 60000;
-
-  /** IPv6 sources share a budget per network of this many bits (a subscriber gets a /64). */
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(8) @Max(128)
-  THROTTLE_IPV6_PREFIX: number = 64;
-
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(100) @Max(600000)
-  SHUTDOWN_GRACE_MS: number = 10000;
-
-  /** How long a client may take to send a whole request (headers and body) before a 408. */
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(500) @Max(300000)
-  REQUEST_TIMEOUT_MS: number = 30000;
-
-  /** How long a replica may use a client registration it read (0: read on every request). */
-  @IsOptional() @Transform(toInteger) @IsInt() @Min(0) @Max(60000)
-  CLIENT_CACHE_TTL_MS: number = 1000;
-
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-  LOG_LEVEL: string = 'info';
-
-  /** docs/api.md §1: JSON lines, unless a human reads them (`pretty`, for a terminal). */
-  @IsOptional() @IsIn(['json', 'pretty'])
-  LOG_FORMAT: 'json' | 'pretty' = 'json';
+/** docs/api.md §6, once UPSTREAM_REVOCATION_URL is set. */
+export interface UpstreamConfig {
+  readonly url: string;
+  readonly dialect: UpstreamDialect;
+  /** Both set: HTTP Basic. Only the id: a public client (`client_id` in the form, RFC 6749 §2.3.1 / RFC 7009 §2.1). */
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+  readonly timeoutMs: number;
+  readonly breaker: { readonly failures: number; readonly resetMs: number };
+  /** AES-256-GCM key for the outbox (32 bytes). */
+  readonly encryptionKey: Buffer;
+  /** The key before a rotation: still opens rows sealed under it, never seals. */
+  readonly previousEncryptionKey?: Buffer;
+  /** Deliveries tried before an outbox row is dead-lettered. */
+  readonly maxAttempts: number;
 }
 
+/** The gateway's configuration as its parts use it, read from the variables of src/config/variables.ts. */
 export interface AppConfig {
   readonly port: number;
   readonly managementPort: number;
@@ -215,32 +62,59 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+const TABLE: Readonly<Record<Name, Variable>> = VARIABLES;
+const switchOf = (feature: Feature): string | undefined => (FEATURES[feature] as FeatureInfo).switchedOnBy;
+const SENSITIVE: ReadonlySet<string> = new Set(NAMES.filter((name) => TABLE[name].sensitive));
+const DEFAULTS = Object.fromEntries(NAMES.flatMap((name) => (TABLE[name].default === undefined ? [] : [[name, TABLE[name].default]])));
+
+/**
+ * The one validator: a property per declared variable, carrying its conversion and its checks. A
+ * variable of a switched feature (upstream) is checked only when the feature is on (docs/api.md
+ * §1): a stray TOKEN_ENCRYPTION_KEY does not stop a local-only gateway.
+ */
+class EnvironmentVariables {}
+for (const name of NAMES) {
+  const variable = TABLE[name];
+  const switchedOnBy = switchOf(variable.feature);
+  const decorators = [
+    IsOptional(),
+    ...(switchedOnBy ? [ValidateIf((env: Record<string, unknown>) => env[switchedOnBy] !== undefined)] : []),
+    ...(variable.parse ? [Transform(variable.parse)] : []),
+    ...variable.checks,
+  ];
+  // Applied last-written first, as decorators written above a property would be.
+  for (const decorate of decorators.reverse()) decorate(EnvironmentVariables.prototype, name);
+}
+
+/**
+ * Reads and validates the environment; throws ConfigError naming every bad variable, one line each
+ * (docs/api.md §1). Empty means unset. The features that are always on come first: their
+ * variables, then their rules; then each switched feature that is on, likewise.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new EnvironmentVariables());
-  const raw: Record<string, string> = {};
-  for (const key of [...known, ...OPTIONAL]) {
-    const value = env[key];
-    if (value !== undefined && value !== '') raw[key] = value;
+  const raw: Record<string, string> = { ...DEFAULTS };
+  for (const name of NAMES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
   }
-  const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const vars = plainToInstance(EnvironmentVariables, raw) as unknown as Settings;
   const errors = validateSync(vars, { whitelist: true, forbidUnknownValues: true });
-  const problems = problemLines(errors, raw, SENSITIVE);
-  if (problems.length === 0 && vars.PORT === vars.MANAGEMENT_PORT && vars.PORT !== 0) {
-    problems.push(`Invalid configuration: MANAGEMENT_PORT must differ from PORT (both ${vars.PORT})`);
-  }
-  if (problems.length === 0 && !vars.TLS_CERT_FILE !== !vars.TLS_KEY_FILE) {
-    problems.push(`Invalid configuration: ${vars.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other`);
-  }
-  const lockTimeoutMs = vars.DATABASE_LOCK_TIMEOUT_MS ?? Math.min(2000, Math.floor(vars.DATABASE_STATEMENT_TIMEOUT_MS / 2));
-  if (problems.length === 0 && lockTimeoutMs >= vars.DATABASE_STATEMENT_TIMEOUT_MS) {
-    problems.push(`Invalid configuration: DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${vars.DATABASE_STATEMENT_TIMEOUT_MS})`);
-  }
-  const { upstream, problems: upstreamProblems } = loadUpstreamConfig(env);
-  problems.push(...upstreamProblems);
-  // docs/api.md §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.
-  if (upstream && problems.length === 0 && vars.SHUTDOWN_GRACE_MS <= upstream.timeoutMs) {
-    problems.push(`Invalid configuration: SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS (${upstream.timeoutMs}), or in-flight revocations are cut at shutdown`);
+  const problems: string[] = [];
+  const reported = new Set<string>();
+  const stages = [undefined, ...Object.keys(FEATURES).filter((feature) => raw[switchOf(feature as Feature) ?? ''] !== undefined)];
+  for (const stage of stages) {
+    const inStage = (feature: Feature) => (switchOf(feature) ? feature : undefined) === stage;
+    const bad = errors.filter((error) => inStage(TABLE[error.property as Name].feature));
+    problems.push(...problemLines(bad, raw, SENSITIVE));
+    for (const error of bad) reported.add(error.property);
+    for (const rule of RULES.filter((r) => inStage(r.feature))) {
+      if (rule.checkedWhen === 'valid' ? problems.length > 0 : rule.names.some((name) => reported.has(name))) continue;
+      const problem = rule.problem(vars);
+      if (problem) {
+        problems.push(`Invalid configuration: ${problem}`);
+        for (const name of rule.names) reported.add(name);
+      }
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -255,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       poolSize: vars.DATABASE_POOL_SIZE,
       connectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
-      lockTimeoutMs,
+      lockTimeoutMs: lockTimeoutMs(vars),
     },
     issuer: vars.ISSUER.replace(/\/+$/, ''),
     adminApiToken: vars.ADMIN_API_TOKEN,
@@ -266,9 +140,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     clientCacheTtlMs: vars.CLIENT_CACHE_TTL_MS,
     tls: vars.TLS_CERT_FILE && vars.TLS_KEY_FILE ? { certFile: vars.TLS_CERT_FILE, keyFile: vars.TLS_KEY_FILE, caFile: vars.TLS_CA_FILE } : undefined,
     mtlsClientCertHeader: vars.MTLS_CLIENT_CERT_HEADER?.toLowerCase(),
-    trustedProxies: vars.TRUSTED_PROXIES,
+    trustedProxies: vars.TRUSTED_PROXIES ?? [],
     throttle: { ipLimit: vars.THROTTLE_IP_LIMIT, clientLimit: vars.THROTTLE_CLIENT_LIMIT, ttlMs: vars.THROTTLE_TTL_MS, ipv6Prefix: vars.THROTTLE_IPV6_PREFIX },
-    upstream,
+    upstream: vars.UPSTREAM_REVOCATION_URL
+      ? {
+          url: vars.UPSTREAM_REVOCATION_URL,
+          dialect: vars.UPSTREAM_DIALECT,
+          clientId: vars.UPSTREAM_CLIENT_ID,
+          clientSecret: vars.UPSTREAM_CLIENT_SECRET,
+          timeoutMs: vars.UPSTREAM_TIMEOUT_MS,
+          breaker: { failures: vars.UPSTREAM_BREAKER_FAILURES, resetMs: vars.UPSTREAM_BREAKER_RESET_MS },
+          encryptionKey: Buffer.from(vars.TOKEN_ENCRYPTION_KEY!, 'base64'),
+          previousEncryptionKey: vars.TOKEN_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(vars.TOKEN_ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
+          maxAttempts: vars.UPSTREAM_OUTBOX_MAX_ATTEMPTS,
+        }
+      : undefined,
     logLevel: vars.LOG_LEVEL,
     logFormat: vars.LOG_FORMAT,
   };

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../core.module';
+import type Redis from 'ioredis';
+import { REDIS } from '../redis/redis';
 import { HealthController } from './health.controller';
 import { RedisHealth } from './redis-health';
 
@@ -11,8 +11,8 @@ import { RedisHealth } from './redis-health';
   providers: [
     {
       provide: RedisHealth,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => (config.redisUrl ? new RedisHealth(config.redisUrl) : null),
+      inject: [REDIS],
+      useFactory: (redis: Redis | null) => (redis ? new RedisHealth(redis) : null),
     },
   ],
 })

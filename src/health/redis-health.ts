@@ -1,17 +1,12 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 
 /**
  * docs/api.md §10: with REDIS_URL set, readiness also needs Redis — the jti replay store lives there,
- * and without it every private_key_jwt request is a 503. Its own connection, like the stores'.
+ * and without it every private_key_jwt request is a 503. It asks over the stores' own connection
+ * (src/redis/redis.ts), so "up" means the connection they use answers.
  */
-export class RedisHealth implements OnApplicationShutdown {
-  private readonly redis: Redis;
-
-  constructor(url: string) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: 1000 });
-    this.redis.on('error', () => undefined); // the probe reports it; ioredis reconnects by itself
-  }
+export class RedisHealth {
+  constructor(private readonly redis: Redis) {}
 
   async answers(): Promise<boolean> {
     try {
@@ -19,9 +14,5 @@ export class RedisHealth implements OnApplicationShutdown {
     } catch {
       return false;
     }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

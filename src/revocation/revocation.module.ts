@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
+import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from '../client-auth/client-authenticator';
 import { ClientRegistry } from '../client-auth/client-registry';
@@ -10,6 +11,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { MetadataController } from '../discovery/metadata.controller';
 import { OpenApiController } from '../discovery/openapi.controller';
+import { REDIS } from '../redis/redis';
 import { TenantDirectory } from '../tenancy/tenant-directory';
 import { TenantRegistry } from '../tenancy/tenant-registry';
 import { UpstreamModule } from '../upstream/upstream.module';
@@ -48,13 +50,13 @@ export class RevocationModule {
         Throttle,
         {
           provide: THROTTLER_STORAGE,
-          inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => (config.redisUrl ? new RedisWindowStorage(config.redisUrl) : new ThrottlerStorageService()),
+          inject: [REDIS],
+          useFactory: (redis: Redis | null) => (redis ? new RedisWindowStorage(redis) : new ThrottlerStorageService()),
         },
         {
           provide: REPLAY_STORE,
-          inject: [APP_CONFIG, DataSource],
-          useFactory: (config: AppConfig, db: DataSource) => (config.redisUrl ? new RedisReplayStore(config.redisUrl) : new PostgresReplayStore(db, config)),
+          inject: [APP_CONFIG, DataSource, REDIS],
+          useFactory: (config: AppConfig, db: DataSource, redis: Redis | null) => (redis ? new RedisReplayStore(redis) : new PostgresReplayStore(db, config)),
         },
       ],
     };

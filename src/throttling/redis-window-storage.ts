@@ -1,7 +1,6 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 
 /**
  * A fixed window per key in Redis, shared by every replica: the first hit opens a window of `ttl`
@@ -17,22 +16,13 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return { hits, ttl }`;
 
-export class RedisWindowStorage implements ThrottlerStorage, OnApplicationShutdown {
-  private readonly redis: Redis;
-
-  constructor(url: string) {
-    // Fail fast: no offline queue, one attempt, and a bound on a connection that is open but silent.
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 500 });
-    this.redis.on('error', () => undefined); // each failed command is reported to its caller
-  }
+export class RedisWindowStorage implements ThrottlerStorage {
+  /** The process's one connection (src/redis/redis.ts), which fails fast; the throttle fails open on an error. */
+  constructor(private readonly redis: Redis) {}
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
     const [hits, remainingMs] = (await this.redis.eval(WINDOW, 1, `revgw:throttle:${key}`, ttl)) as [number, number];
     const seconds = Math.ceil(remainingMs / 1000);
     return { totalHits: hits, timeToExpire: seconds, isBlocked: hits > limit, timeToBlockExpire: hits > limit ? seconds : 0 };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

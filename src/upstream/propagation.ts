@@ -7,7 +7,7 @@ import type { OutboxEntry } from '../revocation/revocation-store';
 import type { TokenType } from '../revocation/token-types';
 import { Outbox, retryDelay, type OutboxRow } from './outbox';
 import type { Delivery, UpstreamClient } from './upstream-client';
-import type { UpstreamConfig } from './upstream-config';
+import type { UpstreamConfig } from '../config/config';
 import { UpstreamFailure } from './upstream-outcome';
 import type { TokenCipher } from './token-cipher';
 

@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import type { RevocationLevel } from '../revocation/levels';
 import type { TokenType } from '../revocation/token-types';
-import type { UpstreamConfig } from './upstream-config';
+import type { UpstreamConfig } from '../config/config';
 import { readUpstreamAnswer, UpstreamFailure } from './upstream-outcome';
 
 /** One revocation to forward: the token the client presented, never its cascade (the upstream cascades itself). */

@@ -1,4 +1,6 @@
-import type { UpstreamDialect } from './upstream-config';
+/** How the upstream is spoken to (UPSTREAM_DIALECT, docs/api.md §6). */
+export const UPSTREAM_DIALECTS = ['rfc7009', 'oam'] as const;
+export type UpstreamDialect = (typeof UPSTREAM_DIALECTS)[number];
 
 /** How one call to the upstream ended; the `outcome` label of revgw_upstream_requests_total. */
 export type UpstreamOutcome =

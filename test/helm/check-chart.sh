@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run test:helm`: checks that the chart README is what helm-docs writes and that the chart
 # version was bumped with the last chart change, then builds/caches the pinned helm and lints,
-# renders and validates the chart for every helm/fapi-revocation-gateway/ci/*-values.yaml scenario
-# (test/helm/validate.mjs). Offline once helm and helm-docs are cached.
+# renders and validates the chart for every helm/fapi-revocation-gateway/ci/*-values.yaml scenario,
+# feeding what it renders to the gateway's config loader (test/helm/validate.mjs, which needs dist/:
+# built here when the sources changed). Offline once helm and helm-docs are cached.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 chart=helm/fapi-revocation-gateway
@@ -24,6 +25,9 @@ export HELM_BIN
 helm_home="$(mktemp -d)"
 trap 'rm -rf "${helm_home}"' EXIT
 export HELM_CONFIG_HOME="${helm_home}/config" HELM_CACHE_HOME="${helm_home}/cache" HELM_DATA_HOME="${helm_home}/data"
+
+# validate.mjs feeds what the chart renders to the gateway's own config loader, from dist/.
+node src/build-dist.cjs
 
 echo "helm $("${HELM_BIN}" version --short) at ${HELM_BIN}"
 node --test-reporter=spec test/helm/validate.mjs

@@ -4,11 +4,15 @@
 //     @kubernetes-models/prometheus-operator for ServiceMonitor/PrometheusRule); unknown kinds fail;
 //   - unknown or misplaced fields, which those schemas let through, by type-checking every object
 //     against the same models' TypeScript interfaces (excess-property checks);
-//   - the properties that matter for this gateway (hardened pods, hooks, ports, selectors, alerts).
-// Run by `npm run test:helm` (test/helm/check-chart.sh), which provides HELM_BIN.
+//   - the properties that matter for this gateway (hardened pods, hooks, ports, selectors, alerts);
+//   - that the gateway's own config loader (dist/src/config/config.js) accepts the environment the
+//     chart gives its pods and its migration Job, and that the chart's render-time checks refuse
+//     exactly what the gateway would refuse at start.
+// Run by `npm run test:helm` (test/helm/check-chart.sh), which provides HELM_BIN and builds dist/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +25,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const chart = join(root, 'helm/fapi-revocation-gateway');
 const helmBin = process.env.HELM_BIN;
 if (!helmBin) throw new Error('HELM_BIN is not set: run `npm run test:helm`');
+// The gateway's own loader, as the image runs it (`npm run build`; test/helm/check-chart.sh builds it).
+const { loadConfig, ConfigError } = createRequire(import.meta.url)(join(root, 'dist/src/config/config.js'));
 
 const NAMESPACE = 'revgw';
 const RELEASE = 'revgw';
@@ -732,4 +738,161 @@ describe('values.schema.json and render-time checks', () => {
     assert.notEqual(changed['checksum/config'], base['checksum/config']);
     assert.notEqual(changed['checksum/secret'], base['checksum/secret']);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// the chart and the gateway agree on the configuration (docs/configuration.md)
+
+/** What an existingSecret would hold under a key the chart reads but cannot see. */
+const STAND_INS = {
+  DATABASE_URL: 'postgres://gateway@postgresql.db.svc.cluster.local:5432/revocation',
+  REDIS_URL: 'redis://redis-master.cache.svc.cluster.local:6379/0',
+  TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+};
+
+/**
+ * The environment a container of the rendered objects starts with: its ConfigMap and Secret
+ * sources and its own entries, Secret values as rendered (or a stand-in for an existingSecret; an
+ * optional key left out). A path under one of its volume mounts names a stand-in file under
+ * `files`, since the gateway checks that the files it is given are readable.
+ */
+function containerEnv(objects, container, files) {
+  const named = (kind, name) => byKind(objects, kind).find((o) => o.metadata.name === name);
+  const decode = (value) => Buffer.from(value, 'base64').toString('utf8');
+  const env = {};
+  for (const source of container.envFrom ?? []) {
+    if (source.configMapRef) Object.assign(env, named('ConfigMap', source.configMapRef.name)?.data);
+    if (source.secretRef) for (const [k, v] of Object.entries(named('Secret', source.secretRef.name)?.data ?? {})) env[k] = decode(v);
+  }
+  for (const entry of container.env ?? []) {
+    const ref = entry.valueFrom?.secretKeyRef ?? entry.valueFrom?.configMapKeyRef;
+    if (!ref) {
+      env[entry.name] = entry.value ?? '';
+      continue;
+    }
+    const kind = entry.valueFrom.secretKeyRef ? 'Secret' : 'ConfigMap';
+    const rendered = named(kind, ref.name);
+    if (rendered) {
+      assert.ok(ref.key in (rendered.data ?? {}) || ref.optional, `${entry.name}: ${kind} ${ref.name} has no key ${ref.key}: the pod would not start`);
+      if (ref.key in (rendered.data ?? {})) env[entry.name] = kind === 'Secret' ? decode(rendered.data[ref.key]) : rendered.data[ref.key];
+    } else if (!ref.optional) {
+      assert.ok(entry.name in STAND_INS, `${entry.name} comes from ${kind} ${ref.name}, which the chart does not render: no stand-in value for it`);
+      env[entry.name] = STAND_INS[entry.name];
+    }
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if ((container.volumeMounts ?? []).some((mount) => value.startsWith(`${mount.mountPath}/`))) {
+      const file = join(files, value);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, 'stand-in\n');
+      env[name] = file;
+    }
+  }
+  return env;
+}
+
+/** What the gateway says at start about each container it runs in: [] when it starts. */
+function gatewayVerdicts(objects, files) {
+  const containers = [
+    ['gateway pods', gatewayContainer(objects)],
+    ...byKind(objects, 'Job').map((job) => [`Job ${job.metadata.name}`, job.spec.template.spec.containers[0]]),
+  ];
+  return containers.map(([where, container]) => {
+    const env = containerEnv(objects, container, files);
+    try {
+      return { where, env, config: loadConfig(env), problems: [] };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return { where, env, problems: error.problems };
+    }
+  });
+}
+
+describe('the gateway accepts what the chart renders', () => {
+  let files;
+  before(() => (files = mkdtempSync(join(tmpdir(), 'revgw-files-'))));
+  after(() => rmSync(files, { recursive: true, force: true }));
+
+  for (const file of scenarioFiles) {
+    const name = basename(file, '-values.yaml');
+    test(`${name}: the pods' and the migration Job's environment passes the gateway's own config loader`, () => {
+      const verdicts = gatewayVerdicts(scenarios.get(name), files);
+      assert.ok(verdicts.length >= 2, 'the gateway pods and the migration Job');
+      for (const { where, problems } of verdicts) assert.deepEqual(problems, [], `${name}, ${where}:\n${problems.join('\n')}`);
+      const [pods] = verdicts;
+      assert.ok(pods.config.databaseUrl, 'an external database, never the embedded one');
+      assert.equal(pods.config.migrationsRun, false);
+      assert.equal(pods.config.port, gatewayContainer(scenarios.get(name)).ports.find((p) => p.name === 'http').containerPort);
+    });
+  }
+});
+
+describe('the chart refuses at render time exactly what the gateway refuses at start', () => {
+  // Each case renders twice: with the chart as it is (does it refuse?), and with a copy whose
+  // values.schema.json and render-time checks (revgw.validate) are removed, whose pods' and Job's
+  // environment goes to the gateway's loader (does the gateway refuse?). The two must agree.
+  const KEY = Buffer.alloc(32, 2).toString('base64');
+  const upstream = ['upstream.enabled=true', 'upstream.url=https://as.bank.example/revoke', 'upstream.clientId=gw', `upstream.tokenEncryptionKey=${KEY}`];
+  const without = (list, prefix) => list.filter((entry) => !entry.startsWith(prefix));
+  const cases = [
+    // src/config/variables.ts RULES, and the conditions in templates/_helpers.tpl
+    ['equal ports', ['ports.http=9000', 'ports.management=9000'], /ports\.http and ports\.management must differ/, /MANAGEMENT_PORT must differ from PORT/],
+    ['different ports', ['ports.http=9000', 'ports.management=9001']],
+    ['a lock timeout equal to the statement timeout', ['config.database.lockTimeoutMs=5000'], /config\.database\.lockTimeoutMs must be below/, /DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS/],
+    ['a lock timeout just below the statement timeout', ['config.database.lockTimeoutMs=4999']],
+    ['a migration lock timeout equal to its statement timeout', ['migrations.lockTimeoutMs=600000'], /migrations\.lockTimeoutMs must be below/, /DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS/],
+    ['a migration lock timeout just below its statement timeout', ['migrations.lockTimeoutMs=599999']],
+    ['a shutdown grace equal to the upstream timeout', [...upstream, 'upstream.timeoutMs=10000'], /shutdownGraceMs must exceed upstream\.timeoutMs/, /SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS/],
+    ['a shutdown grace just above the upstream timeout', [...upstream, 'upstream.timeoutMs=9999']],
+    ['upstream without its client id', without(upstream, 'upstream.clientId'), /upstream\.clientId/, /UPSTREAM_CLIENT_ID is required/],
+    ['upstream without an encryption key', without(upstream, 'upstream.tokenEncryptionKey'), /tokenEncryptionKey/, /TOKEN_ENCRYPTION_KEY is required/],
+    // values.schema.json patterns against the gateway's checks of the same variables
+    ['a bind address that is a host name', ['config.host=db.internal'], /config\/host/, /HOST must be/],
+    ['an IPv6 bind address', ['config.host=::']],
+    ['a CIDR range with a bad prefix', ['config.trustedProxies={10.0.0.0/33}'], /trustedProxies/, /TRUSTED_PROXIES must be/],
+    ['IPv4 and IPv6 proxies and ranges', ['config.trustedProxies={10.0.0.0/8,192.0.2.1,fd00::/8,2001:db8::1}']],
+    ['an issuer with a port out of range', ['config.issuer=https://revoke.bank.example:99999'], /config\/issuer/, /ISSUER must be/],
+    ['an issuer with a numeric top-level label', ['config.issuer=https://revoke.123'], /config\/issuer/, /ISSUER must be/],
+    ['a database URL with a bad port', ['database.url=postgres://gateway:pw@db:notaport/x'], /database\/url/, /DATABASE_URL must be/],
+    ['a database URL on an IPv6 address', ['database.url=postgres://gateway:pw@[fd00::5]:5432/x?sslmode=require']],
+    ['a Redis URL with a bad port', ['redis.enabled=true', 'redis.url=redis://:pw@redis:port/0'], /redis\/url/, /REDIS_URL must be/],
+    ['an upstream URL with a fragment', [...without(upstream, 'upstream.url'), 'upstream.url=https://as.bank.example/revoke#x'], /upstream\/url/, /UPSTREAM_REVOCATION_URL must be/],
+    ['an upstream client secret that is not printable ASCII', [...upstream, 'upstream.clientSecret=s\u00e9cret'], /clientSecret/, /UPSTREAM_CLIENT_SECRET must be/],
+  ];
+
+  let unchecked;
+  let files;
+  before(() => {
+    unchecked = mkdtempSync(join(tmpdir(), 'revgw-unchecked-'));
+    files = mkdtempSync(join(tmpdir(), 'revgw-files-'));
+    cpSync(chart, unchecked, { recursive: true });
+    rmSync(join(unchecked, 'values.schema.json'));
+    for (const template of ['templates/deployment.yaml', 'templates/migration-job.yaml']) {
+      const path = join(unchecked, template);
+      const text = readFileSync(path, 'utf8');
+      assert.ok(text.includes('{{- include "revgw.validate" . }}'), `${template} no longer includes revgw.validate`);
+      writeFileSync(path, text.replace('{{- include "revgw.validate" . }}', ''));
+    }
+  });
+  after(() => {
+    rmSync(unchecked, { recursive: true, force: true });
+    rmSync(files, { recursive: true, force: true });
+  });
+
+  for (const [what, values, chartSays, gatewaySays] of cases) {
+    test(`${what}: ${chartSays ? 'both refuse it' : 'both accept it'}`, () => {
+      const set = values.flatMap((value) => ['--set', value]);
+      const base = join(chart, 'ci/default-values.yaml');
+      const checked = template([base], set);
+      const result = helm(['template', RELEASE, unchecked, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '-f', base, ...set]);
+      assert.equal(result.status, 0, `the unchecked chart does not render:\n${result.stderr}`);
+      const problems = gatewayVerdicts(parseManifests(result.stdout), files).flatMap(({ where, problems }) => problems.map((line) => `${where}: ${line}`));
+      const chartRefuses = checked.status !== 0;
+      assert.equal(chartRefuses, problems.length > 0, `chart ${chartRefuses ? 'refuses' : 'accepts'}: ${checked.stderr.trim() || 'renders'}\ngateway: ${problems.join('\n') || 'starts'}`);
+      if (chartSays) {
+        assert.match(checked.stderr, chartSays);
+        assert.ok(problems.some((line) => gatewaySays.test(line)), problems.join('\n'));
+      }
+    });
+  }
 });

@@ -105,7 +105,11 @@ exists, so the Job has its own hook Secret (created just before it, deleted afte
 {{- end }}
 
 {{/*
-Render-time checks that the schema cannot express. Included by the Deployment.
+Render-time checks that the schema cannot express. Included by the Deployment and the migration
+Job. Those across the gateway's variables (ports, lock timeouts, shutdown grace against the
+upstream timeout, what an upstream requires) are the gateway's own start-time rules
+(src/config/variables.ts, docs/configuration.md), checked here so that `helm install` fails before
+a pod does; test/helm/validate.mjs proves that the chart refuses exactly what the gateway would.
 */}}
 {{- define "revgw.validate" -}}
 {{- if and (not .Values.database.url) (not .Values.existingSecret.name) }}
