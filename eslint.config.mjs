@@ -48,6 +48,26 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.cjs'],
     extends: [js.configs.recommended],
     rules: { 'no-empty': ['error', { allowEmptyCatch: true }] },
-    languageOptions: { globals: { ...Object.fromEntries(['process', 'console', 'require', 'module', '__dirname', '__filename', 'Buffer', 'setTimeout', 'clearTimeout', 'URL', 'URLSearchParams', 'fetch', 'AbortSignal'].map((name) => [name, 'readonly'])) } },
+    languageOptions: {
+      globals: {
+        ...Object.fromEntries(
+          [
+            'process',
+            'console',
+            'require',
+            'module',
+            '__dirname',
+            '__filename',
+            'Buffer',
+            'setTimeout',
+            'clearTimeout',
+            'URL',
+            'URLSearchParams',
+            'fetch',
+            'AbortSignal',
+          ].map((name) => [name, 'readonly']),
+        ),
+      },
+    },
   },
 );

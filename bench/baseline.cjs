@@ -10,7 +10,11 @@ const { createHash, randomUUID } = require('node:crypto');
 const { Pool } = require('pg');
 const { batchParameters, REVOKE_BATCH_SQL } = require('../dist/src/revocation/revocation-store.js');
 
-const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_SIZE ?? 10), options: '-c plan_cache_mode=force_generic_plan' });
+const pool = new Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: Number(process.env.POOL_SIZE ?? 10),
+  options: '-c plan_cache_mode=force_generic_plan',
+});
 const clientId = process.env.CLIENT_ID ?? 'bench';
 
 createServer((request, response) => {
@@ -22,7 +26,16 @@ createServer((request, response) => {
     if (!token) return response.writeHead(400).end();
     const hash = createHash('sha256').update(token).digest();
     const id = randomUUID();
-    const params = batchParameters([{ tenant: 'default', tokenHash: hash, clientId, levels: { access_token: 'NONE', refresh_token: 'RELATED_TOKENS' }, interactionId: id, profile: 'rfc7009' }]);
+    const params = batchParameters([
+      {
+        tenant: 'default',
+        tokenHash: hash,
+        clientId,
+        levels: { access_token: 'NONE', refresh_token: 'RELATED_TOKENS' },
+        interactionId: id,
+        profile: 'rfc7009',
+      },
+    ]);
     try {
       await pool.query({ name: 'revoke', text: REVOKE_BATCH_SQL, values: params });
       response.writeHead(200, { 'cache-control': 'no-store' }).end();

@@ -20,9 +20,7 @@ const issuer = 'http://localhost:8080';
     const now = Math.floor(Date.now() / 1000);
     const assertions = await Promise.all(
       Array.from({ length: iterations }, () =>
-        new SignJWT({ iss: 'c', sub: 'c', aud: issuer, iat: now, exp: now + 300, jti: randomUUID() })
-          .setProtectedHeader({ alg, kid: 'k1' })
-          .sign(privateKey),
+        new SignJWT({ iss: 'c', sub: 'c', aud: issuer, iat: now, exp: now + 300, jti: randomUUID() }).setProtectedHeader({ alg, kid: 'k1' }).sign(privateKey),
       ),
     );
     const options = { clientId: 'c', audiences: [issuer], algorithms: [alg], keys };
@@ -30,6 +28,8 @@ const issuer = 'http://localhost:8080';
     const started = performance.now();
     for (const assertion of assertions) await verifyClientAssertion(assertion, options);
     const ms = performance.now() - started;
-    console.log(JSON.stringify({ alg, iterations, us_per_verification: Math.round((ms * 1000) / iterations), verifications_per_s: Math.round(iterations / (ms / 1000)) }));
+    console.log(
+      JSON.stringify({ alg, iterations, us_per_verification: Math.round((ms * 1000) / iterations), verifications_per_s: Math.round(iterations / (ms / 1000)) }),
+    );
   }
 })();

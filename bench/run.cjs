@@ -78,7 +78,9 @@ async function stop(child) {
 
 /** Peak resident set size of a process, from the kernel's high-water mark. */
 function peakRssMb(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return Math.round(Number(line.split(/\s+/)[1]) / 1024);
 }
 
@@ -217,19 +219,23 @@ function load(url, path, body, headers) {
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     });
   }
-  const gateway = start('dist/src/main.js', {
-    ...upstreamEnv,
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'true' } : { DATA_DIR: 'memory://' }),
-    PORT: String(port),
-    MANAGEMENT_PORT: String(managementPort),
-    HOST: '127.0.0.1',
-    ISSUER: issuer,
-    ADMIN_API_TOKEN: ADMIN,
-    // One address and one client drive all the load: the budgets would only measure themselves.
-    THROTTLE_IP_LIMIT: '0',
-    THROTTLE_CLIENT_LIMIT: '0',
-    LOG_LEVEL: options.logLevel,
-  }, options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProf] : []);
+  const gateway = start(
+    'dist/src/main.js',
+    {
+      ...upstreamEnv,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl, MIGRATIONS_RUN: 'true' } : { DATA_DIR: 'memory://' }),
+      PORT: String(port),
+      MANAGEMENT_PORT: String(managementPort),
+      HOST: '127.0.0.1',
+      ISSUER: issuer,
+      ADMIN_API_TOKEN: ADMIN,
+      // One address and one client drive all the load: the budgets would only measure themselves.
+      THROTTLE_IP_LIMIT: '0',
+      THROTTLE_CLIENT_LIMIT: '0',
+      LOG_LEVEL: options.logLevel,
+    },
+    options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProf] : [],
+  );
   const result = { tokens: options.tokens, profile: options.profile, connections: options.connections, duration_s: options.duration };
   try {
     await waitFor(`${managementUrl}/health/ready`);
@@ -251,7 +257,9 @@ function load(url, path, body, headers) {
     } else {
       await seedThroughAdmin(managementUrl, `gw.${run}`, options.tokens);
     }
-    log(`seeded ${options.tokens} tokens${databaseUrl && options.baseline ? ' twice (gateway, baseline)' : ''} in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
+    log(
+      `seeded ${options.tokens} tokens${databaseUrl && options.baseline ? ' twice (gateway, baseline)' : ''} in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`,
+    );
 
     // PostgreSQL's side of a revocation: transactions, WAL (full-page images are the cost of
     // touching pages not written since the last checkpoint) and blocks read from outside shared_buffers.
@@ -298,7 +306,8 @@ function load(url, path, body, headers) {
       Object.assign(result, { answered_2xx: answered, tokens_revoked: check.revoked, audit_rows: check.events });
       // Requests still in flight when the run stopped (at most one per connection) may have
       // committed without being counted as answered.
-      const consistent = check.events === check.revoked && check.revoked >= Math.min(answered, options.tokens) && check.revoked <= answered + options.connections;
+      const consistent =
+        check.events === check.revoked && check.revoked >= Math.min(answered, options.tokens) && check.revoked <= answered + options.connections;
       if (!consistent) log(`MISMATCH: ${JSON.stringify(check)} for ${answered} answers`);
       result.durable = consistent;
     }
@@ -312,9 +321,12 @@ function load(url, path, body, headers) {
       rss_mb: peakRssMb(gateway.pid),
       ...(before && after
         ? Object.fromEntries(
-            [['db_xacts_per_revocation', 'xacts'], ['db_blocks_read_per_revocation', 'blks_read'], ['wal_fpi_per_revocation', 'wal_fpi'], ['wal_bytes_per_revocation', 'wal_bytes']].map(
-              ([name, key]) => [name, Math.round(((after[key] - before[key]) / gw.requests.total) * 100) / 100],
-            ),
+            [
+              ['db_xacts_per_revocation', 'xacts'],
+              ['db_blocks_read_per_revocation', 'blks_read'],
+              ['wal_fpi_per_revocation', 'wal_fpi'],
+              ['wal_bytes_per_revocation', 'wal_bytes'],
+            ].map(([name, key]) => [name, Math.round(((after[key] - before[key]) / gw.requests.total) * 100) / 100]),
           )
         : { db_xacts_per_revocation: null }),
       cpu_ms_per_revocation: cpuPerRequest,
@@ -337,9 +349,14 @@ function load(url, path, body, headers) {
       await new Promise((resolve) => baseline.stdout.once('data', resolve));
       let next = 0;
       const baseCpu = cpuMeter(baseline.pid);
-      const base = await load(`http://127.0.0.1:${basePort}`, '/token/revoke', () => `token=base.${run}.${next++ % options.tokens}`, () => ({
-        'content-type': 'application/x-www-form-urlencoded',
-      }));
+      const base = await load(
+        `http://127.0.0.1:${basePort}`,
+        '/token/revoke',
+        () => `token=base.${run}.${next++ % options.tokens}`,
+        () => ({
+          'content-type': 'application/x-www-form-urlencoded',
+        }),
+      );
       Object.assign(result, {
         baseline_rps: Math.round(base.requests.average),
         baseline_p99_ms: base.latency.p99,
@@ -347,7 +364,9 @@ function load(url, path, body, headers) {
         baseline_cpu_ms_per_revocation: baseCpu(base.requests.total),
       });
       result.ratio = Math.round((result.gateway_rps / result.baseline_rps) * 100) / 100;
-      log(`baseline ${result.baseline_rps} req/s, p99 ${base.latency.p99} ms (ratio ${result.ratio}); CPU per revocation: ${JSON.stringify(result.baseline_cpu_ms_per_revocation)}`);
+      log(
+        `baseline ${result.baseline_rps} req/s, p99 ${base.latency.p99} ms (ratio ${result.ratio}); CPU per revocation: ${JSON.stringify(result.baseline_cpu_ms_per_revocation)}`,
+      );
     } finally {
       await stop(baseline);
       if (!options.keep) await sql(server, `DROP DATABASE ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);

@@ -66,7 +66,11 @@ export interface Gateway {
  */
 export async function startGateway(config: AppConfig, logger: Logger = createRootLogger(config)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
-  const shared: SharedServices = { config, dataSource: database.dataSource, logger, readiness: new Readiness(),
+  const shared: SharedServices = {
+    config,
+    dataSource: database.dataSource,
+    logger,
+    readiness: new Readiness(),
     metrics: new Metrics(),
     clientCache: new ClientCache(config.clientCacheTtlMs),
     redis: config.redisUrl ? openRedis(config.redisUrl) : undefined,

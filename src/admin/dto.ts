@@ -40,67 +40,85 @@ const ClientId = () => Matches(CLIENT_ID, { message: '$property must be 1-255 pr
 const Tenant = () => Matches(TENANT_NAME, { message: '$property must match [A-Za-z0-9._-]{1,64}' });
 
 export class TenantScoped {
-  @Optional() @IsString() @Tenant()
+  @Optional()
+  @IsString()
+  @Tenant()
   tenant: string = 'default';
 }
 
 export class PutTenantBody {
-  @Optional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @Optional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   issuer?: string;
 }
 
 export class PutClientBody extends TenantScoped {
-  @Optional() @Text(1, 255)
+  @Optional()
+  @Text(1, 255)
   name?: string;
 
   @IsIn(AUTH_METHODS)
   auth_method!: AuthMethod;
 
-  @Optional() @Text(1, 512)
+  @Optional()
+  @Text(1, 512)
   secret?: string;
 
-  @Optional() @IsObject()
+  @Optional()
+  @IsObject()
   jwks?: { keys: unknown[] };
 
-  @Optional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['https', 'http'] })
+  @Optional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['https', 'http'] })
   jwks_uri?: string;
 
-  @Optional() @Text(1, 1024)
+  @Optional()
+  @Text(1, 1024)
   tls_client_auth_subject_dn?: string;
 
-  @Optional() @Text(1, 255)
+  @Optional()
+  @Text(1, 255)
   tls_client_auth_san_dns?: string;
 
-  @Optional() @Text(1, 2048)
+  @Optional()
+  @Text(1, 2048)
   tls_client_auth_san_uri?: string;
 
-  @Optional() @Text(1, 64)
+  @Optional()
+  @Text(1, 64)
   tls_client_auth_san_ip?: string;
 
-  @Optional() @Text(1, 320)
+  @Optional()
+  @Text(1, 320)
   tls_client_auth_san_email?: string;
 }
 
 export class TokenEntry {
-  @IsString() @Length(1, MAX_TOKEN_LENGTH)
+  @IsString()
+  @Length(1, MAX_TOKEN_LENGTH)
   token!: string;
 
   @IsIn(TOKEN_TYPES)
   token_type!: TokenType;
 
-  @IsString() @ClientId()
+  @IsString()
+  @ClientId()
   client_id!: string;
 
   @Text(1, 255)
   grant_id!: string;
 
-  @Optional() @Text(1, 255)
+  @Optional()
+  @Text(1, 255)
   consent_id?: string;
 
-  @Optional() @Text(1, 255)
+  @Optional()
+  @Text(1, 255)
   subject?: string;
 
-  @Optional() @IsString() @Length(1, MAX_TOKEN_LENGTH)
+  @Optional()
+  @IsString()
+  @Length(1, MAX_TOKEN_LENGTH)
   refresh_token?: string;
 
   @IsISO8601({ strict: true, strictSeparator: true })
@@ -115,36 +133,53 @@ export class TokenEntry {
  * time (`validateEach`), never in one long turn of the event loop.
  */
 export class RegisterTokensBody extends TenantScoped {
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(10000) @IsObject({ each: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10000)
+  @IsObject({ each: true })
   tokens!: object[];
 }
 
 export class TokenStatusBody extends TenantScoped {
-  @IsString() @Length(1, MAX_TOKEN_LENGTH)
+  @IsString()
+  @Length(1, MAX_TOKEN_LENGTH)
   token!: string;
 }
 
 export class BulkRevocationBody extends TenantScoped {
-  @Optional() @Text(1, 255)
+  @Optional()
+  @Text(1, 255)
   subject?: string;
 
-  @Optional() @IsString() @ClientId()
+  @Optional()
+  @IsString()
+  @ClientId()
   client_id?: string;
 
-  @Optional() @Text(1, 255)
+  @Optional()
+  @Text(1, 255)
   consent_id?: string;
 }
 
 export class EventsQuery {
-  @Optional() @IsUUID('all')
+  @Optional()
+  @IsUUID('all')
   interaction_id?: string;
 
-  @Optional() @IsString() @ClientId()
+  @Optional()
+  @IsString()
+  @ClientId()
   client_id?: string;
 
-  @Optional() @IsString() @Tenant()
+  @Optional()
+  @IsString()
+  @Tenant()
   tenant?: string;
 
-  @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @Optional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   limit: number = 100;
 }

@@ -89,7 +89,11 @@ export class TokenRegistry {
         const stored = await storedParents(tx, tenant, batch);
         checkParents(batch, stored);
         await claimConsents(tx, tenant, batch);
-        await growFamilies(tx, tenant, [...stored.keys()].map((hex) => Buffer.from(hex, 'hex')));
+        await growFamilies(
+          tx,
+          tenant,
+          [...stored.keys()].map((hex) => Buffer.from(hex, 'hex')),
+        );
         const inserted = await insertNew(tx, tenant, batch);
         await settleParentsStoredMeanwhile(tx, tenant, batch, stored, inserted);
         return inserted.size;
@@ -160,7 +164,11 @@ async function settleParentsStoredMeanwhile(
 ): Promise<void> {
   const meanwhile = [...new Set(batch.flatMap((r) => (r.parent ? [r.parent.toString('hex')] : [])))].filter((hex) => !stored.has(hex) && !inserted.has(hex));
   if (meanwhile.length === 0) return;
-  const rows = await growFamilies(tx, tenant, meanwhile.map((hex) => Buffer.from(hex, 'hex')));
+  const rows = await growFamilies(
+    tx,
+    tenant,
+    meanwhile.map((hex) => Buffer.from(hex, 'hex')),
+  );
   const now = new Map(rows.map((row) => [row.token_hash.toString('hex'), row]));
   const revoked: Buffer[] = [];
   for (const { entry, parent, index, consentId, hash } of batch) {
@@ -228,10 +236,10 @@ async function storedParents(tx: EntityManager, tenant: string, batch: readonly 
   const parents = batch.flatMap((r) => r.parent ?? []);
   const stored = new Map<string, Known>();
   if (parents.length === 0) return stored;
-  const rows = (await tx.query(
-    'SELECT token_hash, token_type, client_id, consent_id FROM tokens WHERE tenant = $1 AND token_hash = ANY($2::bytea[])',
-    [tenant, parents],
-  )) as Array<{ token_hash: Buffer } & StoredRow>;
+  const rows = (await tx.query('SELECT token_hash, token_type, client_id, consent_id FROM tokens WHERE tenant = $1 AND token_hash = ANY($2::bytea[])', [
+    tenant,
+    parents,
+  ])) as Array<{ token_hash: Buffer } & StoredRow>;
   for (const row of rows) {
     stored.set(row.token_hash.toString('hex'), { type: row.token_type, clientId: row.client_id, consentId: row.consent_id ?? undefined });
   }
@@ -244,9 +252,7 @@ async function storedParents(tx: EntityManager, tenant: string, batch: readonly 
  * different), so that revoking a consent reaches every token of the family.
  */
 function checkParents(batch: Registration[], stored: ReadonlyMap<string, Known>): void {
-  const inCall = new Map(
-    batch.map((r) => [r.hash.toString('hex'), { type: r.entry.token_type, clientId: r.entry.client_id, consentId: r.entry.consent_id }]),
-  );
+  const inCall = new Map(batch.map((r) => [r.hash.toString('hex'), { type: r.entry.token_type, clientId: r.entry.client_id, consentId: r.entry.consent_id }]));
 
   for (const registration of batch) {
     const { entry, parent, index } = registration;

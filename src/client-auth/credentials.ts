@@ -1,14 +1,7 @@
 import { single, type FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
 
-export const AUTH_METHODS = [
-  'client_secret_basic',
-  'client_secret_post',
-  'private_key_jwt',
-  'tls_client_auth',
-  'self_signed_tls_client_auth',
-  'none',
-] as const;
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII); we also bound its length. */

@@ -22,7 +22,8 @@ describe('TrustedProxies', () => {
 
   it('validates entries', () => {
     for (const entry of ['10.0.0.0/8', '::1', '::/0', '1.2.3.4/32', '2001:db8::/128']) expect(TrustedProxies.isValidEntry(entry)).toBe(true);
-    for (const entry of ['10.0.0.0/33', '::/129', 'example.com', '1.2.3.4/', '1.2.3.4/8/8', '1.2.3.4/x']) expect(TrustedProxies.isValidEntry(entry)).toBe(false);
+    for (const entry of ['10.0.0.0/33', '::/129', 'example.com', '1.2.3.4/', '1.2.3.4/8/8', '1.2.3.4/x'])
+      expect(TrustedProxies.isValidEntry(entry)).toBe(false);
   });
 
   describe('source address (docs/api.md §5)', () => {

@@ -48,7 +48,10 @@ export class TrustedProxies {
   sourceAddress(peer: string | undefined, forwardedFor: string | string[] | undefined): string | undefined {
     const self = peer === undefined ? undefined : (normalizeAddress(peer) ?? peer);
     if (!this.includes(peer) || forwardedFor === undefined) return self;
-    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((hop) => hop.trim()).filter(Boolean);
+    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+      .split(',')
+      .map((hop) => hop.trim())
+      .filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = normalizeAddress(hops[i]);
       if (hop === undefined) return self; // a hop that is no address: the chain is not believed

@@ -142,7 +142,11 @@ describe('loadConfig', () => {
 
   it.each(NAMES.filter((name) => 'sensitive' in VARIABLES[name]))('never echoes a bad %s, the table marking it sensitive', (name) => {
     const bad = name.endsWith('_URL') ? 'ftp://user:hunter2secret@host/x' : 'hunter2secret\t';
-    const upstream = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/revoke', UPSTREAM_CLIENT_ID: 'gw', TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
+    const upstream = {
+      UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/revoke',
+      UPSTREAM_CLIENT_ID: 'gw',
+      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    };
     const problems = problemsOf({ ...(VARIABLES[name].feature === 'upstream' ? upstream : {}), [name]: bad });
     expect(problems).toEqual([expect.stringContaining(name)]);
     expect(problems[0]).not.toContain('hunter2secret');
@@ -172,7 +176,9 @@ describe('loadConfig', () => {
         maxAttempts: 300,
       });
       // URL-safe base64 without padding is the same 32 bytes.
-      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 0xfb).toString('base64url') }).upstream?.encryptionKey).toEqual(Buffer.alloc(32, 0xfb));
+      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 0xfb).toString('base64url') }).upstream?.encryptionKey).toEqual(
+        Buffer.alloc(32, 0xfb),
+      );
     });
 
     it('requires TOKEN_ENCRYPTION_KEY and UPSTREAM_CLIENT_ID once upstream is set', () => {
@@ -197,8 +203,12 @@ describe('loadConfig', () => {
 
     it('reads a previous key for a rotation, and checks it like the key', () => {
       const previous = Buffer.alloc(32, 9).toString('base64');
-      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: previous }).upstream?.previousEncryptionKey).toEqual(Buffer.alloc(32, 9));
-      expect(problemsOf({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: 'short' })).toEqual([expect.stringContaining('TOKEN_ENCRYPTION_KEY_PREVIOUS')]);
+      expect(loadConfig({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: previous }).upstream?.previousEncryptionKey).toEqual(
+        Buffer.alloc(32, 9),
+      );
+      expect(problemsOf({ ...URL_ONLY, TOKEN_ENCRYPTION_KEY: KEY, TOKEN_ENCRYPTION_KEY_PREVIOUS: 'short' })).toEqual([
+        expect.stringContaining('TOKEN_ENCRYPTION_KEY_PREVIOUS'),
+      ]);
     });
 
     it.each([

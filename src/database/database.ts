@@ -20,11 +20,7 @@ export interface Database {
  * Opens the configured PostgreSQL, or starts the embedded one. Migrations run at start when the
  * database is embedded (nothing else would run them) or when MIGRATIONS_RUN=true.
  */
-export async function openDatabase(
-  config: AppConfig,
-  logger: Logger,
-  options: { runMigrations?: boolean } = {},
-): Promise<Database> {
+export async function openDatabase(config: AppConfig, logger: Logger, options: { runMigrations?: boolean } = {}): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -35,9 +31,7 @@ export async function openDatabase(
   // PGlite serves one session at a time: one pooled connection (a second would wait on the first),
   // kept open: closing it when idle buys nothing there, and a request arriving as pglite-socket
   // let the old connection go met a closed socket (503).
-  const dataSource = new DataSource(
-    embedded ? dataSourceOptions(url, config, 1, logger, 0) : dataSourceOptions(url, config, config.database.poolSize, logger),
-  );
+  const dataSource = new DataSource(embedded ? dataSourceOptions(url, config, 1, logger, 0) : dataSourceOptions(url, config, config.database.poolSize, logger));
   try {
     await dataSource.initialize();
     // Failures to obtain a connection are the database being unavailable, whatever they say.

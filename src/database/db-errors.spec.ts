@@ -1,6 +1,14 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Pool } from 'pg';
-import { failsEveryRequest, isLockConflict, isRetryableConflict, isTransientDatabaseError, markConnectFailures, markUnanswered, retryingConflicts } from './db-errors';
+import {
+  failsEveryRequest,
+  isLockConflict,
+  isRetryableConflict,
+  isTransientDatabaseError,
+  markConnectFailures,
+  markUnanswered,
+  retryingConflicts,
+} from './db-errors';
 
 /** What node-postgres throws: an Error carrying the SQLSTATE or errno code. */
 const withCode = (code: string, message = 'db failure') => Object.assign(new Error(message), { code });
@@ -8,9 +16,8 @@ const withCode = (code: string, message = 'db failure') => Object.assign(new Err
 const typeorm = (code: string) => Object.assign(new Error('query failed'), { driverError: withCode(code) });
 
 describe('isTransientDatabaseError', () => {
-  it.each(['08006', '08001', '57P01', '57014', '53300', '53100', '40P01', '40001', '55P03', '25006'])(
-    'classifies SQLSTATE %s as transient',
-    (code) => expect(isTransientDatabaseError(withCode(code))).toBe(true),
+  it.each(['08006', '08001', '57P01', '57014', '53300', '53100', '40P01', '40001', '55P03', '25006'])('classifies SQLSTATE %s as transient', (code) =>
+    expect(isTransientDatabaseError(withCode(code))).toBe(true),
   );
 
   it.each(['23505', '42P01', '22P02', '42501', 'XX000', '55000', '55006'])('classifies SQLSTATE %s as a defect', (code) =>
@@ -29,9 +36,17 @@ describe('isTransientDatabaseError', () => {
     // A statement the server never answered (no severity): the database is unavailable.
     expect(isTransientDatabaseError(markUnanswered(new Error('anything at all')))).toBe(true);
     // What TypeORM throws for a statement whose driver error has no severity (it copies the code).
-    const unreachable = Object.assign(new Error('connect ENETUNREACH'), { name: 'QueryFailedError', code: 'ENETUNREACH', driverError: Object.assign(new Error('x'), { code: 'ENETUNREACH' }) });
+    const unreachable = Object.assign(new Error('connect ENETUNREACH'), {
+      name: 'QueryFailedError',
+      code: 'ENETUNREACH',
+      driverError: Object.assign(new Error('x'), { code: 'ENETUNREACH' }),
+    });
     expect(isTransientDatabaseError(unreachable)).toBe(true);
-    const lost = Object.assign(new Error('x'), { name: 'QueryFailedError', code: 'ESOMETHINGNEW', driverError: Object.assign(new Error('x'), { code: 'ESOMETHINGNEW' }) });
+    const lost = Object.assign(new Error('x'), {
+      name: 'QueryFailedError',
+      code: 'ESOMETHINGNEW',
+      driverError: Object.assign(new Error('x'), { code: 'ESOMETHINGNEW' }),
+    });
     expect(isTransientDatabaseError(lost)).toBe(true);
     const queryFailed = Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError: new Error('Connection terminated') });
     expect(isTransientDatabaseError(queryFailed)).toBe(true);
@@ -77,9 +92,7 @@ describe('isRetryableConflict', () => {
     expect(isRetryableConflict(typeorm(code))).toBe(true);
   });
 
-  it.each(['40002', '40003', '08006', '57P01', '23505', 'ECONNRESET'])('does not retry %s', (code) =>
-    expect(isRetryableConflict(withCode(code))).toBe(false),
-  );
+  it.each(['40002', '40003', '08006', '57P01', '23505', 'ECONNRESET'])('does not retry %s', (code) => expect(isRetryableConflict(withCode(code))).toBe(false));
 
   it('does not retry errors without a code', () => {
     expect(isRetryableConflict(new Error('deadlock detected'))).toBe(false);
@@ -108,15 +121,29 @@ describe('retryingConflicts', () => {
   it('gives up after the attempts, and never retries another failure', async () => {
     let calls = 0;
     const deadlock = withCode('40P01');
-    await expect(retryingConflicts(async () => { calls++; throw deadlock; }, 2)).rejects.toBe(deadlock);
+    await expect(
+      retryingConflicts(async () => {
+        calls++;
+        throw deadlock;
+      }, 2),
+    ).rejects.toBe(deadlock);
     expect(calls).toBe(2);
     calls = 0;
-    await expect(retryingConflicts(async () => { calls++; throw withCode('55P03'); })).rejects.toMatchObject({ code: '55P03' });
+    await expect(
+      retryingConflicts(async () => {
+        calls++;
+        throw withCode('55P03');
+      }),
+    ).rejects.toMatchObject({ code: '55P03' });
     expect(calls).toBe(1);
   });
 });
 
 describe('failsEveryRequest', () => {
-  it.each(['08006', '53100', '57014', '57P01', 'ECONNREFUSED'])('%s: the database failed the whole batch', (code) => expect(failsEveryRequest(withCode(code))).toBe(true));
-  it.each(['55P03', '40P01', '40001', '22P02', 'XX000'])('%s: some requests failed it, retried one by one', (code) => expect(failsEveryRequest(withCode(code))).toBe(false));
+  it.each(['08006', '53100', '57014', '57P01', 'ECONNREFUSED'])('%s: the database failed the whole batch', (code) =>
+    expect(failsEveryRequest(withCode(code))).toBe(true),
+  );
+  it.each(['55P03', '40P01', '40001', '22P02', 'XX000'])('%s: some requests failed it, retried one by one', (code) =>
+    expect(failsEveryRequest(withCode(code))).toBe(false),
+  );
 });

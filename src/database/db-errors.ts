@@ -12,7 +12,18 @@ const TRANSIENT_SQLSTATE_CLASSES = ['08', '53', '57', '40']; // connection, reso
 const LOCK_NOT_AVAILABLE = '55P03'; // lock_timeout: another transaction holds the rows for now
 // read_only_sql_transaction: a standby, or a primary being failed over (default_transaction_read_only).
 const READ_ONLY = '25006';
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** Where a failure was marked as the database's being unavailable. */
 const UNAVAILABLE = Symbol('revgw.database-unavailable');
@@ -48,7 +59,9 @@ export function markUnanswered<T>(error: T): T {
  * same way.
  */
 export function markConnectFailures(pool: Pool): void {
-  const connect = pool.connect.bind(pool) as (callback?: (error: Error | undefined, client?: PoolClient, done?: (release?: unknown) => void) => void) => Promise<PoolClient> | void;
+  const connect = pool.connect.bind(pool) as (
+    callback?: (error: Error | undefined, client?: PoolClient, done?: (release?: unknown) => void) => void,
+  ) => Promise<PoolClient> | void;
   const marked = (callback?: (error: Error | undefined, client?: PoolClient, done?: (release?: unknown) => void) => void) => {
     if (callback) return connect((error, client, done) => callback(error === undefined || error === null ? error : markConnecting(error), client, done));
     return (connect() as Promise<PoolClient>).catch((error: unknown) => Promise.reject(markConnecting(error)));

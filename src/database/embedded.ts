@@ -45,7 +45,9 @@ export async function startEmbeddedPostgres(dataDir: string | undefined, socketP
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
     await db.close();
     rmSync(socketDir, { recursive: true, force: true });
-    throw new Error(`the embedded database's socket path would be ${Buffer.byteLength(socketPath)} bytes, over ${MAX_SOCKET_PATH}: set TMPDIR to a shorter directory`);
+    throw new Error(
+      `the embedded database's socket path would be ${Buffer.byteLength(socketPath)} bytes, over ${MAX_SOCKET_PATH}: set TMPDIR to a shorter directory`,
+    );
   }
   chmodSync(socketDir, 0o700);
   const server = new PGLiteSocketServer({ db, path: socketPath });

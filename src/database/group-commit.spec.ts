@@ -73,7 +73,10 @@ describe('GroupCommit', () => {
     db.statements[1].finish();
     await tick();
     await tick();
-    expect(db.statements.slice(2).map((s) => s.requests)).toEqual([[2, 3, 4], [5, 6, 7]]);
+    expect(db.statements.slice(2).map((s) => s.requests)).toEqual([
+      [2, 3, 4],
+      [5, 6, 7],
+    ]);
     db.statements[2].finish();
     db.statements[3].finish();
     expect(await Promise.all(all)).toEqual([0, 10, 20, 30, 40, 50, 60, 70]);

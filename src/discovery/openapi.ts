@@ -39,11 +39,35 @@ const RESPONSE_HEADERS = {
   'Cache-Control': header('Always no-store.', { type: 'string', const: 'no-store' }),
 };
 const REQUEST_HEADERS = [
-  { name: 'x-fapi-interaction-id', in: 'header', required: false, description: 'RFC 9562 UUID; echoed. Anything else is a 400.', schema: { type: 'string', format: 'uuid' } },
-  { name: 'x-fapi-auth-date', in: 'header', required: false, description: 'IMF-fixdate of the PSU’s last login.', schema: { type: 'string', examples: ['Sun, 22 Nov 2026 17:57:00 GMT'] } },
+  {
+    name: 'x-fapi-interaction-id',
+    in: 'header',
+    required: false,
+    description: 'RFC 9562 UUID; echoed. Anything else is a 400.',
+    schema: { type: 'string', format: 'uuid' },
+  },
+  {
+    name: 'x-fapi-auth-date',
+    in: 'header',
+    required: false,
+    description: 'IMF-fixdate of the PSU’s last login.',
+    schema: { type: 'string', examples: ['Sun, 22 Nov 2026 17:57:00 GMT'] },
+  },
   { name: 'x-fapi-customer-ip-address', in: 'header', required: false, description: 'The PSU’s IPv4 or IPv6 address.', schema: { type: 'string' } },
-  { name: 'x-customer-user-agent', in: 'header', required: false, description: 'The PSU’s user agent (visible ASCII, at most 512).', schema: { type: 'string', maxLength: 512 } },
-  { name: 'Tenant-ID', in: 'header', required: false, description: 'Tenant name; wins over every other selector.', schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } },
+  {
+    name: 'x-customer-user-agent',
+    in: 'header',
+    required: false,
+    description: 'The PSU’s user agent (visible ASCII, at most 512).',
+    schema: { type: 'string', maxLength: 512 },
+  },
+  {
+    name: 'Tenant-ID',
+    in: 'header',
+    required: false,
+    description: 'Tenant name; wins over every other selector.',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+  },
   { name: 'Issuer', in: 'header', required: false, description: 'Selects the tenant registered with this issuer.', schema: { type: 'string' } },
 ];
 
@@ -87,7 +111,9 @@ function operation(profile: ProfileName): Json {
       ? [{ name: 'identityDomain', in: 'query', required: false, description: 'OAM identity domain, when the header is absent.', schema: { type: 'string' } }]
       : []),
   ];
-  const accept = row.acceptsJsonOnly ? [{ name: 'Accept', in: 'header', required: false, description: 'Must admit application/json (406 otherwise).', schema: { type: 'string' } }] : [];
+  const accept = row.acceptsJsonOnly
+    ? [{ name: 'Accept', in: 'header', required: false, description: 'Must admit application/json (406 otherwise).', schema: { type: 'string' } }]
+    : [];
   return {
     operationId: `revoke_${profile}`,
     summary: row.summary,
@@ -127,10 +153,20 @@ export function openApiDocument(config: AppConfig): Json {
   const paths: Json = {};
   for (const profile of config.profiles) paths[PROFILE_ROWS[profile].route] = { post: operation(profile) };
   paths[METADATA_PATH] = {
-    get: { operationId: 'metadata', summary: 'RFC 8414 authorization server metadata (revocation subset)', tags: ['discovery'], responses: { 200: { description: 'Metadata.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } } },
+    get: {
+      operationId: 'metadata',
+      summary: 'RFC 8414 authorization server metadata (revocation subset)',
+      tags: ['discovery'],
+      responses: { 200: { description: 'Metadata.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
   };
   paths[OPENAPI_PATH] = {
-    get: { operationId: 'openapi', summary: 'This document', tags: ['discovery'], responses: { 200: { description: 'OpenAPI 3.1 document.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } } },
+    get: {
+      operationId: 'openapi',
+      summary: 'This document',
+      tags: ['discovery'],
+      responses: { 200: { description: 'OpenAPI 3.1 document.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
   };
   return {
     openapi: '3.1.0',

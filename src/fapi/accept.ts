@@ -8,7 +8,8 @@ export function acceptsJson(header: string | undefined): boolean {
   for (const range of header.split(',')) {
     const [mediaRange, ...params] = range.split(';').map((part) => part.trim());
     const [type, subtype] = mediaRange.toLowerCase().split('/');
-    const specificity = type === 'application' && subtype === 'json' ? 3 : type === 'application' && subtype === '*' ? 2 : type === '*' && subtype === '*' ? 1 : 0;
+    const specificity =
+      type === 'application' && subtype === 'json' ? 3 : type === 'application' && subtype === '*' ? 2 : type === '*' && subtype === '*' ? 1 : 0;
     if (specificity === 0) continue;
     const q = qValue(params);
     if (q === undefined) continue; // a malformed q makes the range unusable

@@ -67,7 +67,10 @@ describe('x-customer-user-agent', () => {
   it('refuses anything longer or outside visible ASCII', () => {
     expect(isCustomerUserAgent('a'.repeat(513))).toBe(false);
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }).filter((s) => /[^\x20-\x7e]/.test(s)), (value) => void expect(isCustomerUserAgent(value)).toBe(false)),
+      fc.property(
+        fc.string({ unit: 'binary' }).filter((s) => /[^\x20-\x7e]/.test(s)),
+        (value) => void expect(isCustomerUserAgent(value)).toBe(false),
+      ),
     );
   });
 });

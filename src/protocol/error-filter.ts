@@ -44,7 +44,6 @@ export class ProtocolErrorFilter implements ExceptionFilter {
     reply.headers(error.headers).header('content-type', 'application/json; charset=utf-8');
     reply.status(error.status).send(JSON.stringify(PROFILE_ROWS[profile].errors.render(error)));
   }
-
 }
 
 function classify(exception: unknown): ProtocolError {
@@ -81,7 +80,7 @@ function fromHttpStatus(status: number, exception: unknown): ProtocolError {
 function publicMessage(exception: HttpException): string {
   const response = exception.getResponse();
   if (typeof response === 'object' && response !== null && 'message' in response) {
-    const message = (response).message;
+    const message = response.message;
     if (Array.isArray(message)) return message.join('; ');
     if (typeof message === 'string') return message;
   }

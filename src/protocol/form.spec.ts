@@ -2,10 +2,7 @@ import fc from 'fast-check';
 import { parseForm, repeatedParameters, single } from './form';
 
 /** Any code point (no lone surrogates: URLSearchParams cannot carry them), biased to form syntax. */
-const unit = fc.oneof(
-  fc.constantFrom('&', '=', '+', '%', ' ', '%20', '%zz', '?', '#', ';'),
-  fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
-);
+const unit = fc.oneof(fc.constantFrom('&', '=', '+', '%', ' ', '%20', '%zz', '?', '#', ';'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }));
 const text = fc.string({ unit, maxLength: 20 });
 const record = fc
   .uniqueArray(fc.tuple(text, text), { selector: ([name]) => name, maxLength: 8 })
@@ -51,9 +48,11 @@ describe('parseForm', () => {
 
   it('never throws on arbitrary input, including malformed percent escapes', () => {
     const junk = fc.string({ unit: fc.oneof(unit, fc.constantFrom('%E0%A4%A', '%', '%zz', '%%', '%C3')), maxLength: 40 });
-    fc.assert(fc.property(fc.oneof(junk, fc.string({ unit: 'grapheme' }), fc.string()), (body) => {
-      expect(() => parseForm(body)).not.toThrow();
-    }));
+    fc.assert(
+      fc.property(fc.oneof(junk, fc.string({ unit: 'grapheme' }), fc.string()), (body) => {
+        expect(() => parseForm(body)).not.toThrow();
+      }),
+    );
   });
 
   it('treats __proto__ and constructor as ordinary names without polluting Object.prototype', () => {

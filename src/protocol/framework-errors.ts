@@ -89,7 +89,9 @@ export function expectationHandlerFor(answered: SocketAnswered) {
 
 function answerOnSocket(socket: Duplex, problem: ProtocolError, interactionId: string): void {
   const body = JSON.stringify(ERROR_SHAPES.rfc7009.render(problem));
-  const extra = Object.entries(problem.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(problem.headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +

@@ -40,9 +40,7 @@ function hostHeaders(rawHeaders: readonly string[]): number {
 /** The public port speaks forms only: any other media type is `invalid_request` (RFC 7009 §2.1). */
 export function acceptFormsOnly(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT },
-    (_request, body, done) => done(null, parseForm(body as string)),
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT }, (_request, body, done) =>
+    done(null, parseForm(body as string)),
   );
 }

@@ -7,9 +7,7 @@ const hex = (length: number) => fc.string({ unit: fc.constantFrom(...'0123456789
 
 /** A UUID-shaped string with the given version and variant digits. */
 const uuidWith = (version: fc.Arbitrary<string>, variant: fc.Arbitrary<string>) =>
-  fc
-    .tuple(hex(8), hex(4), version, hex(3), variant, hex(3), hex(12))
-    .map(([a, b, v, c, r, d, e]) => `${a}-${b}-${v}${c}-${r}${d}-${e}`);
+  fc.tuple(hex(8), hex(4), version, hex(3), variant, hex(3), hex(12)).map(([a, b, v, c, r, d, e]) => `${a}-${b}-${v}${c}-${r}${d}-${e}`);
 
 function expectRejected(header: string | string[]): void {
   const result = resolveInteractionId(header);
@@ -21,10 +19,14 @@ function expectRejected(header: string | string[]): void {
 describe('resolveInteractionId', () => {
   it('echoes any crypto.randomUUID, in lower or upper case', () => {
     fc.assert(
-      fc.property(fc.constant(null).map(() => randomUUID()), fc.boolean(), (uuid, upper) => {
-        const header = upper ? uuid.toUpperCase() : uuid;
-        expect(resolveInteractionId(header)).toEqual({ id: header, rejected: false });
-      }),
+      fc.property(
+        fc.constant(null).map(() => randomUUID()),
+        fc.boolean(),
+        (uuid, upper) => {
+          const header = upper ? uuid.toUpperCase() : uuid;
+          expect(resolveInteractionId(header)).toEqual({ id: header, rejected: false });
+        },
+      ),
     );
   });
 

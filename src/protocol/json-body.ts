@@ -17,19 +17,15 @@ export const MAX_JSON_VALUES = 300_000;
  * over the text, no allocation: brackets and commas inside strings do not count. It checks shape
  * only; `JSON.parse` checks syntax.
  */
-export function jsonShapeProblem(
-  text: string,
-  maxDepth = MAX_JSON_DEPTH,
-  maxMembers = MAX_JSON_MEMBERS,
-  maxValues = MAX_JSON_VALUES,
-): string | undefined {
+export function jsonShapeProblem(text: string, maxDepth = MAX_JSON_DEPTH, maxMembers = MAX_JSON_MEMBERS, maxValues = MAX_JSON_VALUES): string | undefined {
   const members: number[] = [];
   let values = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
       else if (c === 0x22) inString = false;
       continue;
     }

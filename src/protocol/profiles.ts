@@ -67,7 +67,11 @@ const HINT: FormParameter = {
   values: ['access_token', 'refresh_token'],
 };
 const CLIENT_AUTH: readonly FormParameter[] = [
-  { name: 'client_id', required: false, description: 'Public clients, client_secret_post, mutual TLS; must match the assertion or Basic header when sent with them.' },
+  {
+    name: 'client_id',
+    required: false,
+    description: 'Public clients, client_secret_post, mutual TLS; must match the assertion or Basic header when sent with them.',
+  },
   { name: 'client_secret', required: false, description: 'client_secret_post.' },
   { name: 'client_assertion_type', required: false, description: 'private_key_jwt: urn:ietf:params:oauth:client-assertion-type:jwt-bearer.' },
   { name: 'client_assertion', required: false, description: 'private_key_jwt: a signed JWT (RFC 7523).' },

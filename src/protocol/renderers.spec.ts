@@ -4,7 +4,10 @@ import { ERROR_CODES, ProtocolError } from './protocol-error';
 const badRequest = new ProtocolError('invalid_request', 'token is required', { detail: 'private', clientAuthId: 'ca-1' });
 const unauthorized = new ProtocolError('invalid_client', 'client authentication failed', { detail: 'private', clientAuthId: 'ca-2' });
 
-const RENDERERS = Object.fromEntries(PROFILE_NAMES.map((profile) => [profile, PROFILE_ROWS[profile].errors.render])) as Record<ProfileName, (error: ProtocolError) => Record<string, unknown>>;
+const RENDERERS = Object.fromEntries(PROFILE_NAMES.map((profile) => [profile, PROFILE_ROWS[profile].errors.render])) as Record<
+  ProfileName,
+  (error: ProtocolError) => Record<string, unknown>
+>;
 
 describe('RENDERERS', () => {
   it('has a renderer for every profile', () => {

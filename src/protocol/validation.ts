@@ -23,7 +23,13 @@ const declared = new WeakMap<ClassConstructor<object>, readonly string[]>();
 function declaredProperties(type: ClassConstructor<object>): readonly string[] {
   let names = declared.get(type);
   if (!names) {
-    names = [...new Set(getMetadataStorage().getTargetValidationMetadatas(type, '', true, false).map((m) => m.propertyName))];
+    names = [
+      ...new Set(
+        getMetadataStorage()
+          .getTargetValidationMetadatas(type, '', true, false)
+          .map((m) => m.propertyName),
+      ),
+    ];
     declared.set(type, names);
   }
   return names;

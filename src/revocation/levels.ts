@@ -18,6 +18,6 @@ export function defaultLevels(override?: RevocationLevel): LevelByType {
 
 // Made once: a request's target shares them (LevelByType is read-only).
 const RFC7009_DEFAULT: LevelByType = Object.freeze({ access_token: 'NONE', refresh_token: 'RELATED_TOKENS' });
-const UNIFORM = Object.fromEntries(
-  REVOCATION_LEVELS.map((level) => [level, Object.freeze({ access_token: level, refresh_token: level })]),
-) as Readonly<Record<RevocationLevel, LevelByType>>;
+const UNIFORM = Object.fromEntries(REVOCATION_LEVELS.map((level) => [level, Object.freeze({ access_token: level, refresh_token: level })])) as Readonly<
+  Record<RevocationLevel, LevelByType>
+>;

@@ -44,7 +44,7 @@ describe('addressKey', () => {
     fc.assert(
       fc.property(groups, fc.integer({ min: 1, max: 128 }), (g, prefix) => {
         // Flipping a bit at or past the prefix keeps the key; one before it changes it.
-        const flip = (bit: number) => g.map((x, i) => (i === Math.floor(bit / 16) ? x ^ (0x8000 >> bit % 16) : x));
+        const flip = (bit: number) => g.map((x, i) => (i === Math.floor(bit / 16) ? x ^ (0x8000 >> (bit % 16)) : x));
         const key = addressKey(hex(g).join(':'), prefix);
         if (prefix < 128) expect(addressKey(hex(flip(prefix)).join(':'), prefix)).toBe(key);
         expect(addressKey(hex(flip(prefix - 1)).join(':'), prefix)).not.toBe(key);

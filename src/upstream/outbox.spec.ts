@@ -3,17 +3,21 @@ import { retryDelay } from './outbox';
 
 describe('retryDelay', () => {
   it('retries the first failure within 5 s (docs/api.md §6)', () => {
-    fc.assert(fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
-      const delay = retryDelay(1, () => r);
-      expect(delay).toBeGreaterThanOrEqual(500);
-      expect(delay).toBeLessThanOrEqual(1000);
-    }));
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (r) => {
+        const delay = retryDelay(1, () => r);
+        expect(delay).toBeGreaterThanOrEqual(500);
+        expect(delay).toBeLessThanOrEqual(1000);
+      }),
+    );
   });
 
   it('never waits longer than 5 minutes, whatever the attempt count', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempts, r) => {
-      expect(retryDelay(attempts, () => r)).toBeLessThanOrEqual(300_000);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempts, r) => {
+        expect(retryDelay(attempts, () => r)).toBeLessThanOrEqual(300_000);
+      }),
+    );
   });
 
   it('doubles the window with every failure until the cap', () => {

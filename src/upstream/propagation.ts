@@ -131,7 +131,10 @@ export class UpstreamPropagation {
             ? new UpstreamFailure('circuit_open', 'upstream circuit open')
             : new UpstreamFailure('connection_error', `upstream call failed (${(error as Error).name})`);
       this.metrics.upstreamRequests.inc({ outcome: failure.outcome });
-      this.logger.warn({ interaction_id: delivery.interactionId, outbox_id: row.id, attempts: row.attempts, outcome: failure.outcome, err: failure.detail }, 'upstream revocation failed');
+      this.logger.warn(
+        { interaction_id: delivery.interactionId, outbox_id: row.id, attempts: row.attempts, outcome: failure.outcome, err: failure.detail },
+        'upstream revocation failed',
+      );
       await this.settleFailure(row, failure, false);
       return failure;
     }

@@ -6,9 +6,11 @@ describe('TokenCipher', () => {
   const cipher = new TokenCipher(randomBytes(32));
 
   it('opens what it sealed, for any token', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.string({ maxLength: 64 }), (token, tenant) => {
-      expect(cipher.open(cipher.seal(token, tenant), tenant)).toBe(token);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.string({ maxLength: 64 }), (token, tenant) => {
+        expect(cipher.open(cipher.seal(token, tenant), tenant)).toBe(token);
+      }),
+    );
   });
 
   it('never stores the token in clear and never repeats a ciphertext', () => {

@@ -4,14 +4,7 @@ export type UpstreamDialect = (typeof UPSTREAM_DIALECTS)[number];
 
 /** How one call to the upstream ended; the `outcome` label of revgw_upstream_requests_total. */
 export type UpstreamOutcome =
-  | 'delivered'
-  | 'timeout'
-  | 'throttled'
-  | 'unavailable'
-  | 'connection_error'
-  | 'server_error'
-  | 'unexpected_response'
-  | 'circuit_open';
+  'delivered' | 'timeout' | 'throttled' | 'unavailable' | 'connection_error' | 'server_error' | 'unexpected_response' | 'circuit_open';
 
 export type UpstreamFailureOutcome = Exclude<UpstreamOutcome, 'delivered'>;
 
@@ -57,9 +50,7 @@ export function readUpstreamAnswer(dialect: UpstreamDialect, status: number, bod
   if (status < 200 || status > 299) throw new UpstreamFailure('unexpected_response', `upstream answered ${status}`);
   const json = parseJson(body);
   const delivered =
-    dialect === 'oam'
-      ? isObject(json) && json.status === 'success'
-      : body.trim() === '' || (json !== undefined && !(isObject(json) && 'error' in json));
+    dialect === 'oam' ? isObject(json) && json.status === 'success' : body.trim() === '' || (json !== undefined && !(isObject(json) && 'error' in json));
   if (!delivered) throw new UpstreamFailure('unexpected_response', `upstream answered ${status} with an unexpected body`);
 }
 

@@ -28,7 +28,14 @@ export class UpstreamModule {
           provide: UpstreamPropagation,
           inject: [DataSource, Metrics, ROOT_LOGGER],
           useFactory: (db: DataSource, metrics: Metrics, logger: Logger) =>
-            new UpstreamPropagation(upstream, new UpstreamClient(upstream), new Outbox(db), new TokenCipher(upstream.encryptionKey, upstream.previousEncryptionKey), metrics, logger),
+            new UpstreamPropagation(
+              upstream,
+              new UpstreamClient(upstream),
+              new Outbox(db),
+              new TokenCipher(upstream.encryptionKey, upstream.previousEncryptionKey),
+              metrics,
+              logger,
+            ),
         },
         {
           provide: OutboxWorker,

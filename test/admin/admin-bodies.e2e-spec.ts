@@ -62,7 +62,9 @@ describe('admin request bodies', () => {
   });
 
   const tenThousand = () =>
-    JSON.stringify({ tokens: Array.from({ length: 10000 }, () => ({ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR })) });
+    JSON.stringify({
+      tokens: Array.from({ length: 10000 }, () => ({ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR })),
+    });
 
   it('token registration takes a large body (10,000 tokens, about 2 MiB)', async () => {
     const response = await post('/admin/tokens', tenThousand());
@@ -118,8 +120,14 @@ describe('admin request bodies', () => {
   });
 
   it.each([
-    ['one entry with a huge member nobody asked for', `{"tokens":[{"token":"t","junk":[${Array.from({ length: 400 }, () => `{${Array.from({ length: 1000 }, (_, k) => `"k${k}":1`).join(',')}}`).join(',')}]}]}`],
-    ['10,000 entries of 40 members each', `{"tokens":[${Array.from({ length: 10000 }, () => `{${Array.from({ length: 40 }, (_, k) => `"k${k}":1`).join(',')}}`).join(',')}]}`],
+    [
+      'one entry with a huge member nobody asked for',
+      `{"tokens":[{"token":"t","junk":[${Array.from({ length: 400 }, () => `{${Array.from({ length: 1000 }, (_, k) => `"k${k}":1`).join(',')}}`).join(',')}]}]}`,
+    ],
+    [
+      '10,000 entries of 40 members each',
+      `{"tokens":[${Array.from({ length: 10000 }, () => `{${Array.from({ length: 40 }, (_, k) => `"k${k}":1`).join(',')}}`).join(',')}]}`,
+    ],
   ])('%s: refused at once by its number of values, the public port keeps answering', async (_name, body) => {
     const started = Date.now();
     const answer = post('/admin/tokens', body);

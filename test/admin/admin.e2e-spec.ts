@@ -32,7 +32,10 @@ describe('admin API (management port)', () => {
     });
 
     it('checks the bearer before reading the body: malformed or foreign bodies still get 401', async () => {
-      for (const [contentType, body] of [['application/json', '{bad'], ['application/x-www-form-urlencoded', 'a=b']]) {
+      for (const [contentType, body] of [
+        ['application/json', '{bad'],
+        ['application/x-www-form-urlencoded', 'a=b'],
+      ]) {
         const response = await fetch(`${gw.managementUrl}/admin/tokens`, { method: 'POST', headers: { 'content-type': contentType }, body });
         expect(response.status).toBe(401);
       }
@@ -41,7 +44,11 @@ describe('admin API (management port)', () => {
     it('answers 404 on every admin route when ADMIN_API_TOKEN is unset', async () => {
       const bare = await startTestGateway({ ADMIN_API_TOKEN: '' });
       try {
-        for (const [method, path] of [['GET', '/admin/revocation-events'], ['PUT', '/admin/clients/x'], ['POST', '/admin/tokens']]) {
+        for (const [method, path] of [
+          ['GET', '/admin/revocation-events'],
+          ['PUT', '/admin/clients/x'],
+          ['POST', '/admin/tokens'],
+        ]) {
           const response = await fetch(bare.managementUrl + path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
           expect(response.status).toBe(404);
         }
@@ -154,9 +161,27 @@ describe('admin API (management port)', () => {
     it.each([
       ['an unregistered client', () => [token(), token({ client_id: 'nobody' })]],
       ['an unknown parent refresh token', () => [token(), token({ refresh_token: 'never-registered' })]],
-      ['a parent that is an access token', () => { const at = token(); return [at, token({ refresh_token: at.token })]; }],
-      ['a parent of another client', () => { const rt = token({ token_type: 'refresh_token', client_id: 'tpp-2' }); return [rt, token({ refresh_token: rt.token })]; }],
-      ['a refresh token with a parent', () => { const rt = token({ token_type: 'refresh_token' }); return [rt, token({ token_type: 'refresh_token', refresh_token: rt.token })]; }],
+      [
+        'a parent that is an access token',
+        () => {
+          const at = token();
+          return [at, token({ refresh_token: at.token })];
+        },
+      ],
+      [
+        'a parent of another client',
+        () => {
+          const rt = token({ token_type: 'refresh_token', client_id: 'tpp-2' });
+          return [rt, token({ refresh_token: rt.token })];
+        },
+      ],
+      [
+        'a refresh token with a parent',
+        () => {
+          const rt = token({ token_type: 'refresh_token' });
+          return [rt, token({ token_type: 'refresh_token', refresh_token: rt.token })];
+        },
+      ],
       ['expires_at without offset', () => [token(), token({ expires_at: '2030-01-01T00:00:00' })]],
       ['expires_at that is not a date', () => [token(), token({ expires_at: 'tomorrow' })]],
       ['an unknown token_type', () => [token(), token({ token_type: 'id_token' })]],
@@ -190,10 +215,7 @@ describe('admin API (management port)', () => {
       const victim = token({ client_id: 'tpp' });
       await gw.admin('POST', '/admin/tokens', { tokens: [victim] });
       const response = await gw.admin('POST', '/admin/tokens', {
-        tokens: [
-          { ...victim, token_type: 'refresh_token', client_id: 'tpp-2' },
-          token({ client_id: 'tpp-2', refresh_token: victim.token }),
-        ],
+        tokens: [{ ...victim, token_type: 'refresh_token', client_id: 'tpp-2' }, token({ client_id: 'tpp-2', refresh_token: victim.token })],
       });
       expect(response.status).toBe(400);
       expect((await status(victim.token)).body).toMatchObject({ token_type: 'access_token', client_id: 'tpp', active: true });
@@ -265,11 +287,23 @@ describe('admin API (management port)', () => {
       ['PUT', '/admin/clients/x', { auth_method: 'client_secret_basic', secret: null }],
       ['PUT', '/admin/clients/x', { auth_method: 'private_key_jwt', jwks: null }],
       ['PUT', '/admin/clients/x', { auth_method: 'none', name: 'a\u0000b' }],
-      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', refresh_token: null, expires_at: IN_A_YEAR }] }],
+      [
+        'POST',
+        '/admin/tokens',
+        { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', refresh_token: null, expires_at: IN_A_YEAR }] },
+      ],
       ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'a\u0000', expires_at: IN_A_YEAR }] }],
-      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '9999-12-31T23:59:59+23:59' }] }],
+      [
+        'POST',
+        '/admin/tokens',
+        { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '9999-12-31T23:59:59+23:59' }] },
+      ],
       ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '2030-W01-1T00:00:00Z' }] }],
-      ['POST', '/admin/tokens', { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '2030-01-01T00:00:00,5Z' }] }],
+      [
+        'POST',
+        '/admin/tokens',
+        { tokens: [{ token: 't', token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: '2030-01-01T00:00:00,5Z' }] },
+      ],
       ['POST', '/admin/tokens', { tokens: 'all of them' }],
       ['POST', '/admin/revocations', { subject: null }],
       ['POST', '/admin/revocations', { subject: 'psu-42', client_id: null }],

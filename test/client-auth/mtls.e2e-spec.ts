@@ -67,7 +67,11 @@ describe('mutual-TLS client authentication', () => {
       ['no certificate', 'dn-app', () => ({})],
       ['a self-signed certificate whose key is not registered', 'self-app', () => withCert(tpp)],
       ['a header that is not a certificate', 'dn-app', () => ({ 'x-ssl-client-cert': 'not%20a%20certificate' })],
-      ['a self-signed RSA-PSS certificate (no JWK form)', 'self-app', () => withCert(pki.selfSigned('pss', '/CN=pss', [], ['rsa-pss', '-pkeyopt', 'rsa_keygen_bits:2048']))],
+      [
+        'a self-signed RSA-PSS certificate (no JWK form)',
+        'self-app',
+        () => withCert(pki.selfSigned('pss', '/CN=pss', [], ['rsa-pss', '-pkeyopt', 'rsa_keygen_bits:2048'])),
+      ],
     ])('refuses %s: 401', async (_name, clientId, headers) => {
       const response = await gw.post('/token/revocation', { token: 'x', client_id: clientId }, headers());
       expect(response.status).toBe(401);

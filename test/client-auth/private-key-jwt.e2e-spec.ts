@@ -27,7 +27,9 @@ describe('private_key_jwt', () => {
 
   async function token(clientId = 'jwt-app'): Promise<string> {
     const value = newToken();
-    await gw.admin('POST', '/admin/tokens', { tokens: [{ token: value, token_type: 'access_token', client_id: clientId, grant_id: 'g', expires_at: IN_A_YEAR }] });
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: [{ token: value, token_type: 'access_token', client_id: clientId, grant_id: 'g', expires_at: IN_A_YEAR }],
+    });
     return value;
   }
 
@@ -87,7 +89,10 @@ describe('private_key_jwt', () => {
       ['a lifetime over 60 minutes', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { exp: now() + 3700 }))],
       ['no exp', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { exp: undefined }))],
       ['no jti', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { jti: undefined }))],
-      ['a jti with a lone surrogate (not storable as sent)', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { jti: `lone-\uD800-${Date.now()}` }))],
+      [
+        'a jti with a lone surrogate (not storable as sent)',
+        async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { jti: `lone-\uD800-${Date.now()}` })),
+      ],
       ['a jti with NUL', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { jti: `nul-\u0000-${Date.now()}` }))],
       ['a wrong aud', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { aud: 'https://other-as.example' }))],
       ['the aud of another endpoint', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app', { aud: `${ISSUER}/token/revocation` }))],
@@ -95,21 +100,33 @@ describe('private_key_jwt', () => {
       ['a client_id field naming another client', async () => assertionForm(await clientAssertion(keys.ES256, 'jwt-app'), { client_id: 'uri-app' })],
       ['an unknown kid', async () => assertionForm(await clientAssertion(keys.rotated, 'jwt-app'))],
       ['a key of another client', async () => assertionForm(await clientAssertion(keys.PS256, 'uri-app'))],
-      ['alg none', async () => {
-        const [, payload] = (await clientAssertion(keys.ES256, 'jwt-app')).split('.');
-        return assertionForm(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`);
-      }],
-      ['HS256 with the public key as secret', async () => {
-        const [, payload] = (await clientAssertion(keys.ES256, 'jwt-app')).split('.');
-        return assertionForm(`${Buffer.from(`{"alg":"HS256","kid":"${keys.ES256.kid}"}`).toString('base64url')}.${payload}.c2ln`);
-      }],
-      ['a tampered payload', async () => {
-        const [h, , s] = (await clientAssertion(keys.ES256, 'jwt-app')).split('.');
-        const forged = Buffer.from(JSON.stringify({ iss: 'jwt-app', sub: 'jwt-app', aud: ISSUER, exp: now() + 60, jti: 'x' })).toString('base64url');
-        return assertionForm(`${h}.${forged}.${s}`);
-      }],
+      [
+        'alg none',
+        async () => {
+          const [, payload] = (await clientAssertion(keys.ES256, 'jwt-app')).split('.');
+          return assertionForm(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`);
+        },
+      ],
+      [
+        'HS256 with the public key as secret',
+        async () => {
+          const [, payload] = (await clientAssertion(keys.ES256, 'jwt-app')).split('.');
+          return assertionForm(`${Buffer.from(`{"alg":"HS256","kid":"${keys.ES256.kid}"}`).toString('base64url')}.${payload}.c2ln`);
+        },
+      ],
+      [
+        'a tampered payload',
+        async () => {
+          const [h, , s] = (await clientAssertion(keys.ES256, 'jwt-app')).split('.');
+          const forged = Buffer.from(JSON.stringify({ iss: 'jwt-app', sub: 'jwt-app', aud: ISSUER, exp: now() + 60, jti: 'x' })).toString('base64url');
+          return assertionForm(`${h}.${forged}.${s}`);
+        },
+      ],
       ['not a JWT', async () => assertionForm('not-a-jwt')],
-      ['a wrong client_assertion_type', async () => ({ client_assertion_type: 'urn:example:saml', client_assertion: await clientAssertion(keys.ES256, 'jwt-app') })],
+      [
+        'a wrong client_assertion_type',
+        async () => ({ client_assertion_type: 'urn:example:saml', client_assertion: await clientAssertion(keys.ES256, 'jwt-app') }),
+      ],
       ['an assertion for a client registered with a secret', async () => assertionForm(await clientAssertion(keys.ES256, 'secret-app'))],
     ];
 
@@ -142,7 +159,9 @@ describe('private_key_jwt', () => {
     it('the same assertion many times at once: exactly one is accepted, wherever the copies land', async () => {
       const assertions = await Promise.all(Array.from({ length: 2 }, () => clientAssertion(keys.ES256, 'jwt-app')));
       const copies = Array.from({ length: 20 }, () => assertions).flat();
-      const statuses = await Promise.all(copies.map((assertion) => gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) }).then((r) => r.status)));
+      const statuses = await Promise.all(
+        copies.map((assertion) => gw.post('/token/revoke', { token: 'x', ...assertionForm(assertion) }).then((r) => r.status)),
+      );
       for (const assertion of assertions) {
         expect(statuses.filter((status, i) => copies[i] === assertion).sort()).toEqual([200, ...Array.from({ length: 19 }, () => 401)]);
       }
@@ -150,7 +169,10 @@ describe('private_key_jwt', () => {
 
     it('records uses submitted together as one batch: a key named twice in it is a first use once', async () => {
       // Submitted in one tick: the first goes alone, the rest wait and go together.
-      const store = new PostgresReplayStore(gw.database.dataSource, { databaseUrl: 'postgres://batch', database: { poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 5000, lockTimeoutMs: 1000 } });
+      const store = new PostgresReplayStore(gw.database.dataSource, {
+        databaseUrl: 'postgres://batch',
+        database: { poolSize: 4, connectTimeoutMs: 2000, statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
+      });
       const until = now() + 60;
       const keys = ['a', 'b', 'a', 'c', 'b', 'a', 'd'].map((jti) => [`batch-${jti}-${until}`, jti === 'd' ? 'uri-app' : 'jwt-app'] as const);
       const first = await Promise.all(keys.map(([jti, client]) => store.firstUse('default', client, jti, until)));
@@ -163,7 +185,9 @@ describe('private_key_jwt', () => {
         store.firstUse('default', 'jwt-app', `expiry-${until}`, until - 120),
       ]);
       expect(late).toBe(false);
-      const [row] = await gw.database.dataSource.query(`SELECT extract(epoch FROM expires_at)::int AS until FROM client_assertion_jtis WHERE jti = $1`, [`expiry-${until}`]);
+      const [row] = await gw.database.dataSource.query(`SELECT extract(epoch FROM expires_at)::int AS until FROM client_assertion_jtis WHERE jti = $1`, [
+        `expiry-${until}`,
+      ]);
       expect(row.until).toBe(until + 600);
     });
 

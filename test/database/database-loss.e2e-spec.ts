@@ -120,7 +120,11 @@ describe('database loss', () => {
     { name: 'oam', call: () => gw.post('/oauth2/rest/token/revoke', { token: 'x' }, asTpp), shape: ['errorCode', 'errorMessage'] },
     { name: 'idv1', call: () => gw.post('/api/id/v1/auth/token/revoke', { token: 'x' }, asTpp), shape: ['error', 'errorDescription'] },
     { name: 'cdr', call: () => gw.post('/arrangements/revoke', { cdr_arrangement_id: 'a', ...assertionForm(unsignedAssertion) }), shape: ['errors'] },
-    { name: 'a named tenant', call: () => gw.post('/token/revoke', { token: 'x' }, { ...asTpp, 'tenant-id': 'bank-b' }), shape: ['error', 'error_description'] },
+    {
+      name: 'a named tenant',
+      call: () => gw.post('/token/revoke', { token: 'x' }, { ...asTpp, 'tenant-id': 'bank-b' }),
+      shape: ['error', 'error_description'],
+    },
     ...(
       [
         ['PUT', '/admin/tenants/t', {}],
@@ -170,7 +174,10 @@ describe('database loss', () => {
     await superuser(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
     await superuser(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
     try {
-      for (const call of [() => gw.post('/token/revoke', { token }, asTpp), () => gw.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asTpp)]) {
+      for (const call of [
+        () => gw.post('/token/revoke', { token }, asTpp),
+        () => gw.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asTpp),
+      ]) {
         const response = await call();
         expect(response.status).toBe(503);
         expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

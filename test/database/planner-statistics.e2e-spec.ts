@@ -28,18 +28,34 @@ describe('planner statistics after bulk registration', () => {
   it('analyses the token tables once a registration has changed them enough, off the request path', async () => {
     const before = await statistics();
     expect(Number(before.rows)).toBeLessThanOrEqual(0);
-    const tokens = Array.from({ length: 1500 }, () => ({ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }));
+    const tokens = Array.from({ length: 1500 }, () => ({
+      token: newToken(),
+      token_type: 'access_token',
+      client_id: 'tpp',
+      grant_id: 'g',
+      expires_at: IN_A_YEAR,
+    }));
     expect((await gw.admin('POST', '/admin/tokens', { tokens })).status).toBe(201);
-    const after = await eventually(async () => {
-      const now = await statistics();
-      return Number(now.rows) >= 1500 && now;
-    }, 10_000, 'tokens analysed');
+    const after = await eventually(
+      async () => {
+        const now = await statistics();
+        return Number(now.rows) >= 1500 && now;
+      },
+      10_000,
+      'tokens analysed',
+    );
     expect(after.last_analyze).not.toEqual(before.last_analyze);
   });
 
   it('not for a handful of tokens', async () => {
     const before = await statistics();
-    expect((await gw.admin('POST', '/admin/tokens', { tokens: [{ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }] })).status).toBe(201);
+    expect(
+      (
+        await gw.admin('POST', '/admin/tokens', {
+          tokens: [{ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }],
+        })
+      ).status,
+    ).toBe(201);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await statistics()).last_analyze).toEqual(before.last_analyze);
   });
@@ -49,7 +65,8 @@ describe('planner statistics after bulk registration', () => {
     const { Client } = await import('pg');
     const peer = new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url });
     await peer.connect();
-    const tokens = (n: number) => Array.from({ length: n }, () => ({ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }));
+    const tokens = (n: number) =>
+      Array.from({ length: n }, () => ({ token: newToken(), token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }));
     try {
       const before = await statistics();
       await peer.query('BEGIN');
@@ -93,7 +110,10 @@ describe('a bulk revocation next to a large client', () => {
 
   it('offboards the small client by its own rows', async () => {
     const token = newToken();
-    expect((await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: 'refresh_token', client_id: 'small', grant_id: 'g', expires_at: IN_A_YEAR }] })).status).toBe(201);
+    expect(
+      (await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: 'refresh_token', client_id: 'small', grant_id: 'g', expires_at: IN_A_YEAR }] }))
+        .status,
+    ).toBe(201);
     expect(await gw.admin('POST', '/admin/revocations', { client_id: 'small' })).toMatchObject({ status: 200, body: { revoked: 1 } });
     expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(false);
   });

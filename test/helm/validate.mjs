@@ -328,7 +328,10 @@ describe('pods are hardened', () => {
           assert.ok(sc.capabilities?.drop?.includes('ALL'), `${at}: capabilities.drop ALL`);
           assert.deepEqual(sc.capabilities?.add ?? [], [], `${at}: no added capabilities`);
           assert.notEqual(sc.runAsNonRoot, false, `${at}: runAsNonRoot`);
-          assert.ok(container.volumeMounts?.some((m) => m.name === 'tmp' && m.mountPath === '/tmp'), `${at}: /tmp mounted`);
+          assert.ok(
+            container.volumeMounts?.some((m) => m.name === 'tmp' && m.mountPath === '/tmp'),
+            `${at}: /tmp mounted`,
+          );
           assert.ok(container.resources?.requests && container.resources?.limits?.memory, `${at}: requests and memory limit`);
         }
       }
@@ -424,10 +427,16 @@ describe('Services, PDB and NetworkPolicy', () => {
         assert.notEqual(port.targetPort, managementPort);
         assert.notEqual(port.port, managementPort);
       }
-      assert.deepEqual(pub.spec.ports.map((p) => p.targetPort), ['http']);
+      assert.deepEqual(
+        pub.spec.ports.map((p) => p.targetPort),
+        ['http'],
+      );
       const mgmt = managementService(objects);
       assert.equal(mgmt.spec.type, 'ClusterIP');
-      assert.deepEqual(mgmt.spec.ports.map((p) => p.targetPort), ['management']);
+      assert.deepEqual(
+        mgmt.spec.ports.map((p) => p.targetPort),
+        ['management'],
+      );
       assert.equal(byKind(objects, 'Service').length, 2);
     });
 
@@ -465,7 +474,10 @@ describe('Services, PDB and NetworkPolicy', () => {
       assert.ok(!testPod.namespaceSelector && matches(testPod.podSelector.matchLabels, testPodLabels), 'the helm test pod may reach /health/ready');
       for (const peer of management.from) assert.ok(!peer.ipBlock, 'no ipBlock on the management port by default');
       if (policy.spec.policyTypes.includes('Egress')) {
-        assert.ok(policy.spec.egress.some((r) => r.ports?.some((p) => p.port === 53)), 'egress allows DNS');
+        assert.ok(
+          policy.spec.egress.some((r) => r.ports?.some((p) => p.port === 53)),
+          'egress allows DNS',
+        );
       }
     });
   }
@@ -477,7 +489,8 @@ describe('migration Job', () => {
     test(`${name}: a pre-install/pre-upgrade hook with its own access to DATABASE_URL`, () => {
       const objects = scenarios.get(name);
       const job = one(objects, 'Job');
-      const hooks = annotations(job)['helm.sh/hook'].split(',').map((h) => h.trim());
+      const hook = annotations(job)['helm.sh/hook'];
+      const hooks = hook.split(',').map((h) => h.trim());
       assert.ok(hooks.includes('pre-install') && hooks.includes('pre-upgrade'), `hook: ${hooks}`);
       assert.match(annotations(job)['helm.sh/hook-delete-policy'], /before-hook-creation/);
       const pod = job.spec.template.spec;
@@ -485,8 +498,12 @@ describe('migration Job', () => {
       const [container] = pod.containers;
       assert.deepEqual(container.command, ['node', 'dist/src/database/migrate.js', 'run']);
       assert.equal(container.image, gatewayContainer(objects).image, 'same image as the gateway');
-      assert.ok(!pod.serviceAccountName || pod.serviceAccountName !== gatewayDeployment(objects).spec.template.spec.serviceAccountName || !byKind(objects, 'ServiceAccount').length,
-        'the chart ServiceAccount does not exist yet at pre-install');
+      assert.ok(
+        !pod.serviceAccountName ||
+          pod.serviceAccountName !== gatewayDeployment(objects).spec.template.spec.serviceAccountName ||
+          !byKind(objects, 'ServiceAccount').length,
+        'the chart ServiceAccount does not exist yet at pre-install',
+      );
       // A pre-install hook runs before the chart's regular objects: it may only read a hook Secret
       // created before it (lower weight) or the user's existingSecret; never a regular ConfigMap.
       const ref = envOf(container, 'DATABASE_URL')?.valueFrom?.secretKeyRef;
@@ -505,7 +522,11 @@ describe('migration Job', () => {
       }
       for (const source of [...(container.envFrom ?? []), ...(pod.volumes ?? [])]) {
         const cm = source.configMapRef?.name ?? source.configMap?.name;
-        if (cm) assert.ok(byKind(objects, 'ConfigMap').find((c) => c.metadata.name === cm && isHook(c)), `Job reads non-hook ConfigMap ${cm}`);
+        if (cm)
+          assert.ok(
+            byKind(objects, 'ConfigMap').find((c) => c.metadata.name === cm && isHook(c)),
+            `Job reads non-hook ConfigMap ${cm}`,
+          );
       }
     });
   }
@@ -537,7 +558,10 @@ describe('monitoring', () => {
     assert.ok(!matches(monitor.spec.selector.matchLabels, publicService(objects).metadata.labels), 'not the public Service');
     assert.deepEqual(monitor.spec.namespaceSelector.matchNames, [NAMESPACE]);
     for (const endpoint of monitor.spec.endpoints) {
-      assert.ok(mgmt.spec.ports.some((p) => p.name === endpoint.port), `endpoint port ${endpoint.port}`);
+      assert.ok(
+        mgmt.spec.ports.some((p) => p.name === endpoint.port),
+        `endpoint port ${endpoint.port}`,
+      );
       assert.equal(endpoint.path, '/metrics');
     }
   });
@@ -563,11 +587,22 @@ describe('monitoring', () => {
       assert.ok(alert.labels?.severity, `${alert.alert}: severity`);
       assert.ok(alert.annotations?.summary, `${alert.alert}: summary`);
       if (alert.alert.startsWith('RevocationGateway') && alert.alert !== 'RevocationGatewayClientAuthFailures') {
-        assert.match(alert.expr, new RegExp(`namespace="${NAMESPACE}",job="${managementService(objects).metadata.name}"`), `${alert.alert}: scoped to the release`);
+        assert.match(
+          alert.expr,
+          new RegExp(`namespace="${NAMESPACE}",job="${managementService(objects).metadata.name}"`),
+          `${alert.alert}: scoped to the release`,
+        );
         assert.equal(alert.labels.team, 'payments', 'alertLabels applied');
       }
     }
-    for (const metric of ['revgw_http_requests_total', 'revgw_http_request_duration_seconds_bucket', 'revgw_throttled_requests_total', 'revgw_upstream_requests_total', 'revgw_outbox_pending', 'revgw_outbox_dead']) {
+    for (const metric of [
+      'revgw_http_requests_total',
+      'revgw_http_request_duration_seconds_bucket',
+      'revgw_throttled_requests_total',
+      'revgw_upstream_requests_total',
+      'revgw_outbox_pending',
+      'revgw_outbox_dead',
+    ]) {
       assert.ok(used.has(metric), `no alert on ${metric}`);
     }
   });
@@ -675,7 +710,19 @@ describe('NOTES.txt', () => {
   for (const file of scenarioFiles) {
     const name = basename(file, '-values.yaml');
     test(`${name}: renders and names both Services`, () => {
-      const args = ['template', RELEASE, scratch, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '-f', join(chart, 'ci', file), '--show-only', 'templates/zz-notes-under-test.yaml'];
+      const args = [
+        'template',
+        RELEASE,
+        scratch,
+        '--namespace',
+        NAMESPACE,
+        '--kube-version',
+        KUBE_VERSION,
+        '-f',
+        join(chart, 'ci', file),
+        '--show-only',
+        'templates/zz-notes-under-test.yaml',
+      ];
       const result = helm(args);
       assert.equal(result.status, 0, result.stderr);
       const [object] = parseManifests(result.stdout);
@@ -698,15 +745,57 @@ describe('values.schema.json and render-time checks', () => {
     ['an unknown value (typo)', [...issuer, ...database, '--set', 'replicas=3'], /additional properties 'replicas' not allowed|replicas/],
     ['an unknown profile', [...issuer, ...database, '--set', 'config.profiles={rfc7009,bogus}'], /profiles/],
     ['Redis without a URL', [...issuer, ...database, '--set', 'redis.enabled=true'], /redis/],
-    ['upstream without an encryption key', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke'], /tokenEncryptionKey|existingSecret/],
-    ['upstream without its client id', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke', '--set', `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`], /upstream\.clientId/],
-    ['a shutdown grace no longer than the upstream timeout', [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke', '--set', `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`, '--set', 'upstream.clientId=gw', '--set', 'upstream.timeoutMs=20000'], /shutdownGraceMs must exceed upstream\.timeoutMs/],
+    [
+      'upstream without an encryption key',
+      [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke'],
+      /tokenEncryptionKey|existingSecret/,
+    ],
+    [
+      'upstream without its client id',
+      [
+        ...issuer,
+        ...database,
+        '--set',
+        'upstream.enabled=true',
+        '--set',
+        'upstream.url=https://as.example/revoke',
+        '--set',
+        `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`,
+      ],
+      /upstream\.clientId/,
+    ],
+    [
+      'a shutdown grace no longer than the upstream timeout',
+      [
+        ...issuer,
+        ...database,
+        '--set',
+        'upstream.enabled=true',
+        '--set',
+        'upstream.url=https://as.example/revoke',
+        '--set',
+        `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`,
+        '--set',
+        'upstream.clientId=gw',
+        '--set',
+        'upstream.timeoutMs=20000',
+      ],
+      /shutdownGraceMs must exceed upstream\.timeoutMs/,
+    ],
     ['an encryption key that is not 32 bytes', [...issuer, ...database, '--set', 'upstream.tokenEncryptionKey=c2hvcnQ='], /tokenEncryptionKey/],
     ['a short admin token', [...issuer, ...database, '--set', 'admin.apiToken=short'], /apiToken/],
     ['a grace period shorter than the shutdown', [...issuer, ...database, '--set', 'terminationGracePeriodSeconds=12'], /terminationGracePeriodSeconds/],
     ['a lock timeout not below the statement timeout', [...issuer, ...database, '--set', 'config.database.lockTimeoutMs=5000'], /lockTimeoutMs must be below/],
-    ['a migration lock timeout not below its statement timeout', [...issuer, ...database, '--set', 'migrations.statementTimeoutMs=5000', '--set', 'migrations.lockTimeoutMs=9000'], /migrations\.lockTimeoutMs must be below/],
-    ['DATABASE_URL smuggled through extraEnv', [...issuer, ...database, '--set', 'extraEnv[0].name=DATABASE_URL', '--set', 'extraEnv[0].value=x'], /extraEnv: DATABASE_URL/],
+    [
+      'a migration lock timeout not below its statement timeout',
+      [...issuer, ...database, '--set', 'migrations.statementTimeoutMs=5000', '--set', 'migrations.lockTimeoutMs=9000'],
+      /migrations\.lockTimeoutMs must be below/,
+    ],
+    [
+      'DATABASE_URL smuggled through extraEnv',
+      [...issuer, ...database, '--set', 'extraEnv[0].name=DATABASE_URL', '--set', 'extraEnv[0].value=x'],
+      /extraEnv: DATABASE_URL/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     test(`rejects ${what}`, () => {
@@ -734,7 +823,9 @@ describe('values.schema.json and render-time checks', () => {
 
   test('the ConfigMap or Secret changing changes the pod checksums', () => {
     const base = gatewayDeployment(scenarios.get('default')).spec.template.metadata.annotations;
-    const changed = gatewayDeployment(render([join(chart, 'ci/default-values.yaml')], ['--set', 'config.logLevel=debug', '--set', 'database.url=postgres://other@db/x'])).spec.template.metadata.annotations;
+    const changed = gatewayDeployment(
+      render([join(chart, 'ci/default-values.yaml')], ['--set', 'config.logLevel=debug', '--set', 'database.url=postgres://other@db/x']),
+    ).spec.template.metadata.annotations;
     assert.notEqual(changed['checksum/config'], base['checksum/config']);
     assert.notEqual(changed['checksum/secret'], base['checksum/secret']);
   });
@@ -838,11 +929,26 @@ describe('the chart refuses at render time exactly what the gateway refuses at s
     // src/config/variables.ts RULES, and the conditions in templates/_helpers.tpl
     ['equal ports', ['ports.http=9000', 'ports.management=9000'], /ports\.http and ports\.management must differ/, /MANAGEMENT_PORT must differ from PORT/],
     ['different ports', ['ports.http=9000', 'ports.management=9001']],
-    ['a lock timeout equal to the statement timeout', ['config.database.lockTimeoutMs=5000'], /config\.database\.lockTimeoutMs must be below/, /DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS/],
+    [
+      'a lock timeout equal to the statement timeout',
+      ['config.database.lockTimeoutMs=5000'],
+      /config\.database\.lockTimeoutMs must be below/,
+      /DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS/,
+    ],
     ['a lock timeout just below the statement timeout', ['config.database.lockTimeoutMs=4999']],
-    ['a migration lock timeout equal to its statement timeout', ['migrations.lockTimeoutMs=600000'], /migrations\.lockTimeoutMs must be below/, /DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS/],
+    [
+      'a migration lock timeout equal to its statement timeout',
+      ['migrations.lockTimeoutMs=600000'],
+      /migrations\.lockTimeoutMs must be below/,
+      /DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS/,
+    ],
     ['a migration lock timeout just below its statement timeout', ['migrations.lockTimeoutMs=599999']],
-    ['a shutdown grace equal to the upstream timeout', [...upstream, 'upstream.timeoutMs=10000'], /shutdownGraceMs must exceed upstream\.timeoutMs/, /SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS/],
+    [
+      'a shutdown grace equal to the upstream timeout',
+      [...upstream, 'upstream.timeoutMs=10000'],
+      /shutdownGraceMs must exceed upstream\.timeoutMs/,
+      /SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS/,
+    ],
     ['a shutdown grace just above the upstream timeout', [...upstream, 'upstream.timeoutMs=9999']],
     ['upstream without its client id', without(upstream, 'upstream.clientId'), /upstream\.clientId/, /UPSTREAM_CLIENT_ID is required/],
     ['upstream without an encryption key', without(upstream, 'upstream.tokenEncryptionKey'), /tokenEncryptionKey/, /TOKEN_ENCRYPTION_KEY is required/],
@@ -856,8 +962,18 @@ describe('the chart refuses at render time exactly what the gateway refuses at s
     ['a database URL with a bad port', ['database.url=postgres://gateway:pw@db:notaport/x'], /database\/url/, /DATABASE_URL must be/],
     ['a database URL on an IPv6 address', ['database.url=postgres://gateway:pw@[fd00::5]:5432/x?sslmode=require']],
     ['a Redis URL with a bad port', ['redis.enabled=true', 'redis.url=redis://:pw@redis:port/0'], /redis\/url/, /REDIS_URL must be/],
-    ['an upstream URL with a fragment', [...without(upstream, 'upstream.url'), 'upstream.url=https://as.bank.example/revoke#x'], /upstream\/url/, /UPSTREAM_REVOCATION_URL must be/],
-    ['an upstream client secret that is not printable ASCII', [...upstream, 'upstream.clientSecret=s\u00e9cret'], /clientSecret/, /UPSTREAM_CLIENT_SECRET must be/],
+    [
+      'an upstream URL with a fragment',
+      [...without(upstream, 'upstream.url'), 'upstream.url=https://as.bank.example/revoke#x'],
+      /upstream\/url/,
+      /UPSTREAM_REVOCATION_URL must be/,
+    ],
+    [
+      'an upstream client secret that is not printable ASCII',
+      [...upstream, 'upstream.clientSecret=s\u00e9cret'],
+      /clientSecret/,
+      /UPSTREAM_CLIENT_SECRET must be/,
+    ],
   ];
 
   let unchecked;
@@ -888,10 +1004,17 @@ describe('the chart refuses at render time exactly what the gateway refuses at s
       assert.equal(result.status, 0, `the unchecked chart does not render:\n${result.stderr}`);
       const problems = gatewayVerdicts(parseManifests(result.stdout), files).flatMap(({ where, problems }) => problems.map((line) => `${where}: ${line}`));
       const chartRefuses = checked.status !== 0;
-      assert.equal(chartRefuses, problems.length > 0, `chart ${chartRefuses ? 'refuses' : 'accepts'}: ${checked.stderr.trim() || 'renders'}\ngateway: ${problems.join('\n') || 'starts'}`);
+      assert.equal(
+        chartRefuses,
+        problems.length > 0,
+        `chart ${chartRefuses ? 'refuses' : 'accepts'}: ${checked.stderr.trim() || 'renders'}\ngateway: ${problems.join('\n') || 'starts'}`,
+      );
       if (chartSays) {
         assert.match(checked.stderr, chartSays);
-        assert.ok(problems.some((line) => gatewaySays.test(line)), problems.join('\n'));
+        assert.ok(
+          problems.some((line) => gatewaySays.test(line)),
+          problems.join('\n'),
+        );
       }
     });
   }

@@ -17,7 +17,11 @@ describe('interop: zitadel/oidc relying party (Go)', () => {
   let keys: string;
 
   beforeAll(() => {
-    binary = execFileSync('bash', [join(__dirname, 'ensure-zitadel-revoke.sh')], { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    binary = execFileSync('bash', [join(__dirname, 'ensure-zitadel-revoke.sh')], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
     keys = mkdtempSync(join(tmpdir(), 'zitadel-keys-'));
   }, 600_000);
   afterAll(() => rmSync(keys, { recursive: true, force: true }));
@@ -25,8 +29,11 @@ describe('interop: zitadel/oidc relying party (Go)', () => {
   /** Runs the client; resolves with its exit code and what it printed. */
   const revoke = (args: Record<string, string>) =>
     new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(binary, Object.entries(args).flatMap(([name, value]) => [`-${name}`, value]), { timeout: 30_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}`.trim() }),
+      execFile(
+        binary,
+        Object.entries(args).flatMap(([name, value]) => [`-${name}`, value]),
+        { timeout: 30_000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}`.trim() }),
       );
     });
 
@@ -39,7 +46,10 @@ describe('interop: zitadel/oidc relying party (Go)', () => {
 
   const register = async (gw: TestGateway, clientId: string, tokenType = 'access_token') => {
     const token = newToken();
-    expect((await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: tokenType, client_id: clientId, grant_id: 'g', expires_at: IN_A_YEAR }] })).status).toBe(201);
+    expect(
+      (await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: tokenType, client_id: clientId, grant_id: 'g', expires_at: IN_A_YEAR }] }))
+        .status,
+    ).toBe(201);
     return token;
   };
   const active = async (gw: TestGateway, token: string) => (await gw.admin('POST', '/admin/tokens/status', { token })).body.active as boolean;
@@ -104,7 +114,10 @@ describe('interop: zitadel/oidc relying party (Go)', () => {
     });
 
     it('an unknown token: success (RFC 7009 §2.2)', async () => {
-      expect(await revoke({ issuer, 'client-id': 'go-basic', secret: 'go-basic-secret-value', token: newToken(), auth: 'basic' })).toEqual({ code: 0, out: 'revoked' });
+      expect(await revoke({ issuer, 'client-id': 'go-basic', secret: 'go-basic-secret-value', token: newToken(), auth: 'basic' })).toEqual({
+        code: 0,
+        out: 'revoked',
+      });
     });
   });
 

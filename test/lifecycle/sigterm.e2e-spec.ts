@@ -114,7 +114,9 @@ describe('SIGTERM on the running process', () => {
     const registered = await fetch(`${management}/admin/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ tokens: tokens.map((token) => ({ token, token_type: 'access_token', client_id: 'app', grant_id: 'g', expires_at: '2030-01-01T00:00:00Z' })) }),
+      body: JSON.stringify({
+        tokens: tokens.map((token) => ({ token, token_type: 'access_token', client_id: 'app', grant_id: 'g', expires_at: '2030-01-01T00:00:00Z' })),
+      }),
     });
     expect(registered.status).toBe(201);
 
@@ -161,7 +163,9 @@ describe('SIGTERM on the running process', () => {
     const resetAfterAccepting = failed.filter((f) => logged.has(f.id));
     if (process.env.RELIABILITY_REPORT) {
       const codes = failed.reduce<Record<string, number>>((count, f) => ({ ...count, [f.code]: (count[f.code] ?? 0) + 1 }), {});
-      console.log(`sigterm under load: ${JSON.stringify({ answered: answered.length, answered_after_sigterm: answered.length - before, failed: codes, reset_after_accepting: resetAfterAccepting.length })}`);
+      console.log(
+        `sigterm under load: ${JSON.stringify({ answered: answered.length, answered_after_sigterm: answered.length - before, failed: codes, reset_after_accepting: resetAfterAccepting.length })}`,
+      );
     }
     expect(before).toBeGreaterThan(0);
     expect(answered.length - before + failed.length).toBeGreaterThan(0); // the signal came under load
@@ -172,7 +176,9 @@ describe('SIGTERM on the running process', () => {
       const db = new Client({ connectionString: database.url });
       await db.connect();
       try {
-        const { rows } = await db.query('SELECT count(*)::int AS n FROM tokens WHERE revoked_at IS NOT NULL AND token_hash = ANY($1)', [failed.map((f) => hashToken(f.token))]);
+        const { rows } = await db.query('SELECT count(*)::int AS n FROM tokens WHERE revoked_at IS NOT NULL AND token_hash = ANY($1)', [
+          failed.map((f) => hashToken(f.token)),
+        ]);
         expect(rows[0].n).toBe(0);
       } finally {
         await db.end();

@@ -39,7 +39,9 @@ describe('the build step of npm start', () => {
   /** Every compiled source has its .js in dist/, and the stamp is there. */
   function expectCompleteDist(): void {
     const sources = ['src', 'migrations'].flatMap((dir) =>
-      readdirSync(join(copy, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts')).map((f) => join(dir, f)),
+      readdirSync(join(copy, dir), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.spec.ts'))
+        .map((f) => join(dir, f)),
     );
     const missing = sources.map((f) => f.replace(/\.ts$/, '.js')).filter((f) => !existsSync(join(dist(), f)));
     expect(missing).toEqual([]);

@@ -68,7 +68,14 @@ describe('logs, error bodies and metrics never carry secrets', () => {
     await admin('POST', '/admin/tokens', {
       tokens: [
         { token: secrets.refreshToken, token_type: 'refresh_token', client_id: 'basic-app', grant_id: 'g', expires_at: IN_A_YEAR },
-        { token: secrets.accessToken, token_type: 'access_token', client_id: 'basic-app', grant_id: 'g', refresh_token: secrets.refreshToken, expires_at: IN_A_YEAR },
+        {
+          token: secrets.accessToken,
+          token_type: 'access_token',
+          client_id: 'basic-app',
+          grant_id: 'g',
+          refresh_token: secrets.refreshToken,
+          expires_at: IN_A_YEAR,
+        },
       ],
     });
     await admin('POST', '/admin/tokens/status', { token: secrets.accessToken });
@@ -86,9 +93,17 @@ describe('logs, error bodies and metrics never carry secrets', () => {
     await record(await gw.post('/token/revoke', { token: secrets.unknownToken, client_id: 'post-app', client_secret: secrets.wrongSecret }));
     await record(await gw.post('/token/revoke', { token: secrets.unknownToken, ...assertionForm(assertion) }));
     await record(await gw.post('/token/revoke', { token: secrets.unknownToken, ...assertionForm(assertion) })); // replayed
-    await record(await gw.post('/token/revoke', { token: secrets.unknownToken, client_id: 'mtls-app' }, { 'x-ssl-client-cert': `-----BEGIN CERTIFICATE-----${secrets.certificate}-----END CERTIFICATE-----` }));
+    await record(
+      await gw.post(
+        '/token/revoke',
+        { token: secrets.unknownToken, client_id: 'mtls-app' },
+        { 'x-ssl-client-cert': `-----BEGIN CERTIFICATE-----${secrets.certificate}-----END CERTIFICATE-----` },
+      ),
+    );
     await record(await gw.post('/token/revocation', { token: secrets.accessToken, ...assertionForm(assertion) }, { 'x-fapi-auth-date': 'yesterday' }));
-    await record(await gw.post('/token/revoke', `token=${secrets.accessToken}&token=${secrets.refreshToken}`, { authorization: basic('basic-app', secrets.basicSecret) }));
+    await record(
+      await gw.post('/token/revoke', `token=${secrets.accessToken}&token=${secrets.refreshToken}`, { authorization: basic('basic-app', secrets.basicSecret) }),
+    );
     await record(await fetch(`${gw.managementUrl}/admin/clients/x`, { method: 'PUT', headers: { authorization: `Bearer ${secrets.basicSecret}` } }));
     bodies.push(await (await fetch(`${gw.managementUrl}/metrics`)).text());
   }, 30_000);
@@ -124,7 +139,14 @@ describe('logs, error bodies and metrics never carry secrets', () => {
       lines.map((line) => JSON.parse(line)).filter((entry) => entry.interaction_id === interactionId && /^request (completed|failed)$/.test(entry.msg));
     const mine = await eventually(async () => requestLines().length > 0 && requestLines(), 2000, 'request line');
     expect(mine).toEqual([
-      expect.objectContaining({ interaction_id: interactionId, tenant: 'default', client_id: 'basic-app', profile: 'rfc7009', status: 502, duration_ms: expect.any(Number) }),
+      expect.objectContaining({
+        interaction_id: interactionId,
+        tenant: 'default',
+        client_id: 'basic-app',
+        profile: 'rfc7009',
+        status: 502,
+        duration_ms: expect.any(Number),
+      }),
     ]);
     // An answered request is not also an aborted one.
     expect(lines.filter((line) => line.includes(interactionId) && line.includes('"request aborted"'))).toEqual([]);
@@ -134,7 +156,11 @@ describe('logs, error bodies and metrics never carry secrets', () => {
     const refused = await gw.post('/token/revoke', { token: newToken() }, { 'x-fapi-interaction-id': 'nope' });
     expect(refused.status).toBe(400);
     const id = refused.headers.get('x-fapi-interaction-id')!;
-    await eventually(async () => lines.some((line) => line.includes(id) && line.includes('"msg":"request completed"') && line.includes('"status":400')), 2000, 'request line');
+    await eventually(
+      async () => lines.some((line) => line.includes(id) && line.includes('"msg":"request completed"') && line.includes('"status":400')),
+      2000,
+      'request line',
+    );
 
     const answer = await rawHttp(gw.publicUrl, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 431 /);

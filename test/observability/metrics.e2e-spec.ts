@@ -83,7 +83,9 @@ describe('GET /metrics (management port)', () => {
 
   it('counts admin bulk revocations under cause="admin"', async () => {
     const token = newToken('at');
-    await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: 'access_token', client_id: 'app', grant_id: 'g2', subject: 'psu-9', expires_at: IN_A_YEAR }] });
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: [{ token, token_type: 'access_token', client_id: 'app', grant_id: 'g2', subject: 'psu-9', expires_at: IN_A_YEAR }],
+    });
     expect((await gw.admin('POST', '/admin/revocations', { subject: 'psu-9' })).body).toEqual({ revoked: 1 });
     expect(value(await scrape(), 'revgw_tokens_revoked_total{token_type="access_token",cause="admin"}')).toBe(1);
   });

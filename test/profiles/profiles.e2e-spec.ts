@@ -38,7 +38,12 @@ describe('revocation profiles (docs/api.md §2)', () => {
       success: { status: 200, body: '' },
       unknown: { status: 200, body: '' },
       foreign: 400,
-      errorShape: (body, code) => expect(body).toEqual({ error: code, error_description: expect.any(String), ...(code === 'invalid_client' ? { client_auth_id: expect.any(String) } : {}) }),
+      errorShape: (body, code) =>
+        expect(body).toEqual({
+          error: code,
+          error_description: expect.any(String),
+          ...(code === 'invalid_client' ? { client_auth_id: expect.any(String) } : {}),
+        }),
     },
     fapi: {
       route: '/token/revocation',
@@ -63,8 +68,7 @@ describe('revocation profiles (docs/api.md §2)', () => {
     },
   };
 
-  const auth = async (route: string, clientId = 'tpp', signer = key) =>
-    assertionForm(await clientAssertion(signer, clientId, { aud: ISSUER + route }));
+  const auth = async (route: string, clientId = 'tpp', signer = key) => assertionForm(await clientAssertion(signer, clientId, { aud: ISSUER + route }));
 
   async function register(tokens: object[], tenant = 'default') {
     expect((await gw.admin('POST', '/admin/tokens', { tenant, tokens })).status).toBe(201);
@@ -186,7 +190,11 @@ describe('revocation profiles (docs/api.md §2)', () => {
 
   describe('profile-specific parameters', () => {
     it('fapi and idv1 refuse an unknown token_type_hint; rfc7009 ignores it', async () => {
-      for (const [route, status] of [['/token/revocation', 400], ['/api/id/v1/auth/token/revoke', 400], ['/token/revoke', 200]] as const) {
+      for (const [route, status] of [
+        ['/token/revocation', 400],
+        ['/api/id/v1/auth/token/revoke', 400],
+        ['/token/revoke', 200],
+      ] as const) {
         const response = await gw.post(route, { token: 'x', token_type_hint: 'id_token', ...(await auth(route)) });
         expect(response.status).toBe(status);
       }

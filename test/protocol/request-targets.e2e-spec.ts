@@ -65,8 +65,14 @@ describe('request targets and the requests Node answers itself', () => {
     await gw.admin('POST', '/admin/tokens', {
       tokens: tokens.map((token) => ({ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR })),
     });
-    for (const [target, token] of [['/token/%72evoke', tokens[0]], ['http://gateway.example/token/revoke', tokens[1]]]) {
-      const answer = await sendTarget(gw.publicUrl, 'POST', target, { body: `token=${token}`, headers: { ...FORM, authorization: basic('tpp', 'tpp-secret-value') } });
+    for (const [target, token] of [
+      ['/token/%72evoke', tokens[0]],
+      ['http://gateway.example/token/revoke', tokens[1]],
+    ]) {
+      const answer = await sendTarget(gw.publicUrl, 'POST', target, {
+        body: `token=${token}`,
+        headers: { ...FORM, authorization: basic('tpp', 'tpp-secret-value') },
+      });
       expect(answer.status).toBe(200);
       expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(false);
     }
@@ -168,9 +174,14 @@ describe('request targets and the requests Node answers itself', () => {
     });
 
     it('an early answer closes the connection: a body that never comes is no second request (no stray 408)', async () => {
-      for (const [url, target] of [[gw.managementUrl, '/admin/revocations'], [gw.publicUrl, '/nothing']]) {
+      for (const [url, target] of [
+        [gw.managementUrl, '/admin/revocations'],
+        [gw.publicUrl, '/nothing'],
+      ]) {
         const started = Date.now();
-        const answer = await rawHttp(url, `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"subject"`, { halfClose: false });
+        const answer = await rawHttp(url, `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"subject"`, {
+          halfClose: false,
+        });
         expect(answer.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
         expect(parseAnswer(answer).headers.connection).toBe('close');
         expect(Date.now() - started).toBeLessThan(1000); // closed at once, not at the request timeout

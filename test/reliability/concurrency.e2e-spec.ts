@@ -25,7 +25,10 @@ describe('100 parallel cascades over one consent and one refresh token', () => {
     expect(
       (
         await gw.admin('POST', '/admin/tokens', {
-          tokens: [{ ...base, token: rt, token_type: 'refresh_token' }, ...ats.map((token) => ({ ...base, token, token_type: 'access_token', refresh_token: rt }))],
+          tokens: [
+            { ...base, token: rt, token_type: 'refresh_token' },
+            ...ats.map((token) => ({ ...base, token, token_type: 'access_token', refresh_token: rt })),
+          ],
         })
       ).status,
     ).toBe(201);
@@ -40,7 +43,9 @@ describe('100 parallel cascades over one consent and one refresh token', () => {
     const before = await deadlocks(gw);
 
     const withdrawals = [0, 1].map(() => gw.admin('POST', '/admin/revocations', { consent_id: consent }));
-    const statuses = await Promise.all(requests.map((r, i) => gw.post(r.path, r.form, { ...asApp, 'x-fapi-interaction-id': ids[i] }).then((res) => res.status)));
+    const statuses = await Promise.all(
+      requests.map((r, i) => gw.post(r.path, r.form, { ...asApp, 'x-fapi-interaction-id': ids[i] }).then((res) => res.status)),
+    );
     const admins = await Promise.all(withdrawals);
 
     expect(new Set(statuses)).toEqual(new Set([200]));

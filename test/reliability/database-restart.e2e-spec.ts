@@ -138,7 +138,11 @@ interface Outcome {
         const interactionId = randomUUID();
         const at = Date.now();
         try {
-          const response = await gateway.post('/token/revoke', { token }, { authorization: basic('app', 'app-secret-value'), 'x-fapi-interaction-id': interactionId });
+          const response = await gateway.post(
+            '/token/revoke',
+            { token },
+            { authorization: basic('app', 'app-secret-value'), 'x-fapi-interaction-id': interactionId },
+          );
           await response.arrayBuffer();
           outcomes.push({ token, interactionId, status: response.status, retryAfter: response.headers.get('retry-after'), ms: Date.now() - at, at });
         } catch {

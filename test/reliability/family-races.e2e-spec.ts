@@ -109,7 +109,9 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
     }
     if (process.env.RELIABILITY_REPORT) {
       const name = expect.getState().currentTestName?.split(' › ').at(-1);
-      console.log(`family race: ${JSON.stringify({ name, pairs: families.length, seed: SEED, outcomes: histogram, survivors: survivors.length, ms: Date.now() - started })}`);
+      console.log(
+        `family race: ${JSON.stringify({ name, pairs: families.length, seed: SEED, outcomes: histogram, survivors: survivors.length, ms: Date.now() - started })}`,
+      );
     }
     expect(await deadlocks(gw)).toBe(before);
     return survivors;
@@ -156,11 +158,7 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
       const consent = `admin-consent-${i}-${SEED}`;
       return { existing: [token('tpp', { consent_id: consent })], fresh: token('tpp', { consent_id: consent }) };
     });
-    const survivors = await race(
-      families,
-      async (f) => (await gw.admin('POST', '/admin/revocations', { consent_id: f.existing[0].consent_id })).status,
-      200,
-    );
+    const survivors = await race(families, async (f) => (await gw.admin('POST', '/admin/revocations', { consent_id: f.existing[0].consent_id })).status, 200);
     expect(survivors).toEqual([]);
   });
 
@@ -174,11 +172,7 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
         return { existing: [rt], fresh: token(clientId, { refresh_token: rt.token }) };
       }),
     );
-    const survivors = await race(
-      families,
-      async (f) => (await gw.admin('POST', '/admin/revocations', { client_id: f.existing[0].client_id })).status,
-      200,
-    );
+    const survivors = await race(families, async (f) => (await gw.admin('POST', '/admin/revocations', { client_id: f.existing[0].client_id })).status, 200);
     expect(survivors).toEqual([]);
   });
 
@@ -217,7 +211,8 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
     // first read: each count clears it first.
     const waiting = async () => {
       await peer.query('SELECT pg_stat_clear_snapshot()');
-      return (await peer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n as number;
+      return (await peer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]
+        .n as number;
     };
 
     async function interleave(existing: Array<Record<string, unknown>>, fresh: Record<string, unknown>, revoke: () => Promise<number>) {
@@ -242,22 +237,30 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
 
     it('RELATED_TOKENS of a refresh token: its new child is revoked', async () => {
       const rt = token('tpp', { token_type: 'refresh_token' });
-      const outcome = await interleave([rt], token('tpp', { refresh_token: rt.token }), async () => (await gw.post('/token/revoke', { token: String(rt.token) }, asTpp)).status);
+      const outcome = await interleave(
+        [rt],
+        token('tpp', { refresh_token: rt.token }),
+        async () => (await gw.post('/token/revoke', { token: String(rt.token) }, asTpp)).status,
+      );
       expect(outcome).toEqual({ revoked: 200, active: false });
     });
 
     it('RELATED_CONSENT: a new token of the consent is revoked', async () => {
       const at = token('tpp', { consent_id: 'forced-consent' });
-      const outcome = await interleave([at], token('tpp', { consent_id: 'forced-consent' }), async () =>
-        (await gw.post('/oauth2/rest/token/revoke', { token: String(at.token), revocation_level: 'RELATED_CONSENT' }, asTpp)).status,
+      const outcome = await interleave(
+        [at],
+        token('tpp', { consent_id: 'forced-consent' }),
+        async () => (await gw.post('/oauth2/rest/token/revoke', { token: String(at.token), revocation_level: 'RELATED_CONSENT' }, asTpp)).status,
       );
       expect(outcome).toEqual({ revoked: 200, active: false });
     });
 
     it('admin withdrawal of a consent: a new token of the consent is revoked', async () => {
       const at = token('tpp', { consent_id: 'forced-admin-consent' });
-      const outcome = await interleave([at], token('tpp', { consent_id: 'forced-admin-consent' }), async () =>
-        (await gw.admin('POST', '/admin/revocations', { consent_id: 'forced-admin-consent' })).status,
+      const outcome = await interleave(
+        [at],
+        token('tpp', { consent_id: 'forced-admin-consent' }),
+        async () => (await gw.admin('POST', '/admin/revocations', { consent_id: 'forced-admin-consent' })).status,
       );
       expect(outcome).toEqual({ revoked: 200, active: false });
     });
@@ -265,8 +268,10 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
     it('admin offboarding of a client: a new child of its refresh token is revoked', async () => {
       await gw.admin('PUT', '/admin/clients/forced-offboarded', { auth_method: 'none' });
       const rt = token('forced-offboarded', { token_type: 'refresh_token' });
-      const outcome = await interleave([rt], token('forced-offboarded', { refresh_token: rt.token }), async () =>
-        (await gw.admin('POST', '/admin/revocations', { client_id: 'forced-offboarded' })).status,
+      const outcome = await interleave(
+        [rt],
+        token('forced-offboarded', { refresh_token: rt.token }),
+        async () => (await gw.admin('POST', '/admin/revocations', { client_id: 'forced-offboarded' })).status,
       );
       expect(outcome).toEqual({ revoked: 200, active: false });
     });
@@ -282,21 +287,28 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
 
     it('a consent-level request whose token was registered between the consent locks and the revocation: its consent is locked too', async () => {
       const waitingOn = (count: number, fragment = '') =>
-        eventually(async () => {
-          await peer.query('SELECT pg_stat_clear_snapshot()');
-          const { rows } = await peer.query(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
-            [`%${fragment}%`],
-          );
-          return rows[0].n >= count;
-        }, 5000, `${count} statements waiting`);
+        eventually(
+          async () => {
+            await peer.query('SELECT pg_stat_clear_snapshot()');
+            const { rows } = await peer.query(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
+              [`%${fragment}%`],
+            );
+            return rows[0].n >= count;
+          },
+          5000,
+          `${count} statements waiting`,
+        );
       const q = token('tpp', {});
       const t1 = token('tpp', { consent_id: 'batch-c1' });
       const t = token('tpp', { consent_id: 'batch-c' });
       const t2 = token('tpp', { consent_id: 'batch-c' });
       const n = token('tpp', {});
       expect((await gw.admin('POST', '/admin/tokens', { tokens: [q, t1] })).status).toBe(201);
-      const [p1, p2] = [new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url }), new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url })];
+      const [p1, p2] = [
+        new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url }),
+        new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url }),
+      ];
       await p1.connect();
       await p2.connect();
       try {
@@ -418,7 +430,12 @@ describe(`registration racing revocation of its family (${PAIRS} pairs, seed ${S
    * (an optimistic check of the consent failed three times in a row under this load: 503).
    */
   it.each([
-    ['oam RELATED_CONSENT', (consent: string, first: string) => gw.post('/oauth2/rest/token/revoke', { token: first, revocation_level: 'RELATED_CONSENT' }, asTpp).then((r) => r.status), 200],
+    [
+      'oam RELATED_CONSENT',
+      (consent: string, first: string) =>
+        gw.post('/oauth2/rest/token/revoke', { token: first, revocation_level: 'RELATED_CONSENT' }, asTpp).then((r) => r.status),
+      200,
+    ],
     ['admin withdrawal', (consent: string) => gw.admin('POST', '/admin/revocations', { consent_id: consent }).then((r) => r.status), 200],
     [
       'cdr',

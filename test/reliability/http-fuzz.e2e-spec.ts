@@ -37,33 +37,89 @@ describe('the whole HTTP surface under random requests', () => {
   const binary = fc.string({ maxLength: 40, unit: 'binary' });
   const huge = fc.integer({ min: 1000, max: 20000 }).map((n) => 'x'.repeat(n));
   const name = fc.oneof(
-    fc.constantFrom('token', 'token_type_hint', 'client_id', 'client_secret', 'client_assertion', 'client_assertion_type', 'revocation_level', 'cdr_arrangement_id'),
+    fc.constantFrom(
+      'token',
+      'token_type_hint',
+      'client_id',
+      'client_secret',
+      'client_assertion',
+      'client_assertion_type',
+      'revocation_level',
+      'cdr_arrangement_id',
+    ),
     fc.constantFrom('token[]', 'token[0]', '__proto__', 'constructor', 'token.x', ''),
     binary,
   );
   const value = fc.oneof(
-    fc.constantFrom('fuzz-token-value', 'fuzz', 'fuzz-post', 'fuzz-public', 'fuzz-secret-value', 'fuzz-consent', 'access_token', 'refresh_token', 'RELATED_CONSENT', 'NONE', '', '%', '%00', '%ZZ'),
+    fc.constantFrom(
+      'fuzz-token-value',
+      'fuzz',
+      'fuzz-post',
+      'fuzz-public',
+      'fuzz-secret-value',
+      'fuzz-consent',
+      'access_token',
+      'refresh_token',
+      'RELATED_CONSENT',
+      'NONE',
+      '',
+      '%',
+      '%00',
+      '%ZZ',
+    ),
     binary,
     huge,
   );
-  const form = fc.array(fc.tuple(name, value), { maxLength: 8 }).map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
-  const body = fc.oneof(form, form, binary, huge, fc.uint8Array({ maxLength: 128 }).map((bytes) => Buffer.from(bytes)), fc.json());
+  const form = fc
+    .array(fc.tuple(name, value), { maxLength: 8 })
+    .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
+  const body = fc.oneof(
+    form,
+    form,
+    binary,
+    huge,
+    fc.uint8Array({ maxLength: 128 }).map((bytes) => Buffer.from(bytes)),
+    fc.json(),
+  );
   const header = fc.oneof(
-    fc.tuple(fc.constantFrom('authorization'), fc.oneof(fc.constantFrom(basic('fuzz', 'fuzz-secret-value'), basic('fuzz', 'wrong'), `Bearer ${ADMIN_TOKEN}`), printable.map((h) => `Basic ${h}`), printable)),
+    fc.tuple(
+      fc.constantFrom('authorization'),
+      fc.oneof(
+        fc.constantFrom(basic('fuzz', 'fuzz-secret-value'), basic('fuzz', 'wrong'), `Bearer ${ADMIN_TOKEN}`),
+        printable.map((h) => `Basic ${h}`),
+        printable,
+      ),
+    ),
     fc.tuple(fc.constantFrom('x-fapi-interaction-id'), fc.oneof(fc.uuid(), printable)),
-    fc.tuple(fc.constantFrom('x-fapi-auth-date', 'x-fapi-customer-ip-address', 'tenant-id', 'x-oauth-identity-domain-name', 'accept', 'cookie', 'x-forwarded-for'), printable),
+    fc.tuple(
+      fc.constantFrom('x-fapi-auth-date', 'x-fapi-customer-ip-address', 'tenant-id', 'x-oauth-identity-domain-name', 'accept', 'cookie', 'x-forwarded-for'),
+      printable,
+    ),
     fc.tuple(
       fc.constantFrom('content-type'),
       fc.oneof(
-        fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=ISO-8859-1', 'application/json', 'text/plain', 'multipart/form-data; boundary=z', 'application/x-www-form-urlencoded;;;'),
+        fc.constantFrom(
+          'application/x-www-form-urlencoded',
+          'application/x-www-form-urlencoded; charset=ISO-8859-1',
+          'application/json',
+          'text/plain',
+          'multipart/form-data; boundary=z',
+          'application/x-www-form-urlencoded;;;',
+        ),
         printable,
       ),
     ),
     // Declared encodings over bodies that are not encoded: the gateway decodes nothing, so a body
     // claiming gzip is refused, never inflated (no decompression bomb to defuse).
     fc.tuple(fc.constantFrom('content-encoding'), fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x-garbage')),
-    fc.tuple(printable.filter((h) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)), printable),
-    fc.tuple(fc.constantFrom('x-big'), huge.map((v) => v.slice(0, 12000))),
+    fc.tuple(
+      printable.filter((h) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)),
+      printable,
+    ),
+    fc.tuple(
+      fc.constantFrom('x-big'),
+      huge.map((v) => v.slice(0, 12000)),
+    ),
   );
   const path = (routes: string[]) =>
     fc.oneof(
@@ -98,7 +154,18 @@ describe('the whole HTTP surface under random requests', () => {
   }
 
   it('public port: never a 5xx, always an interaction id and no-store, errors in JSON', async () => {
-    const routes = ['/token/revoke', '/token/revocation', '/oauth2/rest/token/revoke', '/api/id/v1/auth/token/revoke', '/arrangements/revoke', '/.well-known/oauth-authorization-server', '/openapi.json', '/admin/tokens', '/health/ready', '/metrics'];
+    const routes = [
+      '/token/revoke',
+      '/token/revocation',
+      '/oauth2/rest/token/revoke',
+      '/api/id/v1/auth/token/revoke',
+      '/arrangements/revoke',
+      '/.well-known/oauth-authorization-server',
+      '/openapi.json',
+      '/admin/tokens',
+      '/health/ready',
+      '/metrics',
+    ];
     await fc.assert(
       fc.asyncProperty(fc.record({ method, path: path(routes), headers: fc.array(header, { maxLength: 12 }), body }), async (r) => {
         const answer = await send(gw.publicUrl, r);
@@ -116,20 +183,43 @@ describe('the whole HTTP surface under random requests', () => {
   }, 600_000);
 
   it('management port (admin API with and without its token): never a 5xx, always an interaction id and no-store', async () => {
-    const routes = ['/admin/tenants/fuzz-tenant', '/admin/clients/fuzz-client', '/admin/tokens', '/admin/tokens/status', '/admin/revocations', '/admin/revocation-events', '/health/live', '/health/ready', '/metrics'];
-    const adminBody = fc.oneof(body, fc.jsonValue().map((v) => JSON.stringify(v)), fc.object().map((v) => JSON.stringify(v)));
-    const authorized = fc.array(header, { maxLength: 6 }).map((headers): Array<[string, string]> => [['authorization', `Bearer ${ADMIN_TOKEN}`], ['content-type', 'application/json'], ...headers.filter(([h]) => h !== 'authorization' && h !== 'content-type')]);
+    const routes = [
+      '/admin/tenants/fuzz-tenant',
+      '/admin/clients/fuzz-client',
+      '/admin/tokens',
+      '/admin/tokens/status',
+      '/admin/revocations',
+      '/admin/revocation-events',
+      '/health/live',
+      '/health/ready',
+      '/metrics',
+    ];
+    const adminBody = fc.oneof(
+      body,
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.object().map((v) => JSON.stringify(v)),
+    );
+    const authorized = fc
+      .array(header, { maxLength: 6 })
+      .map((headers): Array<[string, string]> => [
+        ['authorization', `Bearer ${ADMIN_TOKEN}`],
+        ['content-type', 'application/json'],
+        ...headers.filter(([h]) => h !== 'authorization' && h !== 'content-type'),
+      ]);
     await fc.assert(
-      fc.asyncProperty(fc.record({ method, path: path(routes), headers: fc.oneof(authorized, fc.array(header, { maxLength: 8 })), body: adminBody }), async (r) => {
-        const answer = await send(gw.managementUrl, r);
-        if (!answer) return;
-        expect(answer.status).toBeLessThan(500);
-        expect(answer.headers['x-fapi-interaction-id']).toMatch(UUID);
-        expect(answer.headers['cache-control']).toBe('no-store');
-        // The admin token is the caller's own; no other secret may come back.
-        for (const secret of SECRETS.filter((s) => s !== ADMIN_TOKEN)) expect(answer.text).not.toContain(secret);
-        expect(answer.text).not.toMatch(/ at .*\.(js|ts):\d+/);
-      }),
+      fc.asyncProperty(
+        fc.record({ method, path: path(routes), headers: fc.oneof(authorized, fc.array(header, { maxLength: 8 })), body: adminBody }),
+        async (r) => {
+          const answer = await send(gw.managementUrl, r);
+          if (!answer) return;
+          expect(answer.status).toBeLessThan(500);
+          expect(answer.headers['x-fapi-interaction-id']).toMatch(UUID);
+          expect(answer.headers['cache-control']).toBe('no-store');
+          // The admin token is the caller's own; no other secret may come back.
+          for (const secret of SECRETS.filter((s) => s !== ADMIN_TOKEN)) expect(answer.text).not.toContain(secret);
+          expect(answer.text).not.toMatch(/ at .*\.(js|ts):\d+/);
+        },
+      ),
       { seed: 20261123, numRuns: RUNS },
     );
     expect(counted.requests).toBeGreaterThanOrEqual(RUNS * 0.9);

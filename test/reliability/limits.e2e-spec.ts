@@ -108,7 +108,9 @@ describe('limits', () => {
   });
 
   it('still serves once every bound has been crossed', async () => {
-    await gw.admin('POST', '/admin/tokens', { tokens: [{ token: 'limits-after', token_type: 'access_token', client_id: 'app', grant_id: 'g', expires_at: IN_A_YEAR }] });
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: [{ token: 'limits-after', token_type: 'access_token', client_id: 'app', grant_id: 'g', expires_at: IN_A_YEAR }],
+    });
     expect((await gw.post('/token/revoke', { token: 'limits-after', client_id: 'app', client_secret: 'app-secret-value' })).status).toBe(200);
     expect((await fetch(`${gw.managementUrl}/health/ready`)).status).toBe(200);
   });

@@ -83,7 +83,9 @@ describe('upstream chaos under load', () => {
       return pick.behaviour;
     };
     const tokens = Array.from({ length: TOKENS }, () => `chaos-${randomUUID()}`);
-    await gateways[0].admin('POST', '/admin/tokens', { tokens: tokens.map((token) => ({ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR })) });
+    await gateways[0].admin('POST', '/admin/tokens', {
+      tokens: tokens.map((token) => ({ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR })),
+    });
 
     const answers = new Map<string, { status: number; sentAt: number; at: number }>();
     let next = 0;
@@ -110,11 +112,7 @@ describe('upstream chaos under load', () => {
       const first = upstream.requestsFor(token)[0];
       const delivered = first && first.receivedAt <= answer.at && first.answeredAt !== undefined && first.answeredAt <= answer.at;
       const deadlineReached = answer.at - answer.sentAt >= UPSTREAM_TIMEOUT_MS;
-      const expected = delivered
-        ? [chosen.get(first)!.caller, ...(deadlineReached ? [504] : [])]
-        : first && first.receivedAt <= answer.at
-          ? [504]
-          : [502, 504];
+      const expected = delivered ? [chosen.get(first)!.caller, ...(deadlineReached ? [504] : [])] : first && first.receivedAt <= answer.at ? [504] : [502, 504];
       return expected.includes(answer.status as 200) ? [] : [{ token, status: answer.status, expected }];
     });
     const mappedFromADelivery = tokens.filter((token) => {

@@ -19,8 +19,7 @@ describe('fapi profile: POST /token/revocation', () => {
   });
   afterAll(() => gw.stop());
 
-  const auth = async (clientId = 'tpp', signer = key) =>
-    assertionForm(await clientAssertion(signer, clientId, { aud: `${ISSUER}/token/revocation` }));
+  const auth = async (clientId = 'tpp', signer = key) => assertionForm(await clientAssertion(signer, clientId, { aud: `${ISSUER}/token/revocation` }));
 
   async function family(clientId = 'tpp') {
     const rt = newToken('rt');

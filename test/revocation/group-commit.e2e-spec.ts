@@ -39,10 +39,14 @@ describe('group commit: many revocations in one statement', () => {
   const eventsFor = async (interactionId: string) => (await gw.admin('GET', `/admin/revocation-events?interaction_id=${interactionId}`)).body.events;
   /** Resolves once some statement in this test database waits for a row lock. */
   const someoneWaitsForALock = (peer: Client) =>
-    eventually(async () => {
-      const { rows } = await peer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      return rows[0].n > 0;
-    }, 5000, 'a statement waiting for a row lock');
+    eventually(
+      async () => {
+        const { rows } = await peer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        return rows[0].n > 0;
+      },
+      5000,
+      'a statement waiting for a row lock',
+    );
   const batched = async () => {
     const text = await (await fetch(`${gw.managementUrl}/metrics`)).text();
     return Number(/^revgw_revocation_batch_size_count (\d+)/m.exec(text)?.[1] ?? 0);
@@ -76,7 +80,9 @@ describe('group commit: many revocations in one statement', () => {
       expect(counts.sort()).toEqual([0, 1]);
     }
     expect(events.reduce((sum, e) => sum + e[0].revoked, 0)).toBe(30);
-    expect(events.map((e) => e[0].outcome)).toEqual(requests.map((r) => (r.expect === 400 ? 'foreign' : r.token.startsWith('unknown') ? 'unknown' : 'revoked')));
+    expect(events.map((e) => e[0].outcome)).toEqual(
+      requests.map((r) => (r.expect === 400 ? 'foreign' : r.token.startsWith('unknown') ? 'unknown' : 'revoked')),
+    );
     expect(await batched()).toBeGreaterThan(before); // some did share a statement
   });
 
@@ -109,7 +115,11 @@ describe('group commit: many revocations in one statement', () => {
     try {
       await storm.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
       const before = await deadlocks(storm);
-      const grants = Array.from({ length: 60 }, () => ({ consent: newToken('consent'), rt: newToken('rt'), ats: [newToken('at'), newToken('at'), newToken('at')] }));
+      const grants = Array.from({ length: 60 }, () => ({
+        consent: newToken('consent'),
+        rt: newToken('rt'),
+        ats: [newToken('at'), newToken('at'), newToken('at')],
+      }));
       await storm.admin('POST', '/admin/tokens', {
         tokens: grants.flatMap((g) => [
           { token: g.rt, token_type: 'refresh_token', client_id: 'app-a', grant_id: 'g', consent_id: g.consent, expires_at: IN_A_YEAR },
@@ -118,9 +128,9 @@ describe('group commit: many revocations in one statement', () => {
       });
       // Every token of a grant in flight together, each asking for the whole consent.
       const statuses = await Promise.all(
-        grants.flatMap((g) => [g.rt, ...g.ats]).map((token) =>
-          storm.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asA).then((r) => r.status),
-        ),
+        grants
+          .flatMap((g) => [g.rt, ...g.ats])
+          .map((token) => storm.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, asA).then((r) => r.status)),
       );
       expect(new Set(statuses)).toEqual(new Set([200]));
       expect(await deadlocks(storm)).toBe(before);
@@ -170,22 +180,40 @@ describe('group commit: many revocations in one statement', () => {
     try {
       await storm.admin('PUT', '/admin/clients/app-a', { auth_method: 'client_secret_basic', secret: 'app-a-secret-value' });
       const subject = `psu-${randomUUID()}`;
-      const grants = Array.from({ length: 40 }, () => ({ consent: newToken('consent'), rt: newToken('rt'), ats: [newToken('at'), newToken('at'), newToken('at')] }));
+      const grants = Array.from({ length: 40 }, () => ({
+        consent: newToken('consent'),
+        rt: newToken('rt'),
+        ats: [newToken('at'), newToken('at'), newToken('at')],
+      }));
       const all = grants.flatMap((g) => [g.rt, ...g.ats]);
       await storm.admin('POST', '/admin/tokens', {
         tokens: grants.flatMap((g) => [
           { token: g.rt, token_type: 'refresh_token', client_id: 'app-a', grant_id: 'g', consent_id: g.consent, subject, expires_at: IN_A_YEAR },
-          ...g.ats.map((token) => ({ token, token_type: 'access_token', client_id: 'app-a', grant_id: 'g', refresh_token: g.rt, subject, expires_at: IN_A_YEAR })),
+          ...g.ats.map((token) => ({
+            token,
+            token_type: 'access_token',
+            client_id: 'app-a',
+            grant_id: 'g',
+            refresh_token: g.rt,
+            subject,
+            expires_at: IN_A_YEAR,
+          })),
         ]),
       });
       const before = await deadlocks(storm);
       const ids = all.map(() => randomUUID());
       const revocations = all.map((token, i) =>
-        storm.post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, { ...asA, 'x-fapi-interaction-id': ids[i] }).then((r) => r.status),
+        storm
+          .post('/oauth2/rest/token/revoke', { token, revocation_level: 'RELATED_CONSENT' }, { ...asA, 'x-fapi-interaction-id': ids[i] })
+          .then((r) => r.status),
       );
       // Account closure for the same PSU, three times, in the middle of the storm.
       const closure = () => storm.admin('POST', '/admin/revocations', { subject });
-      const bulk = [closure(), new Promise((resolve) => setTimeout(resolve, 20)).then(closure), new Promise((resolve) => setTimeout(resolve, 60)).then(closure)];
+      const bulk = [
+        closure(),
+        new Promise((resolve) => setTimeout(resolve, 20)).then(closure),
+        new Promise((resolve) => setTimeout(resolve, 60)).then(closure),
+      ];
       const statuses = await Promise.all(revocations);
       const closures = await Promise.all(bulk);
       expect(closures.map((c) => c.status)).toEqual([200, 200, 200]);
@@ -213,16 +241,31 @@ describe('group commit: many revocations in one statement', () => {
       'a CDR arrangement revocation',
       'cdr-app',
       async ({ consent }) =>
-        gw.post('/arrangements/revoke', { cdr_arrangement_id: consent, ...assertionForm(await clientAssertion(cdrKey, 'cdr-app', { aud: `${ISSUER}/arrangements/revoke` })) }),
+        gw.post('/arrangements/revoke', {
+          cdr_arrangement_id: consent,
+          ...assertionForm(await clientAssertion(cdrKey, 'cdr-app', { aud: `${ISSUER}/arrangements/revoke` })),
+        }),
     ],
-    ['a revocation of the whole consent', 'app-a', ({ high }) => gw.post('/oauth2/rest/token/revoke', { token: high, revocation_level: 'RELATED_CONSENT' }, asA)],
+    [
+      'a revocation of the whole consent',
+      'app-a',
+      ({ high }) => gw.post('/oauth2/rest/token/revoke', { token: high, revocation_level: 'RELATED_CONSENT' }, asA),
+    ],
   ];
   describe.each(familyRevocations)('%s', (_, clientId, revokeFamily) => {
     withServer('locks in token-hash order, so it cannot deadlock against revocations (needs DATABASE_URL)', async () => {
       const [low, high] = [newToken('at'), newToken('at')].sort((a, b) => Buffer.compare(hashToken(a), hashToken(b)));
       const family = { subject: `psu-${randomUUID()}`, consent: newToken('consent'), high };
       for (const token of [high, low]) {
-        const registered = { token, token_type: 'access_token', client_id: clientId, grant_id: 'g', subject: family.subject, consent_id: family.consent, expires_at: IN_A_YEAR };
+        const registered = {
+          token,
+          token_type: 'access_token',
+          client_id: clientId,
+          grant_id: 'g',
+          subject: family.subject,
+          consent_id: family.consent,
+          expires_at: IN_A_YEAR,
+        };
         expect((await gw.admin('POST', '/admin/tokens', { tokens: [registered] })).status).toBe(201);
       }
       const peer = new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url });
@@ -258,7 +301,11 @@ describe('group commit: many revocations in one statement', () => {
       const statuses = await Promise.all(
         tokens.map((token, i) =>
           gw
-            .post('/token/revoke', { token }, { ...asA, 'x-fapi-interaction-id': ids[i], 'x-fapi-customer-ip-address': i === tokens.length - 1 ? POISON_IP : '198.51.100.1' })
+            .post(
+              '/token/revoke',
+              { token },
+              { ...asA, 'x-fapi-interaction-id': ids[i], 'x-fapi-customer-ip-address': i === tokens.length - 1 ? POISON_IP : '198.51.100.1' },
+            )
             .then((r) => r.status),
         ),
       );

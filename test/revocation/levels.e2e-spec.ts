@@ -16,7 +16,15 @@ describe('revocation levels', () => {
   /** consent C: rt1 → at1a, at1b; rt2 → at2; loose access token `lone`; and a token of another consent. */
   async function family(gw: TestGateway) {
     const consent = newToken('consent');
-    const t = { rt1: newToken('rt'), at1a: newToken('at'), at1b: newToken('at'), rt2: newToken('rt'), at2: newToken('at'), lone: newToken('at'), elsewhere: newToken('at') };
+    const t = {
+      rt1: newToken('rt'),
+      at1a: newToken('at'),
+      at1b: newToken('at'),
+      rt2: newToken('rt'),
+      at2: newToken('at'),
+      lone: newToken('at'),
+      elsewhere: newToken('at'),
+    };
     const base = { client_id: 'tpp', grant_id: 'g', consent_id: consent, expires_at: IN_A_YEAR };
     await gw.admin('POST', '/admin/tokens', {
       tokens: [
@@ -96,7 +104,9 @@ describe('revocation levels', () => {
 
     it('survives concurrent cascades over one consent: no 5xx, every token revoked, one audit row per request', async () => {
       const { t } = await family(gw);
-      const ids = Object.values(t).slice(0, 6).flatMap((token) => [token, token]);
+      const ids = Object.values(t)
+        .slice(0, 6)
+        .flatMap((token) => [token, token]);
       const responses = await Promise.all(ids.map((token) => gw.post('/token/revoke', { token }, auth)));
       expect(responses.map((r) => r.status)).toEqual(ids.map(() => 200));
       expect(await activeSet(gw, t)).toEqual(['elsewhere']);

@@ -19,12 +19,7 @@ describe('openid-client against POST /token/revoke', () => {
   afterAll(() => gw.stop());
 
   function configuration(clientId: string, auth: oidc.ClientAuth): oidc.Configuration {
-    const config = new oidc.Configuration(
-      { issuer: 'http://localhost:8080', revocation_endpoint: `${gw.publicUrl}/token/revoke` },
-      clientId,
-      undefined,
-      auth,
-    );
+    const config = new oidc.Configuration({ issuer: 'http://localhost:8080', revocation_endpoint: `${gw.publicUrl}/token/revoke` }, clientId, undefined, auth);
     oidc.allowInsecureRequests(config);
     return config;
   }

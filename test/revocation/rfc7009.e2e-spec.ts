@@ -277,7 +277,11 @@ describe('rfc7009 profile: POST /token/revoke', () => {
 
   describe('x-fapi-interaction-id (docs/api.md §3)', () => {
     it('echoes a valid UUID of any version and case', async () => {
-      for (const id of ['6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'A987FBC9-4BED-3078-CF07-9141BA07C9F3'.replace('CF07', 'AF07'), '01890a5d-ac96-774b-bcce-b302099a8057']) {
+      for (const id of [
+        '6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+        'A987FBC9-4BED-3078-CF07-9141BA07C9F3'.replace('CF07', 'AF07'),
+        '01890a5d-ac96-774b-bcce-b302099a8057',
+      ]) {
         const response = await gw.post('/token/revoke', { token: 'x' }, { ...asBank, 'x-fapi-interaction-id': id });
         expect(response.status).toBe(200);
         expect(response.headers.get('x-fapi-interaction-id')).toBe(id);
@@ -290,17 +294,20 @@ describe('rfc7009 profile: POST /token/revoke', () => {
       expect(response.headers.get('x-fapi-interaction-id')).toMatch(UUID);
     });
 
-    it.each(['not-a-uuid', '00000000-0000-0000-0000-000000000000', '<script>', '{6ba7b810-9dad-11d1-80b4-00c04fd430c8}', '6ba7b810-9dad-11d1-80b4-00c04fd430c8, 6ba7b810-9dad-11d1-80b4-00c04fd430c8'])(
-      'refuses %j with 400 and a fresh id, never the one sent',
-      async (id) => {
-        const response = await gw.post('/token/revoke', { token: 'x' }, { ...asBank, 'x-fapi-interaction-id': id });
-        expect(response.status).toBe(400);
-        expect(await json(response)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('x-fapi-interaction-id') });
-        const answered = response.headers.get('x-fapi-interaction-id');
-        expect(answered).toMatch(UUID);
-        expect(answered).not.toBe(id);
-      },
-    );
+    it.each([
+      'not-a-uuid',
+      '00000000-0000-0000-0000-000000000000',
+      '<script>',
+      '{6ba7b810-9dad-11d1-80b4-00c04fd430c8}',
+      '6ba7b810-9dad-11d1-80b4-00c04fd430c8, 6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+    ])('refuses %j with 400 and a fresh id, never the one sent', async (id) => {
+      const response = await gw.post('/token/revoke', { token: 'x' }, { ...asBank, 'x-fapi-interaction-id': id });
+      expect(response.status).toBe(400);
+      expect(await json(response)).toEqual({ error: 'invalid_request', error_description: expect.stringContaining('x-fapi-interaction-id') });
+      const answered = response.headers.get('x-fapi-interaction-id');
+      expect(answered).toMatch(UUID);
+      expect(answered).not.toBe(id);
+    });
   });
 
   describe('FAPI request headers (docs/api.md §4)', () => {
@@ -359,10 +366,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
     });
 
     it('answers an unparseable request (Content-Length with Transfer-Encoding) with 400 in the contract shape', async () => {
-      const answer = await rawHttp(
-        gw.publicUrl,
-        'POST /token/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
-      );
+      const answer = await rawHttp(gw.publicUrl, 'POST /token/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
       expect(answer).toMatch(/^HTTP\/1\.1 400 /);
       expect(answer).toMatch(/\r\nx-fapi-interaction-id: [0-9a-f-]{36}\r\n/i);
     });

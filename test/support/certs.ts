@@ -28,18 +28,59 @@ export class TestPki {
   /** A certificate signed by this CA. `san` as openssl writes it: "DNS:x,URI:y,IP:1.2.3.4,email:a@b". */
   issue(name: string, subject: string, san?: string): Issued {
     const key = this.file(`${name}.key`);
-    this.openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', this.file(`${name}.csr`), '-subj', subject);
+    this.openssl(
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      this.file(`${name}.csr`),
+      '-subj',
+      subject,
+    );
     const ext = this.file(`${name}.ext`);
     writeFileSync(ext, [san ? `subjectAltName=${san}` : '', 'basicConstraints=CA:FALSE'].filter(Boolean).join('\n') + '\n');
-    this.openssl('x509', '-req', '-in', this.file(`${name}.csr`), '-CA', this.ca.certFile, '-CAkey', this.ca.keyFile, '-CAcreateserial', '-days', '2', '-out', this.file(`${name}.pem`), '-extfile', ext);
+    this.openssl(
+      'x509',
+      '-req',
+      '-in',
+      this.file(`${name}.csr`),
+      '-CA',
+      this.ca.certFile,
+      '-CAkey',
+      this.ca.keyFile,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      this.file(`${name}.pem`),
+      '-extfile',
+      ext,
+    );
     return this.read(name);
   }
 
   /** A self-signed certificate with its own fresh key (P-256 unless `newkey` says otherwise). */
   selfSigned(name: string, subject: string, extensions: string[] = [], newkey = ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256']): Issued {
     this.openssl(
-      'req', '-x509', '-newkey', ...newkey, '-nodes', '-days', '2',
-      '-keyout', this.file(`${name}.key`), '-out', this.file(`${name}.pem`), '-subj', subject,
+      'req',
+      '-x509',
+      '-newkey',
+      ...newkey,
+      '-nodes',
+      '-days',
+      '2',
+      '-keyout',
+      this.file(`${name}.key`),
+      '-out',
+      this.file(`${name}.pem`),
+      '-subj',
+      subject,
       ...extensions.flatMap((extension) => ['-addext', extension]),
     );
     return this.read(name);

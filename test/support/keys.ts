@@ -59,7 +59,10 @@ export class JwksServer {
         response.writeHead(this.status, { 'content-type': 'application/json', 'cache-control': this.cacheControl });
         if (!this.dripMs) return void response.end(body);
         let sent = 0;
-        const drip = setInterval(() => (response.destroyed || sent >= body.length ? (clearInterval(drip), response.end()) : response.write(body[sent++])), this.dripMs);
+        const drip = setInterval(
+          () => (response.destroyed || sent >= body.length ? (clearInterval(drip), response.end()) : response.write(body[sent++])),
+          this.dripMs,
+        );
         response.on('close', () => clearInterval(drip));
       };
       if (this.delayMs) setTimeout(answer, this.delayMs).unref();

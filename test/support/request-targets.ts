@@ -74,7 +74,7 @@ export function parseAnswer(answer: string): RawAnswer {
 
 function dechunk(body: string): string {
   let out = '';
-  for (let at = 0; ; ) {
+  for (let at = 0; ;) {
     const end = body.indexOf('\r\n', at);
     const size = parseInt(body.slice(at, end), 16);
     if (!size) return out;

@@ -107,8 +107,14 @@ describe('throttling', () => {
     });
 
     it('a stranger cannot dodge his own budget with other spellings of his address', async () => {
-      for (let i = 0; i < 2; i++) expect((await gw.post('/token/revoke', { token: 'x', client_id: 'mobile-app' }, from('2001:db8:bbbb:2::1'))).status).toBe(200);
-      for (const spelling of ['2001:db8:bbbb:2::2', '2001:DB8:BBBB:2:0:0:0:99', '[2001:db8:bbbb:2::3]:443', 'fe80::1%eth0'.replace('fe80::1', '2001:db8:bbbb:2::4')]) {
+      for (let i = 0; i < 2; i++)
+        expect((await gw.post('/token/revoke', { token: 'x', client_id: 'mobile-app' }, from('2001:db8:bbbb:2::1'))).status).toBe(200);
+      for (const spelling of [
+        '2001:db8:bbbb:2::2',
+        '2001:DB8:BBBB:2:0:0:0:99',
+        '[2001:db8:bbbb:2::3]:443',
+        'fe80::1%eth0'.replace('fe80::1', '2001:db8:bbbb:2::4'),
+      ]) {
         expect((await gw.post('/token/revoke', { token: 'x', client_id: 'mobile-app' }, from(spelling))).status).toBe(429);
       }
     });

@@ -136,10 +136,14 @@ describe('upstream outbox and circuit breaker', () => {
       expect((await revoke(gw, token)).status).toBe(502);
       expect(await metric(gw, 'revgw_outbox_pending')).toBe(1);
 
-      const [dead] = await eventually(async () => {
-        const rows = await outbox(gw);
-        return rows[0]?.dead_at ? rows : undefined;
-      }, 8000, 'dead letter');
+      const [dead] = await eventually(
+        async () => {
+          const rows = await outbox(gw);
+          return rows[0]?.dead_at ? rows : undefined;
+        },
+        8000,
+        'dead letter',
+      );
       const [first, second] = upstream.requestsFor(token);
       expect(second.receivedAt - first.receivedAt).toBeLessThan(5000);
       expect(second.receivedAt - started).toBeLessThan(5000);

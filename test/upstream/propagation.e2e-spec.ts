@@ -69,7 +69,9 @@ describe('upstream propagation', () => {
       expect(Object.fromEntries(seen.form)).toEqual({ token: rt, token_type_hint: 'refresh_token' });
       expect(seen.headers['content-type']).toBe('application/x-www-form-urlencoded');
       expect(seen.headers['x-fapi-interaction-id']).toBe(interactionId);
-      const [id, secret] = Buffer.from(seen.headers.authorization!.replace(/^Basic /, ''), 'base64').toString().split(':');
+      const [id, secret] = Buffer.from(seen.headers.authorization!.replace(/^Basic /, ''), 'base64')
+        .toString()
+        .split(':');
       expect([decodeURIComponent(id), decodeURIComponent(secret.replace(/\+/g, ' '))]).toEqual([UPSTREAM_ID, UPSTREAM_SECRET]);
       // The upstream cascades itself: the access token under the refresh token is not sent.
       expect(upstream.requestsFor(at)).toEqual([]);
@@ -92,7 +94,9 @@ describe('upstream propagation', () => {
     });
 
     it('never forwards a token registered in another tenant (it is not "unknown" to the gateway)', async () => {
-      expect((await gw.admin('PUT', '/admin/clients/victim', { tenant: 'bank-b', auth_method: 'client_secret_basic', secret: 'victim-secret-value' })).status).toBe(201);
+      expect(
+        (await gw.admin('PUT', '/admin/clients/victim', { tenant: 'bank-b', auth_method: 'client_secret_basic', secret: 'victim-secret-value' })).status,
+      ).toBe(201);
       const token = newToken('rt');
       await gw.admin('POST', '/admin/tokens', {
         tenant: 'bank-b',
