@@ -1,5 +1,4 @@
 import type Redis from 'ioredis';
-import type { OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { failsEveryRequest, retryingConflicts } from '../database/db-errors';
@@ -13,7 +12,7 @@ import { ProtocolError } from '../protocol/protocol-error';
  */
 export const REPLAY_STORE = Symbol('REPLAY_STORE');
 
-export interface ReplayStore extends OnApplicationShutdown {
+export interface ReplayStore {
   /** `true` the first time a (tenant, client, jti) is seen before `until`; `false` for a replay. */
   firstUse(tenant: string, clientId: string, jti: string, until: number): Promise<boolean>;
 }
@@ -91,8 +90,6 @@ export class PostgresReplayStore implements ReplayStore {
     const fresh = new Set(rows.map((row) => keyOf({ tenant: row.tenant, clientId: row.client_id, jti: row.jti })));
     return keys.map((key) => fresh.delete(key));
   }
-
-  async onApplicationShutdown(): Promise<void> {}
 }
 
 export class RedisReplayStore implements ReplayStore {
@@ -108,7 +105,4 @@ export class RedisReplayStore implements ReplayStore {
       throw ProtocolError.temporarilyUnavailable(`replay store: ${(error as Error).message}`);
     }
   }
-
-  /** The connection is the gateway's, closed after both listeners. */
-  async onApplicationShutdown(): Promise<void> {}
 }

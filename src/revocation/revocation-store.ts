@@ -238,6 +238,13 @@ export function batchParameters(requests: readonly RevocationRequest[], locked: 
   ];
 }
 
+/** The one row a consent or bulk revocation answers with: its event's outcome and what it revoked, as a RevocationRow. */
+const COUNTED_ROW = `SELECT 1 AS idx, e.outcome, NULL AS token_type,
+       (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS revoked_access,
+       (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS revoked_refresh,
+       false AS presented_revoked, NULL AS outbox_id, NULL AS outbox_token_type, NULL AS outbox_level
+  FROM event e`;
+
 /** A CDR arrangement (the caller's consent) locked before it is revoked. */
 const LOCK_CONSENT_SQL = `SELECT 1 FROM consents WHERE tenant = $1 AND consent_id = $2 AND client_id = $3 AND revoked_at IS NULL FOR UPDATE`;
 
@@ -289,18 +296,16 @@ WITH consent AS (
    WHERE (SELECT count(*) FROM marked) >= 0
   RETURNING outcome
 )
-SELECT 1 AS idx, e.outcome, NULL AS token_type,
-       (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS revoked_access,
-       (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS revoked_refresh,
-       false AS presented_revoked, NULL AS outbox_id, NULL AS outbox_token_type, NULL AS outbox_level
-FROM event e`;
+${COUNTED_ROW}`;
 
 /**
  * The tokens a bulk revocation matches: every criterion given ($2 subject, $3 client_id,
- * $4 consent_id), the absent ones NULL. Each column has its own (tenant, column) index; a custom
- * plan folds the absent criteria away and uses the indexes of the given ones.
+ * $4 consent_id), the absent ones NULL; with none given, nothing (the API refuses that first,
+ * docs/api.md §9; this keeps a caller that forgets from revoking a whole tenant). Each column has
+ * its own (tenant, column) index; a custom plan folds the absent criteria away and uses the
+ * indexes of the given ones.
  */
-const BULK_MATCH = `tenant = $1 AND ($2::text IS NULL OR subject = $2) AND ($3::text IS NULL OR client_id = $3) AND ($4::text IS NULL OR consent_id = $4)`;
+const BULK_MATCH = `tenant = $1 AND num_nonnulls($2::text, $3::text, $4::text) > 0 AND ($2::text IS NULL OR subject = $2) AND ($3::text IS NULL OR client_id = $3) AND ($4::text IS NULL OR consent_id = $4)`;
 
 /** A consent withdrawn alone, locked first. */
 const LOCK_BULK_CONSENT_SQL = `SELECT 1 FROM consents WHERE tenant = $1 AND consent_id = $2 AND revoked_at IS NULL FOR UPDATE`;
@@ -345,11 +350,7 @@ WITH matched AS MATERIALIZED (
    WHERE (SELECT count(*) FROM consent) >= 0
   RETURNING outcome
 )
-SELECT 1 AS idx, e.outcome, NULL AS token_type,
-       (SELECT count(*) FROM revoked WHERE token_type = 'access_token')::int AS revoked_access,
-       (SELECT count(*) FROM revoked WHERE token_type = 'refresh_token')::int AS revoked_refresh,
-       false AS presented_revoked, NULL AS outbox_id, NULL AS outbox_token_type, NULL AS outbox_level
-  FROM event e`;
+${COUNTED_ROW}`;
 
 /**
  * The revocation statements, each one transaction (see the lock order above). Conflicts are the

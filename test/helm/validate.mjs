@@ -738,6 +738,8 @@ describe('NOTES.txt', () => {
 describe('values.schema.json and render-time checks', () => {
   const issuer = ['--set', 'config.issuer=https://revoke.bank.example'];
   const database = ['--set', 'database.url=postgres://gateway@db:5432/revocation'];
+  const upstream = ['--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke'];
+  const upstreamKey = ['--set', `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`];
   const cases = [
     ['a values file without a database', [...issuer], /database\/url|existingSecret\/name/],
     ['a non-PostgreSQL database URL', [...issuer, '--set', 'database.url=mysql://db/x'], /database\/url/],
@@ -745,41 +747,11 @@ describe('values.schema.json and render-time checks', () => {
     ['an unknown value (typo)', [...issuer, ...database, '--set', 'replicas=3'], /additional properties 'replicas' not allowed|replicas/],
     ['an unknown profile', [...issuer, ...database, '--set', 'config.profiles={rfc7009,bogus}'], /profiles/],
     ['Redis without a URL', [...issuer, ...database, '--set', 'redis.enabled=true'], /redis/],
-    [
-      'upstream without an encryption key',
-      [...issuer, ...database, '--set', 'upstream.enabled=true', '--set', 'upstream.url=https://as.example/revoke'],
-      /tokenEncryptionKey|existingSecret/,
-    ],
-    [
-      'upstream without its client id',
-      [
-        ...issuer,
-        ...database,
-        '--set',
-        'upstream.enabled=true',
-        '--set',
-        'upstream.url=https://as.example/revoke',
-        '--set',
-        `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`,
-      ],
-      /upstream\.clientId/,
-    ],
+    ['upstream without an encryption key', [...issuer, ...database, ...upstream], /tokenEncryptionKey|existingSecret/],
+    ['upstream without its client id', [...issuer, ...database, ...upstream, ...upstreamKey], /upstream\.clientId/],
     [
       'a shutdown grace no longer than the upstream timeout',
-      [
-        ...issuer,
-        ...database,
-        '--set',
-        'upstream.enabled=true',
-        '--set',
-        'upstream.url=https://as.example/revoke',
-        '--set',
-        `upstream.tokenEncryptionKey=${'A'.repeat(43)}=`,
-        '--set',
-        'upstream.clientId=gw',
-        '--set',
-        'upstream.timeoutMs=20000',
-      ],
+      [...issuer, ...database, ...upstream, ...upstreamKey, '--set', 'upstream.clientId=gw', '--set', 'upstream.timeoutMs=20000'],
       /shutdownGraceMs must exceed upstream\.timeoutMs/,
     ],
     ['an encryption key that is not 32 bytes', [...issuer, ...database, '--set', 'upstream.tokenEncryptionKey=c2hvcnQ='], /tokenEncryptionKey/],
