@@ -2,6 +2,13 @@ import { CoreSchema1795350000000 } from './1795350000000-core-schema';
 import { ClientAssertionJtis1795360000000 } from './1795360000000-client-assertion-jtis';
 import { UpstreamOutbox1795370000000 } from './1795370000000-upstream-outbox';
 import { FamilyChangedGuard1795380000000 } from './1795380000000-family-changed-guard';
+import { ClientRole1795390000000 } from './1795390000000-client-role';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
-export const migrations = [CoreSchema1795350000000, ClientAssertionJtis1795360000000, UpstreamOutbox1795370000000, FamilyChangedGuard1795380000000];
+export const migrations = [
+  CoreSchema1795350000000,
+  ClientAssertionJtis1795360000000,
+  UpstreamOutbox1795370000000,
+  FamilyChangedGuard1795380000000,
+  ClientRole1795390000000,
+];

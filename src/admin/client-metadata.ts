@@ -18,6 +18,7 @@ export function clientRegistration(body: PutClientBody): ClientRegistration {
   return {
     name: body.name ?? null,
     auth_method: body.auth_method,
+    role: body.role,
     secret_salt: hashed?.salt ?? null,
     secret_hash: hashed?.hash ?? null,
     jwks: (body.jwks as JSONWebKeySet | undefined) ?? null,
@@ -36,6 +37,9 @@ export function checkClientId(clientId: string): void {
 
 /** The metadata each method needs (RFC 7591 §2, RFC 8705 §2.1.2 and §2.2.2), and nothing it cannot use. */
 function checkCredentialMetadata(body: PutClientBody): void {
+  // docs/api.md §11.1: a resource server authenticates with any method but `none`.
+  if (body.role === 'resource_server' && body.auth_method === 'none')
+    throw ProtocolError.invalidRequest('a resource_server cannot be a public client (auth_method none)');
   const usesSecret = body.auth_method === 'client_secret_basic' || body.auth_method === 'client_secret_post';
   if (usesSecret && body.secret === undefined) throw ProtocolError.invalidRequest(`secret is required for ${body.auth_method}`);
   if (!usesSecret && body.secret !== undefined) throw ProtocolError.invalidRequest(`secret is not used by ${body.auth_method}`);

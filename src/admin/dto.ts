@@ -17,7 +17,7 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { AUTH_METHODS, CLIENT_ID, type AuthMethod } from '../client-auth/credentials';
+import { AUTH_METHODS, CLIENT_ID, CLIENT_ROLES, type AuthMethod, type ClientRole } from '../client-auth/credentials';
 import { MAX_TOKEN_LENGTH } from '../revocation/revocation-params';
 import { TOKEN_TYPES, type TokenType } from '../revocation/token-types';
 import { TENANT_NAME } from '../tenancy/tenant-name';
@@ -91,6 +91,10 @@ export class PutClientBody extends TenantScoped {
   @Optional()
   @Text(1, 320)
   tls_client_auth_san_email?: string;
+
+  @Optional()
+  @IsIn(CLIENT_ROLES)
+  role: ClientRole = 'tpp';
 }
 
 export class TokenEntry {

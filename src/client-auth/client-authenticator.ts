@@ -6,14 +6,16 @@ import type { FormBody } from '../protocol/form';
 import { ProtocolError } from '../protocol/protocol-error';
 import { AssertionRejected, assertedClientId, verifyClientAssertion } from './client-assertion';
 import { ClientRegistry } from './client-registry';
-import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type PresentedCredentials } from './credentials';
+import { CLIENT_ID, CredentialsUnreadable, presentedCredentials, type AuthMethod, type ClientRole, type PresentedCredentials } from './credentials';
 import { KeySets } from './key-sets';
 import { ClientCertificates, matchesSelfSigned, matchesTlsClientAuth, type PresentedCertificate } from './mtls';
 import { REPLAY_STORE, type ReplayStore } from './replay-store';
 import { verifySecret } from './secret-hash';
 
-/** What an endpoint accepts (docs/api.md §5): its methods, its JWS algorithms, its audiences. */
+/** What an endpoint accepts (docs/api.md §5): the role it serves, its methods, its JWS algorithms, its audiences. */
 export interface AuthPolicy {
+  /** docs/api.md §11.1: revocation endpoints serve TPPs, introspection resource servers. */
+  readonly role: ClientRole;
   readonly methods: readonly AuthMethod[];
   readonly algorithms: readonly string[];
   /** ISSUER and the endpoint's own URL. */
@@ -124,6 +126,8 @@ export class ClientAuthenticator {
       case 'none':
         break;
     }
+    // docs/api.md §11.1: proven, but not a client of this endpoint (a resource server revoking, a TPP introspecting).
+    if (client.role !== policy.role) throw new AuthFailure(`a ${client.role} client cannot call this endpoint`);
     return { clientId, method, confidential: method !== 'none' };
   }
 }

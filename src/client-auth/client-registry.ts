@@ -3,12 +3,13 @@ import type { JSONWebKeySet } from 'jose';
 import { DataSource } from 'typeorm';
 import { PreparedStatements } from '../database/pg-pool';
 import { ClientCache } from './client-cache';
-import type { AuthMethod } from './credentials';
+import type { AuthMethod, ClientRole } from './credentials';
 import type { TlsClientMetadata } from './mtls';
 
 /** What client authentication reads of a registration. */
 export interface ClientRow extends TlsClientMetadata {
   auth_method: AuthMethod;
+  role: ClientRole;
   secret_salt: Buffer | null;
   secret_hash: Buffer | null;
   jwks: JSONWebKeySet | null;
@@ -21,15 +22,15 @@ export interface ClientRegistration extends ClientRow {
 }
 
 const FIND_SQL = `
-SELECT auth_method, secret_salt, secret_hash, jwks, jwks_uri, tls_client_auth_subject_dn, tls_client_auth_san_dns,
+SELECT auth_method, role, secret_salt, secret_hash, jwks, jwks_uri, tls_client_auth_subject_dn, tls_client_auth_san_dns,
        tls_client_auth_san_uri, tls_client_auth_san_ip, tls_client_auth_san_email
   FROM clients WHERE tenant = $1 AND client_id = $2`;
 
 const PUT_SQL = `
 INSERT INTO clients (tenant, client_id, name, auth_method, secret_salt, secret_hash, jwks, jwks_uri,
                      tls_client_auth_subject_dn, tls_client_auth_san_dns, tls_client_auth_san_uri,
-                     tls_client_auth_san_ip, tls_client_auth_san_email)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     tls_client_auth_san_ip, tls_client_auth_san_email, role)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (tenant, client_id) DO UPDATE SET
   name = EXCLUDED.name, auth_method = EXCLUDED.auth_method, secret_salt = EXCLUDED.secret_salt,
   secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, jwks_uri = EXCLUDED.jwks_uri,
@@ -38,6 +39,7 @@ ON CONFLICT (tenant, client_id) DO UPDATE SET
   tls_client_auth_san_uri = EXCLUDED.tls_client_auth_san_uri,
   tls_client_auth_san_ip = EXCLUDED.tls_client_auth_san_ip,
   tls_client_auth_san_email = EXCLUDED.tls_client_auth_san_email,
+  role = EXCLUDED.role,
   updated_at = now()
 RETURNING (xmax = 0) AS created`;
 
@@ -80,6 +82,7 @@ export class ClientRegistry {
         client.tls_client_auth_san_uri,
         client.tls_client_auth_san_ip,
         client.tls_client_auth_san_email,
+        client.role,
       ]);
       return row.created;
     });

@@ -4,6 +4,10 @@ import { ProtocolError } from '../protocol/protocol-error';
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
+/** docs/api.md §11.1: a TPP revokes; a resource server may only introspect. */
+export const CLIENT_ROLES = ['tpp', 'resource_server'] as const;
+export type ClientRole = (typeof CLIENT_ROLES)[number];
+
 /** RFC 6749 Appendix A.1: client-id = *VSCHAR (printable ASCII); we also bound its length. */
 export const CLIENT_ID = /^[\x20-\x7e]{1,255}$/;
 

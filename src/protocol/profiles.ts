@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { FAPI_ALGORITHMS, PLAIN_ALGORITHMS } from '../client-auth/client-assertion';
-import { AUTH_METHODS, type AuthMethod } from '../client-auth/credentials';
+import { AUTH_METHODS, type AuthMethod, type ClientRole } from '../client-auth/credentials';
 import { arrangementTarget, oamTarget, tokenTarget, type TargetReader } from '../revocation/revocation-params';
 import type { ErrorCode } from './protocol-error';
 import { ERROR_SHAPES, type ErrorShape } from './renderers';
@@ -50,6 +50,8 @@ export interface ProfileRow {
   readonly tenantSelectors: readonly TenantSelector[];
   /** Reads what to revoke from the form, after client authentication. */
   readonly target: TargetReader;
+  /** docs/api.md §11.1: the clients the endpoint serves; any other is a 401 `invalid_client`. */
+  readonly clientRole: ClientRole;
   /** Client authentication methods (docs/api.md §5) and client assertion algorithms. */
   readonly methods: readonly AuthMethod[];
   readonly algorithms: readonly string[];
@@ -98,6 +100,7 @@ export const PROFILE_ROWS = {
     acceptsJsonOnly: false,
     tenantSelectors: HEADER_SELECTORS,
     target: tokenTarget('lenient'),
+    clientRole: 'tpp',
     methods: AUTH_METHODS,
     algorithms: PLAIN_ALGORITHMS,
     parameters: [
@@ -117,6 +120,7 @@ export const PROFILE_ROWS = {
     acceptsJsonOnly: true,
     tenantSelectors: HEADER_SELECTORS,
     target: tokenTarget('strict'),
+    clientRole: 'tpp',
     methods: MTLS_OR_JWT,
     algorithms: FAPI_ALGORITHMS,
     parameters: [TOKEN, { ...HINT, description: `${HINT.description} Other values are a 400.` }, ...WITHOUT_SECRET],
@@ -132,6 +136,7 @@ export const PROFILE_ROWS = {
     acceptsJsonOnly: false,
     tenantSelectors: [...HEADER_SELECTORS, 'identity-domain-header', 'identity-domain-query'],
     target: oamTarget,
+    clientRole: 'tpp',
     methods: AUTH_METHODS,
     algorithms: PLAIN_ALGORITHMS,
     parameters: [
@@ -157,6 +162,7 @@ export const PROFILE_ROWS = {
     acceptsJsonOnly: false,
     tenantSelectors: HEADER_SELECTORS,
     target: tokenTarget('strict'),
+    clientRole: 'tpp',
     methods: AUTH_METHODS,
     algorithms: PLAIN_ALGORITHMS,
     parameters: [TOKEN, { ...HINT, description: `${HINT.description} Other values are a 400.` }, ...CLIENT_AUTH],
@@ -172,6 +178,7 @@ export const PROFILE_ROWS = {
     acceptsJsonOnly: false,
     tenantSelectors: HEADER_SELECTORS,
     target: arrangementTarget,
+    clientRole: 'tpp',
     methods: ['private_key_jwt'],
     algorithms: FAPI_ALGORITHMS,
     parameters: [{ name: 'cdr_arrangement_id', required: true, description: 'The arrangement (consent) to withdraw.' }, ...WITHOUT_SECRET],

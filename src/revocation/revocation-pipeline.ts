@@ -29,7 +29,7 @@ export function profileSpec(profile: ProfileName, config: AppConfig): ProfileSpe
   return {
     profile,
     row,
-    policy: { methods: row.methods, algorithms: row.algorithms, audiences: [config.issuer, config.issuer + row.route] },
+    policy: { role: row.clientRole, methods: row.methods, algorithms: row.algorithms, audiences: [config.issuer, config.issuer + row.route] },
     target: (form) => row.target(form, config.defaultLevel),
   };
 }

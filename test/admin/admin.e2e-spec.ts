@@ -77,7 +77,7 @@ describe('admin API (management port)', () => {
     it('creates a client (201), replaces it (200), never returns its secret', async () => {
       const created = await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value', name: 'TPP' });
       expect(created.status).toBe(201);
-      expect(created.body).toEqual({ client_id: 'tpp', tenant: 'default', auth_method: 'client_secret_basic', name: 'TPP' });
+      expect(created.body).toEqual({ client_id: 'tpp', tenant: 'default', auth_method: 'client_secret_basic', name: 'TPP', role: 'tpp' });
       const replaced = await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
       expect(replaced.status).toBe(200);
       expect(JSON.stringify(replaced.body)).not.toContain('tpp-secret-value');
