@@ -25,9 +25,10 @@ export class ClientsController {
   @Put('clients/:client_id')
   async putClient(@Param('client_id') clientId: string, @Body() body: PutClientBody, @Res({ passthrough: true }) reply: FastifyReply) {
     checkClientId(clientId);
-    reply.status((await this.clients.put(body.tenant, clientId, clientRegistration(body))) ? 201 : 200);
+    const { created, role } = await this.clients.put(body.tenant, clientId, clientRegistration(body));
+    reply.status(created ? 201 : 200);
     const { secret: _secret, ...visible } = body;
-    return { ...visible, client_id: clientId };
+    return { ...visible, role, client_id: clientId };
   }
 
   /** The client can no longer authenticate; its tokens stay as they are (revoke them in bulk). */

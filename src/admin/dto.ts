@@ -94,7 +94,7 @@ export class PutClientBody extends TenantScoped {
 
   @Optional()
   @IsIn(CLIENT_ROLES)
-  role: ClientRole = 'tpp';
+  role?: ClientRole;
 }
 
 export class TokenEntry {

@@ -127,7 +127,7 @@ export class ClientAuthenticator {
         break;
     }
     // docs/api.md §11.1: proven, but not a client of this endpoint (a resource server revoking, a TPP introspecting).
-    if (client.role !== policy.role) throw new AuthFailure(`a ${client.role} client cannot call this endpoint`);
+    if (client.role !== policy.role) throw new AuthFailure(`client ${clientId} is a ${client.role}, which cannot call this endpoint`);
     return { clientId, method, confidential: method !== 'none' };
   }
 }

@@ -25,6 +25,16 @@ describe('ClientCache', () => {
     expect(await cache.get('a', 'c', loader('changed'))).toBe('changed');
   });
 
+  it('does not keep a row whose load began before an invalidation', async () => {
+    const cache = new ClientCache<string>(60_000);
+    let finish!: (row: string) => void;
+    const inFlight = cache.get('t', 'c', () => new Promise<string>((resolve) => (finish = resolve)));
+    cache.invalidate('t', 'c');
+    finish('before the change');
+    expect(await inFlight).toBe('before the change');
+    expect(await cache.get('t', 'c', loader('after the change'))).toBe('after the change');
+  });
+
   it('expires entries after the TTL', async () => {
     jest.useFakeTimers({ now: 0 });
     try {

@@ -8,6 +8,8 @@
  */
 export class ClientCache<Row> {
   private readonly entries = new Map<string, { row: Row | undefined; until: number }>();
+  /** Moves on every invalidation: a load that started before one may have read the old row. */
+  private generation = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -20,7 +22,11 @@ export class ClientCache<Row> {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && hit.until > now) return hit.row;
+    const started = this.generation;
     const row = await load();
+    // Read before a change committed here (a rotated secret, a role taken away): answer this
+    // request with it, but never keep it for the next ones.
+    if (this.generation !== started) return row;
     // Maps keep insertion order: re-inserting moves the key last, so the first key is the oldest.
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
@@ -29,6 +35,7 @@ export class ClientCache<Row> {
   }
 
   invalidate(tenant: string, clientId: string): void {
+    this.generation++;
     this.entries.delete(`${tenant}\u0000${clientId}`);
   }
 }

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JSONWebKeySet } from 'jose';
 import { DataSource } from 'typeorm';
+import { sqlState } from '../database/db-errors';
 import { PreparedStatements } from '../database/pg-pool';
+import { ProtocolError } from '../protocol/protocol-error';
 import { ClientCache } from './client-cache';
 import type { AuthMethod, ClientRole } from './credentials';
 import type { TlsClientMetadata } from './mtls';
@@ -16,9 +18,14 @@ export interface ClientRow extends TlsClientMetadata {
   jwks_uri: string | null;
 }
 
-/** A whole registration, as PUT replaces it (docs/api.md §9); the secret already hashed. */
-export interface ClientRegistration extends ClientRow {
+/**
+ * A whole registration, as PUT replaces it (docs/api.md §9); the secret already hashed. `role`
+ * undefined keeps the stored one (a new client is a TPP): leaving it out of a routine PUT, a
+ * secret rotation, must not change what the client may do.
+ */
+export interface ClientRegistration extends Omit<ClientRow, 'role'> {
   readonly name: string | null;
+  readonly role: ClientRole | undefined;
 }
 
 const FIND_SQL = `
@@ -30,7 +37,7 @@ const PUT_SQL = `
 INSERT INTO clients (tenant, client_id, name, auth_method, secret_salt, secret_hash, jwks, jwks_uri,
                      tls_client_auth_subject_dn, tls_client_auth_san_dns, tls_client_auth_san_uri,
                      tls_client_auth_san_ip, tls_client_auth_san_email, role)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, COALESCE($14::text, 'tpp'))
 ON CONFLICT (tenant, client_id) DO UPDATE SET
   name = EXCLUDED.name, auth_method = EXCLUDED.auth_method, secret_salt = EXCLUDED.secret_salt,
   secret_hash = EXCLUDED.secret_hash, jwks = EXCLUDED.jwks, jwks_uri = EXCLUDED.jwks_uri,
@@ -39,9 +46,11 @@ ON CONFLICT (tenant, client_id) DO UPDATE SET
   tls_client_auth_san_uri = EXCLUDED.tls_client_auth_san_uri,
   tls_client_auth_san_ip = EXCLUDED.tls_client_auth_san_ip,
   tls_client_auth_san_email = EXCLUDED.tls_client_auth_san_email,
-  role = EXCLUDED.role,
+  role = COALESCE($14::text, clients.role),
   updated_at = now()
-RETURNING (xmax = 0) AS created`;
+RETURNING (xmax = 0) AS created, role`;
+
+const CHECK_VIOLATION = '23514';
 
 /**
  * The client registrations of every tenant, for client authentication and the admin API alike.
@@ -64,30 +73,36 @@ export class ClientRegistry {
     return this.cache.get(tenant, clientId, async () => (await this.statements.run<ClientRow>('revgw_client', FIND_SQL, [tenant, clientId]))[0]);
   }
 
-  /** Stores the registration whole: created (true) or replaced (false). A tenant that does not exist yet is created (docs/api.md §9). */
-  async put(tenant: string, clientId: string, client: ClientRegistration): Promise<boolean> {
-    const created = await this.statements.transaction(async (run) => {
-      await run('revgw_client_tenant', 'INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
-      const [row] = await run<{ created: boolean }>('revgw_client_put', PUT_SQL, [
-        tenant,
-        clientId,
-        client.name,
-        client.auth_method,
-        client.secret_salt,
-        client.secret_hash,
-        client.jwks ? JSON.stringify(client.jwks) : null,
-        client.jwks_uri,
-        client.tls_client_auth_subject_dn,
-        client.tls_client_auth_san_dns,
-        client.tls_client_auth_san_uri,
-        client.tls_client_auth_san_ip,
-        client.tls_client_auth_san_email,
-        client.role,
-      ]);
-      return row.created;
-    });
+  /** Stores the registration whole: created or replaced, and the role it has now. A tenant that does not exist yet is created (docs/api.md §9). */
+  async put(tenant: string, clientId: string, client: ClientRegistration): Promise<{ created: boolean; role: ClientRole }> {
+    const stored = await this.statements
+      .transaction(async (run) => {
+        await run('revgw_client_tenant', 'INSERT INTO tenants (name) VALUES ($1) ON CONFLICT DO NOTHING', [tenant]);
+        const [row] = await run<{ created: boolean; role: ClientRole }>('revgw_client_put', PUT_SQL, [
+          tenant,
+          clientId,
+          client.name,
+          client.auth_method,
+          client.secret_salt,
+          client.secret_hash,
+          client.jwks ? JSON.stringify(client.jwks) : null,
+          client.jwks_uri,
+          client.tls_client_auth_subject_dn,
+          client.tls_client_auth_san_dns,
+          client.tls_client_auth_san_uri,
+          client.tls_client_auth_san_ip,
+          client.tls_client_auth_san_email,
+          client.role ?? null,
+        ]);
+        return row;
+      })
+      .catch((error: unknown) => {
+        // docs/api.md §11.1: the stored role was resource_server, and the new auth_method is none.
+        if (sqlState(error) === CHECK_VIOLATION) throw ProtocolError.invalidRequest('a resource_server cannot be a public client (auth_method none)');
+        throw error;
+      });
     this.cache.invalidate(tenant, clientId);
-    return created;
+    return stored;
   }
 
   /** The client can no longer authenticate; its tokens stay as they are. */

@@ -51,6 +51,22 @@ describe('client roles', () => {
       expect(response.status).toBe(400);
       expect(response.body.error_description).toMatch(/resource_server/);
     });
+
+    it('a PUT without role keeps the stored one: rotating a secret does not make a resource server a tpp', async () => {
+      await gw.admin('PUT', '/admin/clients/rs-rotate', { auth_method: 'client_secret_basic', secret: 'rs-rotate-secret-1', role: 'resource_server' });
+      const rotated = await gw.admin('PUT', '/admin/clients/rs-rotate', { auth_method: 'client_secret_basic', secret: 'rs-rotate-secret-2' });
+      expect(rotated).toMatchObject({ status: 200, body: { client_id: 'rs-rotate', role: 'resource_server' } });
+      expect((await gw.post('/token/revoke', { token: 'x' }, { authorization: basic('rs-rotate', 'rs-rotate-secret-2') })).status).toBe(401);
+      // Nor can that PUT turn it into a public client.
+      const publicNow = await gw.admin('PUT', '/admin/clients/rs-rotate', { auth_method: 'none' });
+      expect(publicNow.status).toBe(400);
+      expect(publicNow.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/resource_server/) });
+      expect((await gw.post('/token/revoke', { token: 'x', client_id: 'rs-rotate' })).status).toBe(401);
+      // Said explicitly, the role changes.
+      const tpp = await gw.admin('PUT', '/admin/clients/rs-rotate', { auth_method: 'client_secret_basic', secret: 'rs-rotate-secret-2', role: 'tpp' });
+      expect(tpp.body.role).toBe('tpp');
+      expect((await gw.post('/token/revoke', { token: 'x' }, { authorization: basic('rs-rotate', 'rs-rotate-secret-2') })).status).toBe(200);
+    });
   });
 
   describe('a resource server on the revocation routes', () => {
@@ -74,7 +90,7 @@ describe('client roles', () => {
         const cause = lines
           .slice(seen)
           .map((line) => JSON.parse(line))
-          .find((entry) => entry.detail === 'a resource_server client cannot call this endpoint');
+          .find((entry) => entry.detail === 'client rs-jwt is a resource_server, which cannot call this endpoint');
         expect(response.status).toBe(401);
         expect(response.headers.get('x-fapi-interaction-id')).toBeTruthy();
         const body = await json(response);
