@@ -8,7 +8,8 @@
 const { createServer } = require('node:http');
 const { createHash, randomUUID } = require('node:crypto');
 const { Pool } = require('pg');
-const { batchParameters, REVOKE_BATCH_SQL } = require('../dist/src/revocation/revocation-store.js');
+const { batchParameters } = require('../dist/src/revocation/revocation-store.js');
+const { REVOKE_BATCH_SQL } = require('../dist/src/revocation/revocation-statements.js');
 
 const pool = new Pool({
   connectionString: process.env.DATABASE_URL,

@@ -44,7 +44,7 @@ interface Known {
  * a batch says about the same token (re-registering is a no-op).
  *
  * A registration serialises with the revocations of the families it adds to, taking locks in
- * their order (revocation-store.ts): first the consents it registers under (an upsert: a
+ * their order (revocation-statements.ts): first the consents it registers under (an upsert: a
  * revocation of one of them has either committed, and the new token is born revoked, or waits
  * for this commit and sees the token); then the stored parent refresh tokens, whose
  * `family_version` it bumps (a revocation that chose its victims before this commit finds the

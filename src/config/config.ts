@@ -5,7 +5,9 @@ import type { RevocationLevel } from '../revocation/levels';
 import type { ProfileName } from '../protocol/profiles';
 import type { UpstreamDialect } from '../upstream/upstream-outcome';
 import { problemLines } from './env-validation';
-import { FEATURES, lockTimeoutMs, NAMES, RULES, VARIABLES, type Feature, type FeatureInfo, type Name, type Settings, type Variable } from './variables';
+import { lockTimeoutMs, RULES } from './config-rules';
+import { FEATURES, type Feature, type FeatureInfo, type Variable } from './variable-kinds';
+import { NAMES, VARIABLES, type Name, type Settings } from './variables';
 
 /** docs/api.md §6, once UPSTREAM_REVOCATION_URL is set. */
 export interface UpstreamConfig {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderConfigurationDoc } from './write-configuration-doc';
-import { FEATURES, NAMES, RULES, VARIABLES } from './variables';
+import { RULES } from './config-rules';
+import { FEATURES } from './variable-kinds';
+import { NAMES, VARIABLES } from './variables';
 
 const CHECKED_IN = resolve(__dirname, '../../docs/configuration.md');
 

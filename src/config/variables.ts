@@ -1,95 +1,15 @@
-import { IsBoolean, IsIn, IsInt, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsString, IsUrl } from 'class-validator';
 import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 import { REVOCATION_LEVELS } from '../revocation/levels';
 import { UPSTREAM_DIALECTS } from '../upstream/upstream-outcome';
-import { IsAes256Key, IsBindAddress, IsCidrList, IsReadableFile, IsUrlWith, toBoolean, toInteger, toList, type Raw } from './env-validation';
+import { IsBindAddress, IsCidrList, toList } from './env-validation';
+import { aes256Key, boolean, code, custom, integer, oneOf, pattern, readableFile, url, type Variable } from './variable-kinds';
 
 /**
  * Every environment variable the gateway reads, declared once: what it means, its default, whether
  * it is sensitive, the feature it belongs to and what it accepts. src/config/config.ts builds the
  * one validator from this table, and `npm run docs:config` writes docs/configuration.md from it.
  */
-
-/** How a variable reads and what it must be. */
-interface Kind<T> {
-  /** What it accepts, in words (docs/configuration.md). */
-  readonly accepts: string;
-  /** class-validator checks, the type check first: a bad value is reported by the first that fails. */
-  readonly checks: readonly PropertyDecorator[];
-  /** Converts the raw string before the checks. */
-  readonly parse?: (raw: Raw) => unknown;
-  /** Type only: the value once read. */
-  readonly type?: T;
-}
-
-export interface Variable<T = unknown> extends Kind<T> {
-  readonly feature: Feature;
-  /** One or two sentences (docs/configuration.md). */
-  readonly description: string;
-  /** Spelled as in the environment. Absent: unset, unless `defaultText` says what applies instead. */
-  readonly default?: string;
-  readonly defaultText?: string;
-  /** Never echoed in an error line, never logged. */
-  readonly sensitive?: true;
-}
-
-export interface FeatureInfo {
-  readonly title: string;
-  readonly about: string;
-  /** Set: the feature's variables are read and checked only when this variable is set. */
-  readonly switchedOnBy?: string;
-}
-
-/** In the order docs/configuration.md lists them. */
-export const FEATURES = {
-  server: { title: 'Listeners and process', about: 'The two ports, the issuer identifier and the process lifecycle (docs/api.md §1).' },
-  database: {
-    title: 'Database',
-    about: 'PostgreSQL: an external server with `DATABASE_URL`, else the embedded PGlite in `DATA_DIR`, whose migrations always run at start.',
-  },
-  redis: {
-    title: 'Redis',
-    about: 'Optional shared state for the replicas: one connection per process, for the replay store, the throttling counters and readiness.',
-  },
-  admin: { title: 'Admin API', about: 'The admin API on the management port (docs/api.md §9).' },
-  revocation: { title: 'Revocation', about: 'What the public port serves (docs/api.md §2).' },
-  tls: { title: 'TLS on the public port', about: 'The public port terminates TLS itself and asks for client certificates (RFC 8705).' },
-  'client-auth': {
-    title: 'Client authentication',
-    about: 'Certificates forwarded by a proxy, the proxies believed, and the client registration cache (docs/api.md §5).',
-  },
-  throttling: { title: 'Throttling', about: 'Two budgets per window on the public port (docs/api.md §7).' },
-  upstream: {
-    title: 'Upstream propagation',
-    about: "Revocations sent on to the bank's authorization server (docs/api.md §6).",
-    switchedOnBy: 'UPSTREAM_REVOCATION_URL',
-  },
-  logging: { title: 'Logging', about: 'JSON lines on stdout (docs/api.md §10); secrets never reach them.' },
-} as const satisfies Record<string, FeatureInfo>;
-
-export type Feature = keyof typeof FEATURES;
-
-const code = (value: string) => `\`${value}\``;
-
-const integer = (min: number, max: number): Kind<number> => ({
-  accepts: `integer ${min}–${max}`,
-  parse: toInteger,
-  checks: [IsInt(), Min(min), Max(max)],
-});
-const boolean = (): Kind<boolean> => ({
-  accepts: '`true`, `false`, `1` or `0`',
-  parse: toBoolean,
-  checks: [IsBoolean({ message: 'must be true or false' })],
-});
-const oneOf = <const T extends string>(values: readonly T[]): Kind<T> => ({ accepts: values.map(code).join(', '), checks: [IsIn(values)] });
-const url = (protocols: string[], { plain = false } = {}): Kind<string> => ({
-  accepts: `${protocols.map((p) => code(`${p}//…`)).join(' or ')} URL${plain ? ', without credentials or fragment' : ''}`,
-  checks: [IsUrlWith(protocols, { plain })],
-});
-const pattern = (regex: RegExp, message: string): Kind<string> => ({ accepts: message.replace(/^must be /, ''), checks: [Matches(regex, { message })] });
-const custom = <T>(accepts: string, checks: PropertyDecorator[], parse?: (raw: Raw) => unknown): Kind<T> => ({ accepts, checks, parse });
-const readableFile = (): Kind<string> => ({ accepts: 'path of a readable file', checks: [IsReadableFile()] });
-const aes256Key = (): Kind<string> => ({ accepts: '32 bytes in base64 or base64url', checks: [IsAes256Key()] });
 
 export const VARIABLES = {
   PORT: { feature: 'server', description: 'Public API, for TPPs.', default: '8080', ...integer(0, 65535) },
@@ -310,84 +230,3 @@ type ValueOf<V> = V extends { type?: infer T } ? Exclude<T, undefined> : never;
 export type Settings = {
   readonly [K in Name]: (typeof VARIABLES)[K] extends { default: string } ? ValueOf<(typeof VARIABLES)[K]> : ValueOf<(typeof VARIABLES)[K]> | undefined;
 };
-
-/** DATABASE_LOCK_TIMEOUT_MS, or its default below the statement timeout. */
-export const lockTimeoutMs = (s: Pick<Settings, 'DATABASE_LOCK_TIMEOUT_MS' | 'DATABASE_STATEMENT_TIMEOUT_MS'>) =>
-  s.DATABASE_LOCK_TIMEOUT_MS ?? Math.min(2000, Math.floor(s.DATABASE_STATEMENT_TIMEOUT_MS / 2));
-
-/** A rule across variables; a rule of a switched feature is checked only when the feature is on. */
-export interface Rule {
-  readonly feature: Feature;
-  /** What must hold, in words (docs/configuration.md). */
-  readonly says: string;
-  /**
-   * `valid`: only when nothing has been reported so far (its variables may be unchecked
-   * otherwise). `unreported`: unless one of `names` has been reported already.
-   */
-  readonly checkedWhen: 'valid' | 'unreported';
-  readonly names: readonly Name[];
-  /** The problem, after `Invalid configuration: `; undefined when the rule holds. */
-  readonly problem: (s: Settings) => string | undefined;
-}
-
-/**
- * In the order they are checked: those of the features that are always on after every variable
- * of those features, those of a switched feature after its variables. The chart checks the same
- * rules when it renders (helm/fapi-revocation-gateway/templates/_helpers.tpl); test/helm proves
- * the two agree.
- */
-export const RULES: readonly Rule[] = [
-  {
-    feature: 'server',
-    says: '`MANAGEMENT_PORT` differs from `PORT` (unless both are `0`, two ephemeral ports).',
-    checkedWhen: 'valid',
-    names: ['PORT', 'MANAGEMENT_PORT'],
-    problem: (s) => (s.PORT === s.MANAGEMENT_PORT && s.PORT !== 0 ? `MANAGEMENT_PORT must differ from PORT (both ${s.PORT})` : undefined),
-  },
-  {
-    feature: 'tls',
-    says: '`TLS_CERT_FILE` and `TLS_KEY_FILE` are set together, or neither is.',
-    checkedWhen: 'valid',
-    names: ['TLS_CERT_FILE', 'TLS_KEY_FILE'],
-    problem: (s) =>
-      !s.TLS_CERT_FILE !== !s.TLS_KEY_FILE ? `${s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other` : undefined,
-  },
-  {
-    feature: 'database',
-    says: '`DATABASE_LOCK_TIMEOUT_MS` (as set, or its default) is below `DATABASE_STATEMENT_TIMEOUT_MS`.',
-    checkedWhen: 'valid',
-    names: ['DATABASE_LOCK_TIMEOUT_MS', 'DATABASE_STATEMENT_TIMEOUT_MS'],
-    problem: (s) =>
-      lockTimeoutMs(s) >= s.DATABASE_STATEMENT_TIMEOUT_MS
-        ? `DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${s.DATABASE_STATEMENT_TIMEOUT_MS})`
-        : undefined,
-  },
-  {
-    feature: 'upstream',
-    says: '`TOKEN_ENCRYPTION_KEY` is set (it is required with an upstream).',
-    checkedWhen: 'unreported',
-    names: ['TOKEN_ENCRYPTION_KEY'],
-    problem: (s) => (s.TOKEN_ENCRYPTION_KEY ? undefined : 'TOKEN_ENCRYPTION_KEY is required when UPSTREAM_REVOCATION_URL is set (32 random bytes in base64)'),
-  },
-  {
-    // docs/api.md §6: the gateway revokes upstream "with its own credentials"; without a secret it
-    // is a public client there (client_id in the body), but it always says who it is.
-    feature: 'upstream',
-    says: '`UPSTREAM_CLIENT_ID` is set (it is required with an upstream).',
-    checkedWhen: 'unreported',
-    names: ['UPSTREAM_CLIENT_ID'],
-    problem: (s) =>
-      s.UPSTREAM_CLIENT_ID ? undefined : "UPSTREAM_CLIENT_ID is required when UPSTREAM_REVOCATION_URL is set (the gateway's client at the upstream)",
-  },
-  {
-    // docs/api.md §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.
-    feature: 'upstream',
-    says: '`SHUTDOWN_GRACE_MS` exceeds `UPSTREAM_TIMEOUT_MS`, so that a revocation in flight can finish at shutdown.',
-    checkedWhen: 'valid',
-    names: ['SHUTDOWN_GRACE_MS', 'UPSTREAM_TIMEOUT_MS'],
-    problem: (s) =>
-      s.SHUTDOWN_GRACE_MS <= s.UPSTREAM_TIMEOUT_MS
-        ? `SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS (${s.UPSTREAM_TIMEOUT_MS}), or in-flight revocations are cut at shutdown`
-        : undefined,
-  },
-];

@@ -1,7 +1,9 @@
 /** `npm run docs:config`: writes docs/configuration.md from the declared variables (src/config/variables.ts). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { FEATURES, NAMES, RULES, VARIABLES, type Feature, type FeatureInfo, type Variable } from './variables';
+import { RULES } from './config-rules';
+import { FEATURES, type Feature, type FeatureInfo, type Variable } from './variable-kinds';
+import { NAMES, VARIABLES } from './variables';
 
 export const CHECKED_IN = resolve(__dirname, '../../../docs/configuration.md');
 

@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
-import { createRootLogger } from '../../src/logging/logging';
 import { PROFILE_ROWS } from '../../src/protocol/profiles';
 import { basic, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { captureLogs } from '../support/log-capture';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
 
 /**
@@ -10,18 +9,12 @@ import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } f
  * `invalid_client`, nothing is revoked, and the log says why under the answer's client_auth_id.
  */
 describe('client roles', () => {
-  const lines: string[] = [];
+  const { lines, logger } = captureLogs('info');
   let gw: TestGateway;
   let key: SigningKey;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
-    gw = await startTestGateway({ LOG_LEVEL: 'info' }, createRootLogger({ logLevel: 'info', logFormat: 'json' }, sink));
+    gw = await startTestGateway({ LOG_LEVEL: 'info' }, logger);
     key = await signingKey('ES256');
   });
   afterAll(() => gw.stop());

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { createRootLogger } from '../../src/logging/logging';
 import { ADMIN_TOKEN, basic, closedPort, eventually, IN_A_YEAR, newToken, rawHttp, startTestGateway, type TestGateway } from '../support/gateway';
+import { captureLogs } from '../support/log-capture';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 
 /**
@@ -11,7 +10,7 @@ import { assertionForm, clientAssertion, signingKey } from '../support/keys';
  * gateway wrote is searched for each of them.
  */
 describe('logs, error bodies and metrics never carry secrets', () => {
-  const lines: string[] = [];
+  const { lines, logger } = captureLogs('trace');
   const bodies: string[] = [];
   const secrets: Record<string, string> = {
     basicSecret: `basic-${randomBytes(12).toString('hex')}`,
@@ -30,13 +29,6 @@ describe('logs, error bodies and metrics never carry secrets', () => {
   let assertion: string;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const logger = createRootLogger({ logLevel: 'trace', logFormat: 'json' }, sink);
     gw = await startTestGateway(
       {
         LOG_LEVEL: 'trace',

@@ -1,0 +1,83 @@
+import type { Feature } from './variable-kinds';
+import type { Name, Settings } from './variables';
+
+/** DATABASE_LOCK_TIMEOUT_MS, or its default below the statement timeout. */
+export const lockTimeoutMs = (s: Pick<Settings, 'DATABASE_LOCK_TIMEOUT_MS' | 'DATABASE_STATEMENT_TIMEOUT_MS'>) =>
+  s.DATABASE_LOCK_TIMEOUT_MS ?? Math.min(2000, Math.floor(s.DATABASE_STATEMENT_TIMEOUT_MS / 2));
+
+/** A rule across variables; a rule of a switched feature is checked only when the feature is on. */
+export interface Rule {
+  readonly feature: Feature;
+  /** What must hold, in words (docs/configuration.md). */
+  readonly says: string;
+  /**
+   * `valid`: only when nothing has been reported so far (its variables may be unchecked
+   * otherwise). `unreported`: unless one of `names` has been reported already.
+   */
+  readonly checkedWhen: 'valid' | 'unreported';
+  readonly names: readonly Name[];
+  /** The problem, after `Invalid configuration: `; undefined when the rule holds. */
+  readonly problem: (s: Settings) => string | undefined;
+}
+
+/**
+ * In the order they are checked: those of the features that are always on after every variable
+ * of those features, those of a switched feature after its variables. The chart checks the same
+ * rules when it renders (helm/fapi-revocation-gateway/templates/_helpers.tpl); test/helm proves
+ * the two agree.
+ */
+export const RULES: readonly Rule[] = [
+  {
+    feature: 'server',
+    says: '`MANAGEMENT_PORT` differs from `PORT` (unless both are `0`, two ephemeral ports).',
+    checkedWhen: 'valid',
+    names: ['PORT', 'MANAGEMENT_PORT'],
+    problem: (s) => (s.PORT === s.MANAGEMENT_PORT && s.PORT !== 0 ? `MANAGEMENT_PORT must differ from PORT (both ${s.PORT})` : undefined),
+  },
+  {
+    feature: 'tls',
+    says: '`TLS_CERT_FILE` and `TLS_KEY_FILE` are set together, or neither is.',
+    checkedWhen: 'valid',
+    names: ['TLS_CERT_FILE', 'TLS_KEY_FILE'],
+    problem: (s) =>
+      !s.TLS_CERT_FILE !== !s.TLS_KEY_FILE ? `${s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set together with the other` : undefined,
+  },
+  {
+    feature: 'database',
+    says: '`DATABASE_LOCK_TIMEOUT_MS` (as set, or its default) is below `DATABASE_STATEMENT_TIMEOUT_MS`.',
+    checkedWhen: 'valid',
+    names: ['DATABASE_LOCK_TIMEOUT_MS', 'DATABASE_STATEMENT_TIMEOUT_MS'],
+    problem: (s) =>
+      lockTimeoutMs(s) >= s.DATABASE_STATEMENT_TIMEOUT_MS
+        ? `DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${s.DATABASE_STATEMENT_TIMEOUT_MS})`
+        : undefined,
+  },
+  {
+    feature: 'upstream',
+    says: '`TOKEN_ENCRYPTION_KEY` is set (it is required with an upstream).',
+    checkedWhen: 'unreported',
+    names: ['TOKEN_ENCRYPTION_KEY'],
+    problem: (s) => (s.TOKEN_ENCRYPTION_KEY ? undefined : 'TOKEN_ENCRYPTION_KEY is required when UPSTREAM_REVOCATION_URL is set (32 random bytes in base64)'),
+  },
+  {
+    // docs/api.md §6: the gateway revokes upstream "with its own credentials"; without a secret it
+    // is a public client there (client_id in the body), but it always says who it is.
+    feature: 'upstream',
+    says: '`UPSTREAM_CLIENT_ID` is set (it is required with an upstream).',
+    checkedWhen: 'unreported',
+    names: ['UPSTREAM_CLIENT_ID'],
+    problem: (s) =>
+      s.UPSTREAM_CLIENT_ID ? undefined : "UPSTREAM_CLIENT_ID is required when UPSTREAM_REVOCATION_URL is set (the gateway's client at the upstream)",
+  },
+  {
+    // docs/api.md §1: in-flight requests finish on SIGTERM, and with an upstream one may wait its timeout.
+    feature: 'upstream',
+    says: '`SHUTDOWN_GRACE_MS` exceeds `UPSTREAM_TIMEOUT_MS`, so that a revocation in flight can finish at shutdown.',
+    checkedWhen: 'valid',
+    names: ['SHUTDOWN_GRACE_MS', 'UPSTREAM_TIMEOUT_MS'],
+    problem: (s) =>
+      s.SHUTDOWN_GRACE_MS <= s.UPSTREAM_TIMEOUT_MS
+        ? `SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS (${s.UPSTREAM_TIMEOUT_MS}), or in-flight revocations are cut at shutdown`
+        : undefined,
+  },
+];
