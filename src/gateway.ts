@@ -25,7 +25,7 @@ import { installRequestSteps, type SurfaceSteps } from './protocol/request-steps
 import { clientErrorHandlerFor, connectHandlerFor, expectationHandlerFor, frameworkErrorsFor, type SocketAnswered } from './protocol/framework-errors';
 import { validationPipe } from './protocol/validation';
 import { closeRedis, openRedis } from './redis/redis';
-import { RevocationModule } from './revocation/revocation.module';
+import { PublicApiModule } from './public-api.module';
 import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
 
@@ -34,7 +34,7 @@ class PublicApplication {
   static register(shared: SharedServices): DynamicModule {
     return {
       module: PublicApplication,
-      imports: [CoreModule.register(shared), loggingModule(shared.logger), RevocationModule.register(shared.config)],
+      imports: [CoreModule.register(shared), loggingModule(shared.logger), PublicApiModule.register(shared.config)],
     };
   }
 }

@@ -8,10 +8,11 @@ import { ClientsController } from './clients.controller';
 import { RevocationsController } from './revocations.controller';
 import { TokenRegistry } from './token-registry';
 import { TokensController } from './tokens.controller';
+import { TokenLookup } from '../tokens/token-lookup';
 
 /** The operator's API on the management port (docs/api.md §9); its bearer check is `installAdminGate`. */
 @Module({
   controllers: [ClientsController, TokensController, RevocationsController],
-  providers: [TokenRegistry, ClientRegistry, TenantRegistry, RevocationStore, RevocationEngine, AuditLog],
+  providers: [TokenRegistry, TokenLookup, ClientRegistry, TenantRegistry, RevocationStore, RevocationEngine, AuditLog],
 })
 export class AdminModule {}

@@ -15,18 +15,54 @@ import {
   Matches,
   Max,
   Min,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
 import { AUTH_METHODS, CLIENT_ID, CLIENT_ROLES, type AuthMethod, type ClientRole } from '../client-auth/credentials';
 import { MAX_TOKEN_LENGTH } from '../revocation/revocation-params';
 import { TOKEN_TYPES, type TokenType } from '../revocation/token-types';
 import { TENANT_NAME } from '../tenancy/tenant-name';
+import type { Confirmation } from '../tokens/token-lookup';
 
 /**
  * RFC 3339 date-time with an explicit offset (a timestamp without one is ambiguous), and an offset
  * PostgreSQL accepts. Week dates and comma fractions, which ISO 8601 allows, are refused.
  */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/i;
+
+const DateTime = () =>
+  applyDecorators(
+    IsISO8601({ strict: true, strictSeparator: true }),
+    Matches(RFC3339, { message: '$property must be an RFC 3339 date-time with a UTC offset' }),
+  );
+
+const SCOPE_TOKEN = '[\\x21\\x23-\\x5B\\x5D-\\x7E]+';
+const SCOPE = new RegExp(`^${SCOPE_TOKEN}( ${SCOPE_TOKEN})*$`);
+/** A base64url SHA-256 digest, unpadded. */
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * docs/api.md §9: a confirmation is one member, `x5t#S256` (RFC 8705 §3.1: the client
+ * certificate's SHA-256 thumbprint) or `jkt` (RFC 9449 §6.1: the DPoP key's JWK SHA-256
+ * thumbprint), base64url without padding. A token is bound one way, not both.
+ */
+const IsConfirmation = () =>
+  ValidateBy({
+    name: 'isConfirmation',
+    validator: {
+      validate: (value: unknown) => {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+        const entries = Object.entries(value);
+        return (
+          entries.length === 1 &&
+          (entries[0][0] === 'x5t#S256' || entries[0][0] === 'jkt') &&
+          typeof entries[0][1] === 'string' &&
+          THUMBPRINT.test(entries[0][1])
+        );
+      },
+      defaultMessage: () => 'cnf must be {"x5t#S256": <thumbprint>} or {"jkt": <thumbprint>}, a base64url SHA-256 digest',
+    },
+  });
 
 /**
  * Absent is fine, `null` is not: class-validator's IsOptional lets null through to code that
@@ -125,9 +161,23 @@ export class TokenEntry {
   @Length(1, MAX_TOKEN_LENGTH)
   refresh_token?: string;
 
-  @IsISO8601({ strict: true, strictSeparator: true })
-  @Matches(RFC3339, { message: 'expires_at must be an RFC 3339 date-time with a UTC offset' })
+  @DateTime()
   expires_at!: string;
+
+  /** RFC 6749 §3.3: scope tokens separated by single spaces. */
+  @Optional()
+  @IsString()
+  @Length(1, 1024)
+  @Matches(SCOPE, { message: 'scope must be scope tokens (RFC 6749 §3.3) separated by single spaces' })
+  scope?: string;
+
+  @Optional()
+  @IsConfirmation()
+  cnf?: Confirmation;
+
+  @Optional()
+  @DateTime()
+  issued_at?: string;
 }
 
 /**

@@ -19,16 +19,6 @@ interface Registration {
   consentId?: string;
 }
 
-export interface TokenStatus {
-  token_type: TokenType;
-  client_id: string;
-  grant_id: string;
-  consent_id: string | null;
-  active: boolean;
-  revoked_at: Date | null;
-  expires_at: Date;
-}
-
 interface Known {
   readonly type: TokenType;
   readonly clientId: string;
@@ -69,17 +59,6 @@ export class TokenRegistry {
     return registered;
   }
 
-  /** docs/api.md §9 `POST /admin/tokens/status`: what is stored of a token, found by its hash. */
-  async status(tenant: string, token: string): Promise<TokenStatus | undefined> {
-    const [row] = (await this.db.query(
-      `SELECT token_type, client_id, grant_id, consent_id,
-              (revoked_at IS NULL AND expires_at > now()) AS active, revoked_at, expires_at
-         FROM tokens WHERE tenant = $1 AND token_hash = $2`,
-      [tenant, hashToken(token)],
-    )) as TokenStatus[];
-    return row;
-  }
-
   private store(tenant: string, batch: Registration[]): Promise<number> {
     return retryingConflicts(() =>
       this.db.transaction(async (tx) => {
@@ -109,11 +88,13 @@ export class TokenRegistry {
  */
 async function insertNew(tx: EntityManager, tenant: string, batch: readonly Registration[]): Promise<Set<string>> {
   const rows = (await tx.query(
-    `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, consent_id, subject, parent_hash, expires_at, revoked_at)
-     SELECT $1, n.hash, n.type, n.client_id, n.grant_id, n.consent_id, n.subject, n.parent, n.expires_at,
+    `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, consent_id, subject, parent_hash, expires_at, scope, cnf, issued_at,
+                         revoked_at)
+     SELECT $1, n.hash, n.type, n.client_id, n.grant_id, n.consent_id, n.subject, n.parent, n.expires_at, n.scope, n.cnf, n.issued_at,
             CASE WHEN p.revoked_at IS NOT NULL OR c.revoked_at IS NOT NULL THEN now() END
-       FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::timestamptz[])
-            AS n(hash, type, client_id, grant_id, consent_id, subject, parent, expires_at)
+       FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::timestamptz[],
+                   $10::text[], $11::jsonb[], $12::timestamptz[])
+            AS n(hash, type, client_id, grant_id, consent_id, subject, parent, expires_at, scope, cnf, issued_at)
        LEFT JOIN tokens p ON p.tenant = $1 AND p.token_hash = n.parent
        LEFT JOIN consents c ON c.tenant = $1 AND c.consent_id = n.consent_id
       ORDER BY n.hash
@@ -129,6 +110,9 @@ async function insertNew(tx: EntityManager, tenant: string, batch: readonly Regi
       batch.map((r) => r.entry.subject ?? null),
       batch.map((r) => r.parent),
       batch.map((r) => r.entry.expires_at),
+      batch.map((r) => r.entry.scope ?? null),
+      batch.map((r) => (r.entry.cnf === undefined ? null : JSON.stringify(r.entry.cnf))),
+      batch.map((r) => r.entry.issued_at ?? null),
     ],
   )) as Array<{ token_hash: Buffer }>;
   return new Set(rows.map((row) => row.token_hash.toString('hex')));
@@ -210,8 +194,14 @@ function uniqueRegistrations(entries: readonly TokenEntry[]): Registration[] {
 }
 
 function sameRegistration(a: TokenEntry, b: TokenEntry): boolean {
-  const fields = ['token_type', 'client_id', 'grant_id', 'consent_id', 'subject', 'refresh_token'] as const;
-  return fields.every((field) => a[field] === b[field]) && Date.parse(a.expires_at) === Date.parse(b.expires_at);
+  const fields = ['token_type', 'client_id', 'grant_id', 'consent_id', 'subject', 'refresh_token', 'scope'] as const;
+  const sameTime = (x: string | undefined, y: string | undefined) => (x === undefined ? y === undefined : y !== undefined && Date.parse(x) === Date.parse(y));
+  return (
+    fields.every((field) => a[field] === b[field]) &&
+    sameTime(a.expires_at, b.expires_at) &&
+    sameTime(a.issued_at, b.issued_at) &&
+    JSON.stringify(a.cnf) === JSON.stringify(b.cnf)
+  );
 }
 
 async function checkClients(tx: EntityManager, tenant: string, batch: readonly Registration[]): Promise<void> {

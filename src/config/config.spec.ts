@@ -30,7 +30,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30000,
       logLevel: 'info',
     });
-    expect([...config.profiles].sort()).toEqual(['cdr', 'fapi', 'idv1', 'oam', 'rfc7009']);
+    expect([...config.profiles].sort()).toEqual(['cdr', 'fapi', 'idv1', 'introspect', 'oam', 'rfc7009']);
   });
 
   it('treats empty strings as unset', () => {

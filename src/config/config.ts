@@ -50,7 +50,13 @@ export interface AppConfig {
   /** Lower-cased header name, when a proxy forwards client certificates. */
   readonly mtlsClientCertHeader?: string;
   readonly trustedProxies: readonly string[];
-  readonly throttle: { readonly ipLimit: number; readonly clientLimit: number; readonly ttlMs: number; readonly ipv6Prefix: number };
+  readonly throttle: {
+    readonly ipLimit: number;
+    readonly clientLimit: number;
+    readonly resourceServerLimit: number;
+    readonly ttlMs: number;
+    readonly ipv6Prefix: number;
+  };
   /** Set when revocations are propagated to an upstream authorization server (docs/api.md §6). */
   readonly upstream?: UpstreamConfig;
   readonly logLevel: string;
@@ -143,7 +149,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     tls: vars.TLS_CERT_FILE && vars.TLS_KEY_FILE ? { certFile: vars.TLS_CERT_FILE, keyFile: vars.TLS_KEY_FILE, caFile: vars.TLS_CA_FILE } : undefined,
     mtlsClientCertHeader: vars.MTLS_CLIENT_CERT_HEADER?.toLowerCase(),
     trustedProxies: vars.TRUSTED_PROXIES ?? [],
-    throttle: { ipLimit: vars.THROTTLE_IP_LIMIT, clientLimit: vars.THROTTLE_CLIENT_LIMIT, ttlMs: vars.THROTTLE_TTL_MS, ipv6Prefix: vars.THROTTLE_IPV6_PREFIX },
+    throttle: {
+      ipLimit: vars.THROTTLE_IP_LIMIT,
+      clientLimit: vars.THROTTLE_CLIENT_LIMIT,
+      resourceServerLimit: vars.THROTTLE_RESOURCE_SERVER_LIMIT,
+      ttlMs: vars.THROTTLE_TTL_MS,
+      ipv6Prefix: vars.THROTTLE_IPV6_PREFIX,
+    },
     upstream: vars.UPSTREAM_REVOCATION_URL
       ? {
           url: vars.UPSTREAM_REVOCATION_URL,

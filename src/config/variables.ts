@@ -134,6 +134,12 @@ export const VARIABLES = {
     default: '600',
     ...integer(0, 10_000_000),
   },
+  THROTTLE_RESOURCE_SERVER_LIMIT: {
+    feature: 'throttling',
+    description: 'Requests per `THROTTLE_TTL_MS` from one resource server (docs/api.md §11.1), which introspects for every user of its API; `0` turns it off.',
+    default: '100000',
+    ...integer(0, 100_000_000),
+  },
   THROTTLE_TTL_MS: { feature: 'throttling', description: 'The throttling window.', default: '60000', ...integer(1000, 3_600_000) },
   THROTTLE_IPV6_PREFIX: {
     feature: 'throttling',

@@ -6,7 +6,8 @@ import { PROFILE_ROWS } from '../protocol/profiles';
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
 /**
- * RFC 8414 §2 subset for revocation: where the endpoint is and how clients can authenticate to it.
+ * RFC 8414 §2 subset for revocation and introspection: where the endpoints are and how clients can
+ * authenticate to them.
  * It advertises only what works with this configuration: mutual TLS only when a certificate can
  * reach the gateway, and `revocation_endpoint` only while the rfc7009 route is served. RFC 8414
  * defines it as an RFC 7009 endpoint, whose success is 200 (§2.2); the fapi route answers 204,
@@ -20,15 +21,24 @@ export class MetadataController {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const mutualTls = config.tls !== undefined || (config.mtlsClientCertHeader !== undefined && config.trustedProxies.length > 0);
     const contract = config.profiles.has('rfc7009') ? PROFILE_ROWS.rfc7009 : undefined;
+    const introspection = config.profiles.has('introspect') ? PROFILE_ROWS.introspect : undefined;
+    const served = (methods: readonly string[]) =>
+      methods.filter((method) => mutualTls || (method !== 'tls_client_auth' && method !== 'self_signed_tls_client_auth'));
     this.metadata = {
       issuer: config.issuer,
       ...(contract
         ? {
             revocation_endpoint: config.issuer + contract.route,
-            revocation_endpoint_auth_methods_supported: contract.methods.filter(
-              (method) => mutualTls || (method !== 'tls_client_auth' && method !== 'self_signed_tls_client_auth'),
-            ),
+            revocation_endpoint_auth_methods_supported: served(contract.methods),
             revocation_endpoint_auth_signing_alg_values_supported: contract.algorithms,
+          }
+        : {}),
+      // docs/api.md §11.2 (RFC 8414 §2 introspection members).
+      ...(introspection
+        ? {
+            introspection_endpoint: config.issuer + introspection.route,
+            introspection_endpoint_auth_methods_supported: served(introspection.methods),
+            introspection_endpoint_auth_signing_alg_values_supported: introspection.algorithms,
           }
         : {}),
     };

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/config';
-import { PROFILE_ROWS, profileRow, type Answer, type ProfileName, type ProfileRow } from '../protocol/profiles';
+import { PROFILE_ROWS, profileRow, type Answer, type IntrospectionRow, type ProfileName, type ProfileRow, type RevocationRow } from '../protocol/profiles';
 import { STATUS_OF_CODE } from '../protocol/protocol-error';
 import { ERROR_SHAPES } from '../protocol/renderers';
 import { METADATA_PATH } from './metadata.controller';
@@ -72,13 +72,22 @@ const REQUEST_HEADERS = [
 ];
 
 /** The status of an answer: the row's success status, or its refusal's. */
-const statusOf = (row: ProfileRow, answer: Answer) => (answer === 'success' ? row.success.status : STATUS_OF_CODE[answer.code]);
+const statusOf = (row: RevocationRow, answer: Answer) => (answer === 'success' ? row.success.status : STATUS_OF_CODE[answer.code]);
 
-function operation(profile: ProfileName): Json {
-  const row = profileRow(profile);
+/** An error answer: the row's error body, with `Retry-After` and the Basic challenge where they apply. */
+function errorResponse(row: ProfileRow, status: number, description: string): Json {
+  const errorContent = { 'application/json': { schema: { $ref: `#/components/schemas/${row.errors.name}_error` } } };
+  const retry = status === 429 || status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
+  const challenge =
+    status === 401 && row.methods.includes('client_secret_basic')
+      ? { 'WWW-Authenticate': header('Basic realm="revocation", after an Authorization header attempt.') }
+      : {};
+  return { description, headers: { ...RESPONSE_HEADERS, ...retry, ...challenge }, content: errorContent };
+}
+
+function revocationResponses(row: RevocationRow): Json {
   const unknown = statusOf(row, row.unknown);
   const foreign = statusOf(row, row.foreign);
-  const errorContent = { 'application/json': { schema: { $ref: `#/components/schemas/${row.errors.name}_error` } } };
   // Besides the shared ones: the refusals of unknown or foreign tokens, and 406 where Accept is checked.
   const ownErrors = [unknown, foreign, ...(row.acceptsJsonOnly ? [406] : [])].filter((status) => status >= 400 && !(status in SHARED_ERRORS));
   const errorStatuses = [
@@ -92,17 +101,58 @@ function operation(profile: ProfileName): Json {
     },
   };
   for (const status of errorStatuses) {
-    const retry = status === 429 || status === 503 ? { 'Retry-After': header('Seconds to wait.', { type: 'integer' }) } : {};
-    const challenge =
-      status === 401 && row.methods.includes('client_secret_basic')
-        ? { 'WWW-Authenticate': header('Basic realm="revocation", after an Authorization header attempt.') }
-        : {};
     const description =
       status === foreign && status !== unknown && status === 400
         ? `${SHARED_ERRORS[400]} Also: a token of another client.`
         : (EXTRA_ERRORS[status] ?? UPSTREAM_ERRORS[status] ?? SHARED_ERRORS[status]);
-    responses[status] = { description, headers: { ...RESPONSE_HEADERS, ...retry, ...challenge }, content: errorContent };
+    responses[status] = errorResponse(row, status, description);
   }
+  return responses;
+}
+
+/** docs/api.md §11.2: the token's standing as JSON or as an RFC 9701 JWT; a failure is never an answer. */
+function introspectionResponses(row: IntrospectionRow): Json {
+  const responses: Json = {
+    200: {
+      description: 'The token’s standing: exactly {"active":false} unless it is active.',
+      headers: { ...RESPONSE_HEADERS, Vary: header('Accept.') },
+      content: {
+        'application/json': { schema: INTROSPECTION_SCHEMA },
+        'application/token-introspection+jwt': {
+          schema: { type: 'string', description: 'RFC 9701: a JWS signed with the key at /jwks.json; claims iss, aud, iat, token_introspection.' },
+        },
+      },
+    },
+  };
+  for (const status of Object.keys(SHARED_ERRORS).map(Number)) {
+    responses[status] = errorResponse(row, status, status === 503 ? 'Database unavailable: the token’s standing is unknown, retry.' : SHARED_ERRORS[status]);
+  }
+  return responses;
+}
+
+const INTROSPECTION_SCHEMA = {
+  type: 'object',
+  required: ['active'],
+  properties: {
+    active: { type: 'boolean' },
+    token_use: { enum: ['access_token', 'refresh_token'] },
+    token_type: { enum: ['Bearer', 'DPoP'] },
+    client_id: { type: 'string' },
+    exp: { type: 'integer' },
+    iat: { type: 'integer' },
+    iss: { type: 'string' },
+    sub: { type: 'string' },
+    scope: { type: 'string' },
+    cnf: { type: 'object', properties: { 'x5t#S256': { type: 'string' }, jkt: { type: 'string' } } },
+    jti: { type: 'string' },
+    grant_id: { type: 'string' },
+    consent_id: { type: 'string' },
+  },
+};
+
+function operation(profile: ProfileName): Json {
+  const row = profileRow(profile);
+  const responses = row.kind === 'revocation' ? revocationResponses(row) : introspectionResponses(row);
   const identityDomain = [
     ...(row.tenantSelectors.includes('identity-domain-header')
       ? [{ name: 'x-oauth-identity-domain-name', in: 'header', required: false, description: 'OAM identity domain = tenant.', schema: { type: 'string' } }]
@@ -115,10 +165,10 @@ function operation(profile: ProfileName): Json {
     ? [{ name: 'Accept', in: 'header', required: false, description: 'Must admit application/json (406 otherwise).', schema: { type: 'string' } }]
     : [];
   return {
-    operationId: `revoke_${profile}`,
+    operationId: row.kind === 'revocation' ? `revoke_${profile}` : profile,
     summary: row.summary,
     description: `Profile \`${profile}\`. Client authentication: ${row.methods.join(', ')}; client assertion algorithms: ${row.algorithms.join(', ')}.`,
-    tags: ['revocation'],
+    tags: [row.kind],
     parameters: [...REQUEST_HEADERS, ...accept, ...identityDomain],
     requestBody: {
       required: true,
@@ -173,10 +223,11 @@ export function openApiDocument(config: AppConfig): Json {
     info: {
       title: 'fapi-revocation-gateway',
       version: '1',
-      description: 'Token revocation for open banking: RFC 7009, FAPI, OAM, /api/id/v1 and CDR wire contracts over one engine.',
+      description:
+        'Token revocation for open banking: RFC 7009, FAPI, OAM, /api/id/v1 and CDR wire contracts over one engine; RFC 7662 introspection for resource servers.',
     },
     servers: [{ url: config.issuer }],
-    tags: [{ name: 'revocation' }, { name: 'discovery' }],
+    tags: [{ name: 'revocation' }, { name: 'introspection' }, { name: 'discovery' }],
     paths,
     components: {
       schemas: Object.fromEntries(Object.values(ERROR_SHAPES).map((shape) => [`${shape.name}_error`, shape.schema])),

@@ -90,6 +90,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** docs/api.md §11.2: every introspection answered 200, by what it said. */
+  readonly introspections = new Counter({
+    name: 'revgw_introspections_total',
+    help: 'Introspection answers (RFC 7662), by whether the token was active.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly upstreamRequests = new Counter({
     name: 'revgw_upstream_requests_total',
     help: 'Revocations sent to the upstream authorization server (or refused by the open circuit), by outcome.',
@@ -123,6 +131,7 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const scope of ['ip', 'client']) this.throttled.inc({ scope }, 0);
+    for (const result of ['active', 'inactive']) this.introspections.inc({ result }, 0);
     for (const outcome of UPSTREAM_OUTCOMES) this.upstreamRequests.inc({ outcome }, 0);
     for (const method of AUTH_FAILURE_METHODS) this.clientAuthFailures.inc({ method }, 0);
     for (const header of FAPI_HEADERS) this.fapiHeaderRejections.inc({ header }, 0);

@@ -30,13 +30,29 @@ export type Answer = 'success' | Refusal;
 export type TenantSelector = 'tenant-id' | 'issuer' | 'identity-domain-header' | 'identity-domain-query';
 
 /**
- * A wire profile as data (docs/api.md §2): everything that tells one profile from another. The
- * revocation pipeline runs the same steps for all of them; the controllers, the metadata, the
- * OpenAPI document, the error filter and the metrics all read these rows.
+ * What every endpoint of the public port's profiles has (docs/api.md §2, §11.2): everything that
+ * tells one from another before its own work. The pipelines run the same steps for all of them;
+ * the controllers, the metadata, the OpenAPI document, the error filter and the metrics all read
+ * these rows.
  */
-export interface ProfileRow {
+export interface EndpointRow {
   readonly route: string;
   readonly summary: string;
+  /** docs/api.md §4: an `Accept` that refuses JSON is a 406. */
+  readonly acceptsJsonOnly: boolean;
+  readonly tenantSelectors: readonly TenantSelector[];
+  /** docs/api.md §11.1: the clients the endpoint serves; any other is a 401 `invalid_client`. */
+  readonly clientRole: ClientRole;
+  /** Client authentication methods (docs/api.md §5) and client assertion algorithms. */
+  readonly methods: readonly AuthMethod[];
+  readonly algorithms: readonly string[];
+  readonly parameters: readonly FormParameter[];
+  readonly errors: ErrorShape;
+}
+
+/** A revocation wire profile (docs/api.md §2), run by the revocation pipeline. */
+export interface RevocationRow extends EndpointRow {
+  readonly kind: 'revocation';
   /** The answer to a revoked (or already revoked: revocation is idempotent) token or arrangement. */
   readonly success: { readonly status: 200 | 204; readonly body?: Readonly<Record<string, string>> };
   /** A token or arrangement the gateway does not know. */
@@ -45,21 +61,18 @@ export interface ProfileRow {
   readonly foreign: Answer;
   /** Another client's token presented by a public client, when that differs from `foreign`. */
   readonly foreignToPublicClient?: Answer;
-  /** docs/api.md §4: an `Accept` that refuses JSON is a 406. */
-  readonly acceptsJsonOnly: boolean;
-  readonly tenantSelectors: readonly TenantSelector[];
   /** Reads what to revoke from the form, after client authentication. */
   readonly target: TargetReader;
-  /** docs/api.md §11.1: the clients the endpoint serves; any other is a 401 `invalid_client`. */
-  readonly clientRole: ClientRole;
-  /** Client authentication methods (docs/api.md §5) and client assertion algorithms. */
-  readonly methods: readonly AuthMethod[];
-  readonly algorithms: readonly string[];
-  readonly parameters: readonly FormParameter[];
   /** docs/api.md §6: propagated upstream (502/504) when UPSTREAM_REVOCATION_URL is set. */
   readonly propagates: boolean;
-  readonly errors: ErrorShape;
 }
+
+/** RFC 7662 introspection (docs/api.md §11.2), run by the introspection pipeline: its answer is the token's standing. */
+export interface IntrospectionRow extends EndpointRow {
+  readonly kind: 'introspection';
+}
+
+export type ProfileRow = RevocationRow | IntrospectionRow;
 
 const TOKEN: FormParameter = { name: 'token', required: true, description: 'The token to revoke (at most 8192 characters).' };
 const HINT: FormParameter = {
@@ -79,6 +92,10 @@ const CLIENT_AUTH: readonly FormParameter[] = [
   { name: 'client_assertion', required: false, description: 'private_key_jwt: a signed JWT (RFC 7523).' },
 ];
 const WITHOUT_SECRET = CLIENT_AUTH.filter((p) => p.name !== 'client_secret');
+const WITHOUT_PUBLIC: readonly FormParameter[] = [
+  { ...CLIENT_AUTH[0], description: 'client_secret_post, mutual TLS; must match the assertion or Basic header when sent with them.' },
+  ...CLIENT_AUTH.slice(1),
+];
 /** FAPI 1.0 Advanced §5.2.2-14: only private_key_jwt and mutual TLS. */
 const MTLS_OR_JWT: readonly AuthMethod[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
 const HEADER_SELECTORS: readonly TenantSelector[] = ['tenant-id', 'issuer'];
@@ -87,6 +104,7 @@ const NOT_THIS_CLIENTS: Refusal = { code: 'invalid_request', description: 'the t
 /** The profiles: adding one is a row here (and an error shape in renderers.ts if it has its own). */
 export const PROFILE_ROWS = {
   rfc7009: {
+    kind: 'revocation',
     route: '/token/revoke',
     summary: 'RFC 7009 token revocation',
     success: { status: 200 },
@@ -112,6 +130,7 @@ export const PROFILE_ROWS = {
     errors: ERROR_SHAPES.rfc7009,
   },
   fapi: {
+    kind: 'revocation',
     route: '/token/revocation',
     summary: 'FAPI token revocation (private_key_jwt or mutual TLS)',
     success: { status: 204 },
@@ -128,6 +147,7 @@ export const PROFILE_ROWS = {
     errors: ERROR_SHAPES.fapi,
   },
   oam: {
+    kind: 'revocation',
     route: '/oauth2/rest/token/revoke',
     summary: 'Oracle Access Manager token revocation',
     success: { status: 200, body: { status: 'success' } },
@@ -154,6 +174,7 @@ export const PROFILE_ROWS = {
     errors: ERROR_SHAPES.oam,
   },
   idv1: {
+    kind: 'revocation',
     route: '/api/id/v1/auth/token/revoke',
     summary: '/api/id/v1 token revocation',
     success: { status: 200 },
@@ -170,6 +191,7 @@ export const PROFILE_ROWS = {
     errors: ERROR_SHAPES.idv1,
   },
   cdr: {
+    kind: 'revocation',
     route: '/arrangements/revoke',
     summary: 'CDR arrangement revocation: the consent and every token under it',
     success: { status: 204 },
@@ -186,17 +208,42 @@ export const PROFILE_ROWS = {
     propagates: false,
     errors: ERROR_SHAPES.cdr,
   },
+  introspect: {
+    kind: 'introspection',
+    route: '/token/introspect',
+    summary: 'RFC 7662 token introspection, for resource servers',
+    acceptsJsonOnly: false,
+    tenantSelectors: HEADER_SELECTORS,
+    clientRole: 'resource_server',
+    // docs/api.md §11.1: a resource server proves who it is; never a public client.
+    methods: AUTH_METHODS.filter((method) => method !== 'none'),
+    algorithms: PLAIN_ALGORITHMS,
+    parameters: [
+      { name: 'token', required: true, description: 'The token to introspect (at most 8192 characters).' },
+      { name: 'token_type_hint', required: false, description: 'Any value; it only orders the lookup (RFC 7662 §2.1).' },
+      ...WITHOUT_PUBLIC,
+    ],
+    errors: ERROR_SHAPES.rfc7009,
+  },
 } as const satisfies Record<string, ProfileRow>;
 
-/** The wire contracts the gateway speaks (docs/api.md §2), in the order of PROFILE_ROWS. */
+/** The wire contracts the gateway speaks (docs/api.md §2, §11.2), in the order of PROFILE_ROWS. */
 export type ProfileName = keyof typeof PROFILE_ROWS;
 export const PROFILE_NAMES = Object.keys(PROFILE_ROWS) as readonly ProfileName[];
 
+/** The profiles that revoke. */
+export type RevocationProfile = { [P in ProfileName]: (typeof PROFILE_ROWS)[P]['kind'] extends 'revocation' ? P : never }[ProfileName];
+export const REVOCATION_PROFILES = PROFILE_NAMES.filter((profile): profile is RevocationProfile => PROFILE_ROWS[profile].kind === 'revocation');
+
 /** Audit-only pseudo-profile for admin bulk revocations. */
-export type AuditProfile = ProfileName | 'admin';
+export type AuditProfile = RevocationProfile | 'admin';
 
 /** Rows typed as rows (the literal types of PROFILE_ROWS say more than a reader needs). */
 export function profileRow(profile: ProfileName): ProfileRow {
+  return PROFILE_ROWS[profile];
+}
+
+export function revocationRow(profile: RevocationProfile): RevocationRow {
   return PROFILE_ROWS[profile];
 }
 
@@ -214,7 +261,7 @@ export function matchedProfile(request: FastifyRequest): ProfileName | undefined
 }
 
 /** How a profile answers an outcome of the revocation: its success body, or it throws its refusal. */
-export function answerFor(row: ProfileRow, outcome: 'revoked' | 'unknown' | 'foreign', confidentialClient: boolean): Answer {
+export function answerFor(row: RevocationRow, outcome: 'revoked' | 'unknown' | 'foreign', confidentialClient: boolean): Answer {
   if (outcome === 'revoked') return 'success';
   if (outcome === 'unknown') return row.unknown;
   return (!confidentialClient && row.foreignToPublicClient) || row.foreign;

@@ -2,15 +2,15 @@ import { Controller, HttpCode, Inject, Post, Req, type Type } from '@nestjs/comm
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
-import { profileRow, type ProfileName } from '../protocol/profiles';
+import { revocationRow, type RevocationProfile } from '../protocol/profiles';
 import { profileSpec, RevocationPipeline, type ProfileSpec } from './revocation-pipeline';
 
 /**
  * The controller of a profile, made from its row (docs/api.md §2): `POST` on the row's route,
  * answered with the row's success status. Everything else the row says, the pipeline does.
  */
-export function profileController(profile: ProfileName): Type {
-  const row = profileRow(profile);
+export function profileController(profile: RevocationProfile): Type {
+  const row = revocationRow(profile);
 
   @Controller()
   class ProfileController {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Logger } from 'pino';
+import type { ClientRole } from '../client-auth/credentials';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, ROOT_LOGGER } from '../core.module';
 import { Metrics } from '../metrics/metrics';
@@ -42,10 +43,15 @@ export class Throttle {
     return this.hit('ip', this.sourceKey(address), this.config.throttle.ipLimit);
   }
 
-  /** `source`: the caller's address, for a public client (its budget is per client and source). */
-  client(tenant: string, clientId: string, source?: string): Promise<void> {
+  /**
+   * `role`: a resource server has its own, larger budget (docs/api.md §11.1): it introspects on
+   * behalf of every customer of the bank's APIs. `source`: the caller's address, for a public
+   * client (its budget is per client and source).
+   */
+  client(tenant: string, clientId: string, role: ClientRole, source?: string): Promise<void> {
     const subject = source === undefined ? `${tenant}\u0000${clientId}` : `${tenant}\u0000${clientId}\u0000${this.sourceKey(source)}`;
-    return this.hit('client', subject, this.config.throttle.clientLimit);
+    const { clientLimit, resourceServerLimit } = this.config.throttle;
+    return this.hit('client', subject, role === 'resource_server' ? resourceServerLimit : clientLimit);
   }
 
   private sourceKey(address: string): string {

@@ -1,4 +1,4 @@
-import { PROFILE_ROWS } from '../../src/protocol/profiles';
+import { PROFILE_ROWS, REVOCATION_PROFILES } from '../../src/protocol/profiles';
 import { basic, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 import { captureLogs } from '../support/log-capture';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
@@ -74,7 +74,7 @@ describe('client roles', () => {
       expect(registered.status).toBe(201);
     });
 
-    it.each(Object.entries(PROFILE_ROWS).map(([name, row]) => [name, row.route]))(
+    it.each(REVOCATION_PROFILES.map((name) => [name, PROFILE_ROWS[name].route]))(
       '%s (%s): 401 invalid_client in the profile shape, nothing revoked, the cause logged',
       async (name, route) => {
         const form = { token, cdr_arrangement_id: 'c-rs', ...assertionForm(await clientAssertion(key, 'rs-jwt', { aud: ISSUER + route })) };
@@ -107,6 +107,35 @@ describe('client roles', () => {
       const form = { token, ...assertionForm(await clientAssertion(key, 'rs-jwt', { aud: ISSUER + '/token/revoke' })) };
       expect((await gw.post('/token/revoke', form)).status).toBe(200);
       expect((await gw.admin('POST', '/admin/tokens/status', { token })).body).toMatchObject({ active: false });
+    });
+  });
+
+  describe('a tpp on /token/introspect', () => {
+    it.each([
+      ['client_secret_basic', 'tpp-default'],
+      ['private_key_jwt', 'tpp-jwt'],
+    ])('%s: 401 invalid_client in the rfc7009 shape, as any failed authentication, the cause logged', async (method, clientId) => {
+      if (method === 'private_key_jwt')
+        await gw.admin('PUT', `/admin/clients/${clientId}`, { auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
+      const credentials = async (id: string): Promise<{ form: Record<string, string>; headers: Record<string, string> }> =>
+        method === 'private_key_jwt'
+          ? { form: assertionForm(await clientAssertion(key, id, { aud: ISSUER + '/token/introspect' })), headers: {} }
+          : { form: {}, headers: { authorization: basic(id, 'tpp-default-secret') } };
+      const mine = await credentials(clientId);
+      const seen = lines.length;
+      const response = await gw.post('/token/introspect', { token: 'whatever', ...mine.form }, mine.headers);
+      expect(response.status).toBe(401);
+      const body = await json(response);
+      expect(body).toEqual({ error: 'invalid_client', error_description: expect.any(String), client_auth_id: expect.any(String) });
+      expect(body).not.toHaveProperty('active');
+      const stranger = await credentials('nobody');
+      const failed = await json(await gw.post('/token/introspect', { token: 'whatever', ...stranger.form }, stranger.headers));
+      expect(body.error_description).toBe(failed.error_description);
+      const cause = lines
+        .slice(seen)
+        .map((line) => JSON.parse(line))
+        .find((entry) => entry.detail === `client ${clientId} is a tpp, which cannot call this endpoint`);
+      expect(cause).toEqual(expect.objectContaining({ profile: 'introspect', status: 401, client_auth_id: body.client_auth_id }));
     });
   });
 

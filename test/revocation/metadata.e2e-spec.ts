@@ -25,6 +25,16 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
           'none',
         ],
         revocation_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        introspection_endpoint: 'https://rev.bank.example/token/introspect',
+        // RFC 7662 §2.1: the introspection endpoint requires authentication, so `none` is never offered.
+        introspection_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+          'private_key_jwt',
+          'tls_client_auth',
+          'self_signed_tls_client_auth',
+        ],
+        introspection_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
       });
     });
 
@@ -39,13 +49,28 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
     });
   });
 
+  describe('introspection alone, no way for a certificate to arrive', () => {
+    let gw: TestGateway;
+    beforeAll(async () => (gw = await startTestGateway({ PROFILES: 'fapi,introspect' })));
+    afterAll(() => gw.stop());
+
+    it('advertises the introspection endpoint without the mutual TLS methods', async () => {
+      expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({
+        issuer: 'http://localhost:8080',
+        introspection_endpoint: 'http://localhost:8080/token/introspect',
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+        introspection_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+      });
+    });
+  });
+
   describe('fapi only, no way for a certificate to arrive', () => {
     let gw: TestGateway;
     beforeAll(async () => (gw = await startTestGateway({ PROFILES: 'fapi' })));
     afterAll(() => gw.stop());
 
     // RFC 8414's revocation_endpoint is an RFC 7009 endpoint (200 on success); the fapi route answers 204.
-    it('advertises no revocation endpoint: the rfc7009 route is off, and the fapi route is not one', async () => {
+    it('advertises no revocation or introspection endpoint: rfc7009 and introspect are off, and the fapi route is not one', async () => {
       expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({ issuer: 'http://localhost:8080' });
     });
   });

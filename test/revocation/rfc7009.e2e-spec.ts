@@ -374,7 +374,7 @@ describe('rfc7009 profile: POST /token/revoke', () => {
 
   describe('routing', () => {
     it('answers 404 not_found for an unknown route, with the rfc7009 shape and headers', async () => {
-      const response = await fetch(`${gw.publicUrl}/token/introspect`, { method: 'POST' });
+      const response = await fetch(`${gw.publicUrl}/token/nowhere`, { method: 'POST' });
       expect(response.status).toBe(404);
       expect(await json(response)).toEqual({ error: 'not_found', error_description: expect.any(String) });
       expect(response.headers.get('x-fapi-interaction-id')).toMatch(UUID);
