@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { acceptsJson } from './accept';
+import { acceptsJson, mediaQuality } from './accept';
 
 describe('acceptsJson', () => {
   it.each([
@@ -32,6 +32,40 @@ describe('acceptsJson', () => {
     fc.assert(
       fc.property(fc.array(other, { maxLength: 4 }), fc.array(other, { maxLength: 4 }), (before, after) => {
         expect(acceptsJson([...before, 'application/json', ...after].join(', '))).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('mediaQuality', () => {
+  const JWT = 'application/token-introspection+jwt';
+  it.each([
+    [undefined, true, 1],
+    [undefined, false, 0],
+    ['*/*', false, 0],
+    ['application/*', false, 0],
+    [JWT, false, 1],
+    [`${JWT};q=0.5, application/json`, false, 0.5],
+    [`application/json, ${JWT.toUpperCase()};q=0.25`, false, 0.25],
+    [`${JWT};q=0`, false, 0],
+    [`${JWT};q=0.5, ${JWT};q=0.9`, false, 0.9],
+    ['application/*;q=0.3, */*;q=0.7', true, 0.3],
+    ['*/*;q=0.7', true, 0.7],
+  ])('%j, wildcards %s → %s', (header, wildcards, expected) => {
+    expect(mediaQuality(header, JWT, { wildcards })).toBe(expected);
+  });
+
+  it('is always a q-value between 0 and 1, and without wildcards never more than with them', () => {
+    const range = fc.constantFrom('application/token-introspection+jwt', 'application/json', '*/*', 'application/*', 'text/html', 'x');
+    const q = fc.option(fc.constantFrom('0', '0.5', '1', '1.000', '2', 'abc', ''), { nil: undefined });
+    const header = fc.array(fc.tuple(range, q), { maxLength: 5 }).map((ranges) => ranges.map(([r, v]) => (v === undefined ? r : `${r};q=${v}`)).join(', '));
+    fc.assert(
+      fc.property(header, (value) => {
+        const strict = mediaQuality(value, 'application/token-introspection+jwt', { wildcards: false });
+        const loose = mediaQuality(value, 'application/token-introspection+jwt');
+        expect(strict).toBeGreaterThanOrEqual(0);
+        expect(loose).toBeLessThanOrEqual(1);
+        if (strict > 0) expect(loose).toBe(strict); // an exact range is always the most specific
       }),
     );
   });

@@ -152,6 +152,20 @@ describe('admin API (management port)', () => {
       });
     });
 
+    it('keeps scope, cnf and issued_at (docs/api.md §9) and says them in the status; a later registration does not change them', async () => {
+      const at = token({ scope: 'accounts payments:read', cnf: { 'x5t#S256': 'x'.repeat(43) }, issued_at: '2026-12-01T10:00:00+01:00' });
+      expect((await gw.admin('POST', '/admin/tokens', { tokens: [at] })).status).toBe(201);
+      expect((await status(at.token)).body).toMatchObject({
+        scope: 'accounts payments:read',
+        cnf: { 'x5t#S256': 'x'.repeat(43) },
+        issued_at: '2026-12-01T09:00:00.000Z',
+      });
+      expect((await gw.admin('POST', '/admin/tokens', { tokens: [at] })).body).toEqual({ registered: 0 });
+      // As for every attribute: a stored registration is never rewritten by a later call.
+      expect((await gw.admin('POST', '/admin/tokens', { tokens: [{ ...at, scope: 'accounts' }] })).body).toEqual({ registered: 0 });
+      expect((await status(at.token)).body.scope).toBe('accounts payments:read');
+    });
+
     it('links an access token to a refresh token registered earlier', async () => {
       const rt = token({ token_type: 'refresh_token' });
       await gw.admin('POST', '/admin/tokens', { tokens: [rt] });
@@ -187,6 +201,15 @@ describe('admin API (management port)', () => {
       ['an unknown token_type', () => [token(), token({ token_type: 'id_token' })]],
       ['a token over 8192 characters', () => [token(), token({ token: 'a'.repeat(8193) })]],
       ['a missing grant_id', () => [token(), token({ grant_id: undefined })]],
+      ['a scope with a character RFC 6749 §3.3 does not allow', () => [token(), token({ scope: 'accounts "payments"' })]],
+      ['a scope with an empty token', () => [token(), token({ scope: 'accounts  payments' })]],
+      ['a scope over 1024 characters', () => [token(), token({ scope: 'a'.repeat(1025) })]],
+      ['a cnf with neither x5t#S256 nor jkt', () => [token(), token({ cnf: {} })]],
+      ['a cnf with both', () => [token(), token({ cnf: { 'x5t#S256': 'A'.repeat(43), jkt: 'A'.repeat(43) } })]],
+      ['a cnf thumbprint that is not 43 base64url characters', () => [token(), token({ cnf: { jkt: 'A'.repeat(42) + '=' } })]],
+      ['a cnf with an unknown member', () => [token(), token({ cnf: { jkt: 'A'.repeat(43), kid: 'x' } })]],
+      ['issued_at without offset', () => [token(), token({ issued_at: '2026-01-01T00:00:00' })]],
+      ['issued_at after expires_at', () => [token(), token({ issued_at: '2099-01-01T00:00:00Z', expires_at: '2098-01-01T00:00:00Z' })]],
     ])('refuses a batch with %s: 400 and nothing stored', async (_name, build) => {
       const tokens = build();
       const response = await gw.admin('POST', '/admin/tokens', { tokens });

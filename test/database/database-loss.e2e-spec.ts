@@ -64,6 +64,28 @@ describe('database loss', () => {
     expect((await gw.admin('POST', '/admin/tokens/status', { token })).body.active).toBe(false);
   });
 
+  // docs/api.md §11.2: an introspection that cannot read the token's standing is an error, never
+  // `active:false` (which would log the PSU out) and never a stale `active:true`.
+  it('introspection answers 503, never an active answer, while the database refuses connections', async () => {
+    await gw.admin('PUT', '/admin/clients/rs', { auth_method: 'client_secret_basic', secret: 'rs-secret-value', role: 'resource_server' });
+    const rs = { authorization: basic('rs', 'rs-secret-value') };
+    const token = newToken();
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: [{ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g-rs', expires_at: IN_A_YEAR }],
+    });
+    // The resource server's registration is now in the client cache: only the token lookup can fail.
+    expect(await json(await gw.post('/token/introspect', { token }, rs))).toMatchObject({ active: true });
+    await proxy.refuse();
+    for (const asked of [token, newToken()]) {
+      const response = await gw.post('/token/introspect', { token: asked }, rs);
+      expect(response.headers.get('content-type')).not.toMatch(/token-introspection\+jwt/);
+      await expectUnavailable(response);
+    }
+    await expectUnavailable(await gw.post('/token/introspect', { token }, { ...rs, accept: 'application/token-introspection+jwt' }));
+    await proxy.restore();
+    expect(await json(await gw.post('/token/introspect', { token }, rs))).toMatchObject({ active: true });
+  });
+
   it('answers 503 within the connect timeout when the database stops answering', async () => {
     proxy.blackhole();
     const started = Date.now();
