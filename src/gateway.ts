@@ -8,6 +8,7 @@ import type { TlsOptions as SecureServerOptions } from 'node:tls';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module';
+import { AuthzModule } from './authz/authz.module';
 import { ClientCache } from './client-auth/client-cache';
 import { TrustedProxies } from './client-auth/mtls';
 import type { AppConfig } from './config/config';
@@ -44,7 +45,7 @@ class ManagementApplication {
   static register(shared: SharedServices): DynamicModule {
     return {
       module: ManagementApplication,
-      imports: [CoreModule.register(shared), loggingModule(shared.logger), HealthModule, AdminModule],
+      imports: [CoreModule.register(shared), loggingModule(shared.logger), HealthModule, AdminModule, AuthzModule],
       controllers: [MetricsController],
     };
   }

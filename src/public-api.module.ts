@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from './client-auth/client-authenticator';
 import { ClientRegistry } from './client-auth/client-registry';
 import { KeySets } from './client-auth/key-sets';
-import { ClientCertificates, TrustedProxies } from './client-auth/mtls';
+import { CERTIFICATE_PROVIDERS } from './client-auth/certificate-providers';
 import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from './client-auth/replay-store';
 import type { AppConfig } from './config/config';
 import { APP_CONFIG } from './core.module';
@@ -39,6 +39,7 @@ export class PublicApiModule {
       imports: [UpstreamModule.register(config)],
       // A profile switched off by PROFILES has no route at all (404).
       controllers: [MetadataController, OpenApiController, ...[...config.profiles].map(controllerOf)],
+      providers: [
         CallerSteps,
         IntrospectionPipeline,
         TokenLookup,
@@ -50,13 +51,7 @@ export class PublicApiModule {
         TenantDirectory,
         TenantRegistry,
         KeySets,
-        { provide: TrustedProxies, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new TrustedProxies(config.trustedProxies) },
-        {
-          provide: ClientCertificates,
-          inject: [APP_CONFIG, TrustedProxies],
-          useFactory: (config: AppConfig, proxies: TrustedProxies) =>
-            new ClientCertificates({ header: config.mtlsClientCertHeader, proxies, trustAnchors: config.tls?.caFile !== undefined }),
-        },
+        ...CERTIFICATE_PROVIDERS,
         Throttle,
         {
           provide: THROTTLER_STORAGE,

@@ -6,6 +6,9 @@ import { TokenLookup } from '../tokens/token-lookup';
 import { RegisterTokensBody, TokenEntry, TokenStatusBody } from './dto';
 import { TokenRegistry } from './token-registry';
 
+/** How far ahead of this clock an `issued_at` may be: the issuing server's clock may run ahead. */
+const ISSUED_AT_SKEW_MS = 60_000;
+
 /** docs/api.md §9: the authorization server (or a migration) tells the gateway which tokens exist. */
 @Controller('admin/tokens')
 export class TokensController {
@@ -19,8 +22,12 @@ export class TokensController {
   async register(@Body() raw: unknown): Promise<{ registered: number }> {
     const body = validateShallow(RegisterTokensBody, raw);
     const entries = await validateEach(TokenEntry, body.tokens, 'tokens');
+    // An `iat` is a past instant (RFC 7519 §4.1.6); resource servers refuse one from the future.
+    const latest = Date.now() + ISSUED_AT_SKEW_MS;
     const late = entries.findIndex((entry) => entry.issued_at !== undefined && Date.parse(entry.issued_at) > Date.parse(entry.expires_at));
     if (late >= 0) throw ProtocolError.invalidRequest(`tokens[${late}].issued_at is after its expires_at`);
+    const future = entries.findIndex((entry) => entry.issued_at !== undefined && Date.parse(entry.issued_at) > latest);
+    if (future >= 0) throw ProtocolError.invalidRequest(`tokens[${future}].issued_at is in the future`);
     return { registered: await this.registry.register(body.tenant, entries) };
   }
 

@@ -40,6 +40,8 @@ export interface AppConfig {
   /** Without a trailing slash. */
   readonly issuer: string;
   readonly adminApiToken?: string;
+  /** docs/api.md §11.5: the shared secret of the enforcement check's callers, when there is one. */
+  readonly authzCheckToken?: string;
   readonly profiles: ReadonlySet<ProfileName>;
   readonly defaultLevel?: RevocationLevel;
   readonly shutdownGraceMs: number;
@@ -141,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     issuer: vars.ISSUER.replace(/\/+$/, ''),
     adminApiToken: vars.ADMIN_API_TOKEN,
+    authzCheckToken: vars.AUTHZ_CHECK_TOKEN,
     profiles: new Set(vars.PROFILES),
     defaultLevel: vars.REVOCATION_DEFAULT_LEVEL,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,

@@ -60,6 +60,10 @@ export const FEATURES = {
     about: "Revocations sent on to the bank's authorization server (docs/api.md §6).",
     switchedOnBy: 'UPSTREAM_REVOCATION_URL',
   },
+  enforcement: {
+    title: 'Enforcement check',
+    about: 'The check that API gateways (NGINX `auth_request`, Envoy `ext_authz`, Traefik ForwardAuth) ask on the management port (docs/api.md §11.5).',
+  },
   logging: { title: 'Logging', about: 'JSON lines on stdout (docs/api.md §10); secrets never reach them.' },
 } as const satisfies Record<string, FeatureInfo>;
 

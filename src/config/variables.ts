@@ -166,6 +166,13 @@ export const VARIABLES = {
     default: '1000',
     ...integer(0, 60000),
   },
+  AUTHZ_CHECK_TOKEN: {
+    feature: 'enforcement',
+    description:
+      'Set: a request to `/authz/check` must carry it in `x-authz-check-token`, else 403. Unset: the check takes any caller that reaches the management port.',
+    sensitive: true,
+    ...pattern(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable ASCII characters without spaces'),
+  },
   LOG_LEVEL: { feature: 'logging', description: 'The pino level.', default: 'info', ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   LOG_FORMAT: {
     feature: 'logging',

@@ -35,7 +35,7 @@ export function wantsSignedAnswer(accept: string | undefined): boolean {
  * An introspection request's steps, in order (docs/api.md §11.2): the first five are every
  * profile's (CallerSteps: headers, tenant, form shape, a resource server's credentials, its
  * budget), then the token, its standing, and the answer. A failure on the way is an error
- * answer (503, 502/504), never an `active` one.
+ * answer (503 for the database, 500 otherwise), never an `active` one.
  */
 @Injectable()
 export class IntrospectionPipeline {
@@ -55,16 +55,20 @@ export class IntrospectionPipeline {
     // 1–5. Header checks, tenant, form shape, client authentication (resource servers), the budget.
     const { tenant, form, client } = await this.caller.admit(request, this.spec);
     // 6. RFC 7662 §2.1: `token` is REQUIRED; `token_type_hint` only orders a lookup, and one probe
-    // by hash covers every type, so it is read for its shape alone.
+    // by hash covers every type, so it is not read (CallerSteps has refused it repeated).
     const token = requiredToken(form);
     // 7. The token's standing.
     const registered = await this.tokens.find(tenant, hashToken(token));
     const answer = registered ? registeredTokenAnswer(registered, this.config.issuer) : INACTIVE;
-    this.metrics.introspections.inc({ result: answer.active ? 'active' : 'inactive' });
     // 8. RFC 9701 §5: the answer as the `token_introspection` claim of a JWT signed by the
     // gateway, addressed to the resource server that asked.
-    if (!wantsSignedAnswer(request.headers.accept)) return { type: 'json', body: answer };
-    const claims = { iss: this.config.issuer, aud: client.clientId, iat: numericDate(new Date()), token_introspection: answer };
-    return { type: 'jwt', body: await this.signing.sign(claims, 'token-introspection+jwt') };
+    let reply: IntrospectionReply = { type: 'json', body: answer };
+    if (wantsSignedAnswer(request.headers.accept)) {
+      const claims = { iss: this.config.issuer, aud: client.clientId, iat: numericDate(new Date()), token_introspection: answer };
+      reply = { type: 'jwt', body: await this.signing.sign(claims, 'token-introspection+jwt') };
+    }
+    // Counted once the answer exists: a signing failure is a 500, not an answer.
+    this.metrics.introspections.inc({ result: answer.active ? 'active' : 'inactive' });
+    return reply;
   }
 }

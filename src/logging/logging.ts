@@ -5,7 +5,7 @@ import pretty from 'pino-pretty';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { INTERACTION_ID_HEADER } from '../protocol/interaction-id';
-import { matchedProfile } from '../protocol/profiles';
+import { profileLabel } from '../protocol/profile-label';
 import { requestAnswered, requestContext } from '../protocol/request-context';
 
 /**
@@ -79,7 +79,7 @@ export function installRequestLog(fastify: FastifyInstance, root: Logger, surfac
     const context = requestContext(request.raw);
     return {
       interaction_id: context?.interactionId ?? reply.getHeader(INTERACTION_ID_HEADER),
-      profile: surface === 'public' ? (matchedProfile(request) ?? 'other') : undefined,
+      profile: profileLabel(request, surface),
       tenant: context?.tenant,
       client_id: context?.clientId,
     };

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { AUTH_METHODS } from '../client-auth/credentials';
 import { CUSTOMER_USER_AGENT, FAPI_AUTH_DATE, FAPI_CUSTOMER_IP } from '../fapi/fapi-headers';
 import { INTERACTION_ID_HEADER } from '../protocol/interaction-id';
+import { AUTHZ_CHECK_PROFILE } from '../authz/check-route';
 import { PROFILE_NAMES } from '../protocol/profiles';
 import type { UpstreamOutcome } from '../upstream/upstream-outcome';
 
@@ -17,7 +18,7 @@ export const UPSTREAM_OUTCOMES: readonly UpstreamOutcome[] = [
 ];
 
 /** `profile` label of the HTTP metrics: a profile's route, or `other` (metadata, OpenAPI, unknown paths). */
-export const HTTP_PROFILE_LABELS = [...PROFILE_NAMES, 'other'] as const;
+export const HTTP_PROFILE_LABELS = [...PROFILE_NAMES, AUTHZ_CHECK_PROFILE, 'other'] as const;
 /** `cause` label of revgw_tokens_revoked_total. */
 export type RevocationCause = 'requested' | 'cascade' | 'admin';
 /** A request whose credentials could not even be read has no method. */
@@ -98,6 +99,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** docs/api.md §11.5: every enforcement check, by its decision (`error`: a 5xx, the gateway in front denies). */
+  readonly authzChecks = new Counter({
+    name: 'revgw_authz_checks_total',
+    help: 'Enforcement checks (/authz/check), by decision: allow (200), deny (401, 403) or error (5xx).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly upstreamRequests = new Counter({
     name: 'revgw_upstream_requests_total',
     help: 'Revocations sent to the upstream authorization server (or refused by the open circuit), by outcome.',
@@ -132,6 +141,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     for (const scope of ['ip', 'client']) this.throttled.inc({ scope }, 0);
     for (const result of ['active', 'inactive']) this.introspections.inc({ result }, 0);
+    for (const result of ['allow', 'deny', 'error']) this.authzChecks.inc({ result }, 0);
     for (const outcome of UPSTREAM_OUTCOMES) this.upstreamRequests.inc({ outcome }, 0);
     for (const method of AUTH_FAILURE_METHODS) this.clientAuthFailures.inc({ method }, 0);
     for (const header of FAPI_HEADERS) this.fapiHeaderRejections.inc({ header }, 0);

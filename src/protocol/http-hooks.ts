@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { isAuthzCheck } from '../authz/check-route';
 import { parseForm } from './form';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
 import { ProtocolError } from './protocol-error';
@@ -20,6 +21,10 @@ export function installResponseHeaders(fastify: FastifyInstance, surface: 'publi
     const { id, rejected } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
     const context = setRequestContext(request.raw, { interactionId: id, surface, profile: surface === 'public' ? matchedProfile(request) : undefined });
     reply.header(INTERACTION_ID_HEADER, id).header('cache-control', 'no-store');
+    // docs/api.md §11.5: the enforcement check never answers 400. An id that is not a UUID is
+    // replaced; the Host header is the API gateway's business, not a reason to let a request by
+    // or to refuse it.
+    if (surface === 'management' && isAuthzCheck(request)) return;
     if (rejected) {
       context.rejectedHeader = INTERACTION_ID_HEADER;
       throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);

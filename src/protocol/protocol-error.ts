@@ -11,6 +11,10 @@ export const STATUS_OF_CODE = {
   invalid_request: 400,
   unsupported_token_type: 400,
   invalid_client: 401,
+  // RFC 6750 §3.1, the enforcement check (docs/api.md §11.5): the access token does not stand.
+  invalid_token: 401,
+  // The enforcement check's caller is not the configured one (docs/api.md §11.5).
+  access_denied: 403,
   not_found: 404,
   method_not_allowed: 405,
   not_acceptable: 406,

@@ -28,7 +28,10 @@ function cdrError(error: ProtocolError): { code: string; title: string } {
     case 'invalid_arrangement':
       return { code: 'urn:au-cds:error:cds-all:Authorisation/InvalidArrangement', title: 'Invalid Consent Arrangement' };
     case 'invalid_client':
+    case 'invalid_token':
       return { code: 'urn:au-cds:error:cds-all:Authorisation/Unauthorized', title: 'Unauthorized' };
+    case 'access_denied':
+      return { code: 'urn:au-cds:error:cds-all:Authorisation/Forbidden', title: 'Forbidden' };
     case 'not_found':
       return { code: 'urn:au-cds:error:cds-all:Resource/NotFound', title: 'Resource Not Found' };
     case 'method_not_allowed':

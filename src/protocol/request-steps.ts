@@ -33,7 +33,8 @@ export interface SharedSteps {
  *     whichever later step answers it (docs/api.md §10).
  *  2. Interaction id, `no-store`, the Host check (docs/api.md §3): every answer from here on
  *     carries them.
- *  3. Public: metrics by profile and status (`onResponse`, so every answer counts).
+ *  3. Metrics by profile and status (`onResponse`, so every answer counts): every public answer,
+ *     and the management port's enforcement check.
  *  4. `Connection: close` on an answer while draining, or given before the body was read.
  *  5. Public: the per-IP budget (docs/api.md §7), before routing, parsing or any database work.
  *     Management: the admin gate, as a hook of each admin route (docs/api.md §9).
@@ -50,7 +51,7 @@ export interface SharedSteps {
 export function installRequestSteps(fastify: FastifyInstance, steps: SurfaceSteps, { logger, metrics, readiness }: SharedSteps): () => void {
   installRequestLog(fastify, logger, steps.surface);
   installResponseHeaders(fastify, steps.surface);
-  if (steps.surface === 'public') installHttpMetrics(fastify, metrics);
+  installHttpMetrics(fastify, metrics, steps.surface);
   fastify.addHook('onSend', async (request, reply, payload) => {
     // `forceCloseConnections: 'idle'` only closes connections idle when close() starts; one
     // answered later would otherwise keep the server open until its keep-alive timeout, past

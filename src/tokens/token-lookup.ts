@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { QueryResultRow } from 'pg';
+import { PreparedStatements } from '../database/pg-pool';
 import type { TokenType } from '../revocation/token-types';
 
 /** docs/api.md §9: a token's confirmation, RFC 8705 §3.1 (`x5t#S256`) or RFC 9449 §6.1 (`jkt`). */
@@ -35,17 +37,22 @@ export interface RegisteredToken {
  */
 @Injectable()
 export class TokenLookup {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  private readonly statements: PreparedStatements;
+
+  constructor(@Inject(DataSource) db: DataSource) {
+    // The hot path of introspection and the check: planned once per connection.
+    this.statements = new PreparedStatements(db);
+  }
 
   async find(tenant: string, hash: Buffer): Promise<RegisteredToken | undefined> {
-    const [row] = (await this.db.query(
-      `SELECT t.token_type AS "tokenType", t.client_id AS "clientId", t.grant_id AS "grantId", t.consent_id AS "consentId",
-              t.subject, t.scope, t.cnf, t.issued_at AS "issuedAt", t.created_at AS "registeredAt", t.expires_at AS "expiresAt",
-              t.revoked_at AS "revokedAt", (t.revoked_at IS NULL AND t.expires_at > now()) AS active, n.issuer AS "tenantIssuer"
-         FROM tokens t JOIN tenants n ON n.name = t.tenant
-        WHERE t.token_hash = $2 AND t.tenant = $1`,
-      [tenant, hash],
-    )) as RegisteredToken[];
+    const [row] = await this.statements.run<RegisteredToken & QueryResultRow>('revgw_token_lookup', LOOKUP_SQL, [tenant, hash]);
     return row;
   }
 }
+
+const LOOKUP_SQL = `
+  SELECT t.token_type AS "tokenType", t.client_id AS "clientId", t.grant_id AS "grantId", t.consent_id AS "consentId",
+         t.subject, t.scope, t.cnf, t.issued_at AS "issuedAt", t.created_at AS "registeredAt", t.expires_at AS "expiresAt",
+         t.revoked_at AS "revokedAt", (t.revoked_at IS NULL AND t.expires_at > now()) AS active, n.issuer AS "tenantIssuer"
+    FROM tokens t JOIN tenants n ON n.name = t.tenant
+   WHERE t.tenant = $1 AND t.token_hash = $2`;

@@ -209,6 +209,7 @@ describe('admin API (management port)', () => {
       ['a cnf thumbprint that is not 43 base64url characters', () => [token(), token({ cnf: { jkt: 'A'.repeat(42) + '=' } })]],
       ['a cnf with an unknown member', () => [token(), token({ cnf: { jkt: 'A'.repeat(43), kid: 'x' } })]],
       ['issued_at without offset', () => [token(), token({ issued_at: '2026-01-01T00:00:00' })]],
+      ['issued_at more than a minute ahead of the gateway’s clock', () => [token(), token({ issued_at: new Date(Date.now() + 5 * 60_000).toISOString() })]],
       ['issued_at after expires_at', () => [token(), token({ issued_at: '2099-01-01T00:00:00Z', expires_at: '2098-01-01T00:00:00Z' })]],
     ])('refuses a batch with %s: 400 and nothing stored', async (_name, build) => {
       const tokens = build();

@@ -86,6 +86,26 @@ describe('database loss', () => {
     expect(await json(await gw.post('/token/introspect', { token }, rs))).toMatchObject({ active: true });
   });
 
+  // docs/api.md §11.5: the check fails closed — a 503 the API gateway in front turns into a denial.
+  it('the enforcement check answers 503 while the database refuses connections, counted as an error', async () => {
+    const token = newToken();
+    await gw.admin('POST', '/admin/tokens', {
+      tokens: [{ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g-check', expires_at: IN_A_YEAR }],
+    });
+    const check = () => fetch(`${gw.managementUrl}/authz/check`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await check()).status).toBe(200);
+    await proxy.refuse();
+    const response = await check();
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(response.headers.get('x-fapi-interaction-id')).toBeTruthy();
+    expect(response.headers.has('x-credential-client-id')).toBe(false);
+    await proxy.restore();
+    const metrics = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^revgw_authz_checks_total\{result="error"\} 1$/m);
+    expect((await check()).status).toBe(200);
+  });
+
   it('answers 503 within the connect timeout when the database stops answering', async () => {
     proxy.blackhole();
     const started = Date.now();
