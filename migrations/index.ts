@@ -4,6 +4,7 @@ import { UpstreamOutbox1795370000000 } from './1795370000000-upstream-outbox';
 import { FamilyChangedGuard1795380000000 } from './1795380000000-family-changed-guard';
 import { ClientRole1795390000000 } from './1795390000000-client-role';
 import { TokenIntrospectionFields1795400000000 } from './1795400000000-token-introspection-fields';
+import { TokenStatusFeed1795420000000 } from './1795420000000-token-status-feed';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   FamilyChangedGuard1795380000000,
   ClientRole1795390000000,
   TokenIntrospectionFields1795400000000,
+  TokenStatusFeed1795420000000,
 ];

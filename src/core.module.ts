@@ -8,6 +8,7 @@ import { ClientCache } from './client-auth/client-cache';
 import type { ClientRow } from './client-auth/client-registry';
 import { Metrics } from './metrics/metrics';
 import { REDIS } from './redis/redis';
+import { TokenStatusCache } from './tokens/token-status-cache';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -21,6 +22,8 @@ export interface SharedServices {
   readonly metrics: Metrics;
   /** Client registrations, shared so that an admin change invalidates what authentication uses. */
   readonly clientCache: ClientCache<ClientRow>;
+  /** Token status for introspection and the check, forgotten on every revocation (docs/api.md §11.6). */
+  readonly tokenStatus: TokenStatusCache;
   /** With REDIS_URL: the process's one connection (src/redis/redis.ts). */
   readonly redis?: Redis;
 }
@@ -36,6 +39,7 @@ export class CoreModule {
       { provide: Readiness, useValue: shared.readiness },
       { provide: Metrics, useValue: shared.metrics },
       { provide: ClientCache, useValue: shared.clientCache },
+      { provide: TokenStatusCache, useValue: shared.tokenStatus },
       { provide: REDIS, useValue: shared.redis ?? null },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };

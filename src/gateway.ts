@@ -9,6 +9,8 @@ import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module';
 import { AuthzModule } from './authz/authz.module';
+import { StatusFeed } from './tokens/status-feed';
+import { TokenStatusCache } from './tokens/token-status-cache';
 import { ClientCache } from './client-auth/client-cache';
 import { TrustedProxies } from './client-auth/mtls';
 import type { AppConfig } from './config/config';
@@ -67,13 +69,16 @@ export interface Gateway {
  */
 export async function startGateway(config: AppConfig, logger: Logger = createRootLogger(config)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
+  const metrics = new Metrics();
+  const { tokenStatus, feed } = tokenStatusOf(config, database, metrics, logger);
   const shared: SharedServices = {
     config,
     dataSource: database.dataSource,
     logger,
     readiness: new Readiness(),
-    metrics: new Metrics(),
+    metrics,
     clientCache: new ClientCache(config.clientCacheTtlMs),
+    tokenStatus,
     redis: config.redisUrl ? openRedis(config.redisUrl) : undefined,
   };
   const apps: INestApplication[] = [];
@@ -110,12 +115,14 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
         shared.readiness.draining = true;
         await publicApp.close();
         await managementApp.close();
+        await feed?.stop();
         if (shared.redis) await closeRedis(shared.redis);
         await database.close();
       },
     };
   } catch (error) {
     await Promise.allSettled(apps.map((app) => app.close()));
+    await feed?.stop();
     if (shared.redis) await closeRedis(shared.redis);
     await database.close();
     throw error;
@@ -205,6 +212,26 @@ function tlsOptions(config: AppConfig): (SecureServerOptions & ServerOptions) | 
  * revgw_outbox_pending counts the outbox whether or not propagation is on, and a start without
  * UPSTREAM_REVOCATION_URL over a non-empty outbox says so: those revocations wait for it.
  */
+/**
+ * docs/api.md §11.6: the token status kept in memory. One embedded database means one process,
+ * whose own revocations are all there is to hear: memory is trusted from the start. On a database
+ * server other replicas revoke too, so memory is trusted only while the change feed listens.
+ */
+function tokenStatusOf(config: AppConfig, database: Database, metrics: Metrics, logger: Logger): { tokenStatus: TokenStatusCache; feed?: StatusFeed } {
+  const counted = {
+    hit: metrics.tokenStatusLookups.labels('hit'),
+    miss: metrics.tokenStatusLookups.labels('miss'),
+    bypass: metrics.tokenStatusLookups.labels('bypass'),
+  };
+  const { maxEntries, ttlMs } = config.tokenStatusCache;
+  const tokenStatus = new TokenStatusCache(maxEntries, ttlMs, database.embedded, (result) => counted[result].inc());
+  metrics.tokenStatusFeedUp.set(tokenStatus.trusted ? 1 : 0);
+  if (database.embedded || maxEntries === 0 || !config.databaseUrl) return { tokenStatus };
+  const feed = new StatusFeed(config.databaseUrl, config.database.connectTimeoutMs, tokenStatus, logger, (up) => metrics.tokenStatusFeedUp.set(up ? 1 : 0));
+  feed.start();
+  return { tokenStatus, feed };
+}
+
 async function watchOutbox({ config, dataSource, metrics, logger }: SharedServices): Promise<void> {
   const outbox = new Outbox(dataSource);
   metrics.observeOutbox(() => outbox.counts());

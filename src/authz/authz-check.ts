@@ -9,6 +9,7 @@ import { requestContext } from '../protocol/request-context';
 import { TENANT_NAME } from '../tenancy/tenant-name';
 import { hashToken } from '../revocation/token-hash';
 import { TokenLookup, type RegisteredToken } from '../tokens/token-lookup';
+import { TokenStatusCache } from '../tokens/token-status-cache';
 import { bearerToken } from './bearer';
 import { credentialHeaders } from './credential-headers';
 
@@ -31,6 +32,7 @@ export class AuthzCheck {
 
   constructor(
     private readonly tokens: TokenLookup,
+    private readonly status: TokenStatusCache,
     private readonly certificates: ClientCertificates,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -55,9 +57,11 @@ export class AuthzCheck {
     if (typeof tenant !== 'string' || !TENANT_NAME.test(tenant)) throw notActive();
     const context = requestContext(request.raw);
     if (context) context.tenant = tenant;
-    // 4. Its standing: a registered access token that is neither expired nor revoked. A database
-    // failure propagates as a 503 (docs/api.md §10): the check fails closed.
-    const registered = await this.tokens.find(tenant, hashToken(token));
+    // 4. Its standing: a registered access token that is neither expired nor revoked, from memory
+    // when it can be trusted (docs/api.md §11.6). A database failure propagates as a 503
+    // (docs/api.md §10): the check fails closed.
+    const hash = hashToken(token);
+    const registered = await this.status.find(tenant, hash, () => this.tokens.find(tenant, hash));
     if (!registered?.active || registered.tokenType !== 'access_token') throw notActive();
     if (context) context.clientId = registered.clientId;
     // 5. RFC 8705 §3: a certificate-bound token only with that certificate.

@@ -42,6 +42,8 @@ export interface AppConfig {
   readonly adminApiToken?: string;
   /** docs/api.md §11.5: the shared secret of the enforcement check's callers, when there is one. */
   readonly authzCheckToken?: string;
+  /** docs/api.md §11.6: the in-memory token status of introspection and the check. */
+  readonly tokenStatusCache: { readonly maxEntries: number; readonly ttlMs: number };
   readonly profiles: ReadonlySet<ProfileName>;
   readonly defaultLevel?: RevocationLevel;
   readonly shutdownGraceMs: number;
@@ -144,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     issuer: vars.ISSUER.replace(/\/+$/, ''),
     adminApiToken: vars.ADMIN_API_TOKEN,
     authzCheckToken: vars.AUTHZ_CHECK_TOKEN,
+    tokenStatusCache: { maxEntries: vars.TOKEN_STATUS_CACHE_ENTRIES, ttlMs: vars.TOKEN_STATUS_CACHE_TTL_MS },
     profiles: new Set(vars.PROFILES),
     defaultLevel: vars.REVOCATION_DEFAULT_LEVEL,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,

@@ -61,8 +61,9 @@ export const FEATURES = {
     switchedOnBy: 'UPSTREAM_REVOCATION_URL',
   },
   enforcement: {
-    title: 'Enforcement check',
-    about: 'The check that API gateways (NGINX `auth_request`, Envoy `ext_authz`, Traefik ForwardAuth) ask on the management port (docs/api.md §11.5).',
+    title: 'Resource servers',
+    about:
+      'Introspection, the enforcement check that API gateways (NGINX `auth_request`, Envoy `ext_authz`, Traefik ForwardAuth) ask on the management port, and the token status they share in memory (docs/api.md §11).',
   },
   logging: { title: 'Logging', about: 'JSON lines on stdout (docs/api.md §10); secrets never reach them.' },
 } as const satisfies Record<string, FeatureInfo>;

@@ -173,6 +173,19 @@ export const VARIABLES = {
     sensitive: true,
     ...pattern(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable ASCII characters without spaces'),
   },
+  TOKEN_STATUS_CACHE_ENTRIES: {
+    feature: 'enforcement',
+    description:
+      'Registered tokens kept in memory for introspection and the check (docs/api.md §11.6), the oldest going first; a revocation on any replica removes its entries as it commits. `0` turns the cache off.',
+    default: '100000',
+    ...integer(0, 10_000_000),
+  },
+  TOKEN_STATUS_CACHE_TTL_MS: {
+    feature: 'enforcement',
+    description: 'The longest an entry of the token status cache is kept (never past the token’s expiry).',
+    default: '60000',
+    ...integer(1000, 3_600_000),
+  },
   LOG_LEVEL: { feature: 'logging', description: 'The pino level.', default: 'info', ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   LOG_FORMAT: {
     feature: 'logging',

@@ -10,6 +10,7 @@ import { requiredToken } from '../revocation/revocation-params';
 import { hashToken } from '../revocation/token-hash';
 import { SigningKeys } from '../signing/signing-keys';
 import { TokenLookup } from '../tokens/token-lookup';
+import { TokenStatusCache } from '../tokens/token-status-cache';
 import { INACTIVE, numericDate, registeredTokenAnswer, type IntrospectionAnswer } from './introspection-answer';
 
 /** RFC 9701 §4: the media type a resource server asks for to get a signed answer. */
@@ -44,6 +45,7 @@ export class IntrospectionPipeline {
   constructor(
     private readonly caller: CallerSteps,
     private readonly tokens: TokenLookup,
+    private readonly status: TokenStatusCache,
     private readonly signing: SigningKeys,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -58,7 +60,9 @@ export class IntrospectionPipeline {
     // by hash covers every type, so it is not read (CallerSteps has refused it repeated).
     const token = requiredToken(form);
     // 7. The token's standing.
-    const registered = await this.tokens.find(tenant, hashToken(token));
+    // From memory when it can be trusted (docs/api.md §11.6), else one lookup by primary key.
+    const hash = hashToken(token);
+    const registered = await this.status.find(tenant, hash, () => this.tokens.find(tenant, hash));
     const answer = registered ? registeredTokenAnswer(registered, this.config.issuer) : INACTIVE;
     // 8. RFC 9701 §5: the answer as the `token_introspection` claim of a JWT signed by the
     // gateway, addressed to the resource server that asked.

@@ -107,6 +107,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** docs/api.md §11.6: lookups of introspection and the check, by what the token status cache did. */
+  readonly tokenStatusLookups = new Counter({
+    name: 'revgw_token_status_lookups_total',
+    help: 'Token lookups of introspection and the check: hit (memory), miss (the database, then kept) or bypass (the database: the change feed is down or the cache off).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  /** 1 while the change feed from PostgreSQL listens, 0 while it does not (memory is not used then). */
+  readonly tokenStatusFeedUp = new Gauge({
+    name: 'revgw_token_status_feed_up',
+    help: 'Whether this replica hears every revocation as it commits (1), so that it may answer from memory.',
+    registers: [this.registry],
+  });
+
   readonly upstreamRequests = new Counter({
     name: 'revgw_upstream_requests_total',
     help: 'Revocations sent to the upstream authorization server (or refused by the open circuit), by outcome.',
@@ -142,6 +157,7 @@ export class Metrics {
     for (const scope of ['ip', 'client']) this.throttled.inc({ scope }, 0);
     for (const result of ['active', 'inactive']) this.introspections.inc({ result }, 0);
     for (const result of ['allow', 'deny', 'error']) this.authzChecks.inc({ result }, 0);
+    for (const result of ['hit', 'miss', 'bypass']) this.tokenStatusLookups.inc({ result }, 0);
     for (const outcome of UPSTREAM_OUTCOMES) this.upstreamRequests.inc({ outcome }, 0);
     for (const method of AUTH_FAILURE_METHODS) this.clientAuthFailures.inc({ method }, 0);
     for (const header of FAPI_HEADERS) this.fapiHeaderRejections.inc({ header }, 0);

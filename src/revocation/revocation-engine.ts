@@ -5,6 +5,7 @@ import { failsEveryRequest, retryingConflicts } from '../database/db-errors';
 import { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
 import { TenantRegistry } from '../tenancy/tenant-registry';
+import { TokenStatusCache } from '../tokens/token-status-cache';
 import { GroupCommit, statementSlots } from '../database/group-commit';
 import type { RevocationLevel } from './levels';
 import {
@@ -50,6 +51,7 @@ export class RevocationEngine {
     private readonly tenants: TenantRegistry,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly status: TokenStatusCache,
   ) {
     // Half the pool for revocation statements: the rest stays free for client lookups, jti
     // inserts and outbox updates, and requests beyond that wait for the next batch instead of
@@ -71,12 +73,14 @@ export class RevocationEngine {
   /** One revocation; under load it shares its statement with others (group commit). */
   async revoke(request: RevocationRequest): Promise<RevocationResult> {
     const result = await this.group.submit(request);
+    this.committed(request.tenant, result);
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: result.presentedRevoked ? result.tokenType : null });
     return result;
   }
 
   async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
     const result = toResult(await retryingConflicts(() => this.store.revokeConsent(request)));
+    this.committed(request.tenant, result);
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: null });
     return result;
   }
@@ -85,8 +89,18 @@ export class RevocationEngine {
   async revokeInBulk(request: BulkRevocationRequest): Promise<RevocationResult> {
     if (!(await this.tenants.exists(request.tenant))) throw ProtocolError.invalidRequest(`unknown tenant ${request.tenant}`);
     const result = toResult(await retryingConflicts(() => this.store.revokeInBulk(request)));
+    this.committed(request.tenant, result);
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, 'admin');
     return result;
+  }
+
+  /**
+   * docs/api.md §11.6: once a revocation has committed, and before it is answered, this process
+   * forgets its tenant's token status, so that introspection and the check here never answer from
+   * before it. Other replicas hear of it from the change feed, token by token.
+   */
+  private committed(tenant: string, result: RevocationResult): void {
+    if (result.revokedAccess + result.revokedRefresh > 0) this.status.forgetTenant(tenant);
   }
 
   private async revokeMany(requests: RevocationRequest[]): Promise<RevocationResult[]> {

@@ -1,0 +1,134 @@
+import { Client, type Notification } from 'pg';
+import type { Logger } from 'pino';
+import type { TokenStatusCache } from './token-status-cache';
+
+export const STATUS_CHANNEL = 'revgw_token_status';
+
+/** How often the listening connection proves it is alive, and how long an answer may take. */
+const PING_EVERY_MS = 400;
+const PING_TIMEOUT_MS = 400;
+const RECONNECT_MS = { first: 100, max: 5000 };
+
+/**
+ * The change feed of docs/api.md §11.6: one connection per replica, outside the pool, listening
+ * on `revgw_token_status` (migration 1795420000000 sends to it from the revoking transaction).
+ * Each message makes the cache forget what it names. The connection is pinged every 400 ms: a
+ * notification committed before a ping was answered has arrived, so while pings are answered
+ * memory is at most ~0.8 s behind the database, within the contract's 1 s. When the connection
+ * fails, stalls or cannot be made, the cache stops being trusted (every answer comes from the
+ * database) until a new connection listens again.
+ */
+export class StatusFeed {
+  private client?: Client;
+  private timer?: NodeJS.Timeout;
+  private retryMs = RECONNECT_MS.first;
+  private stopped = false;
+  /** Connections already given up: an `error` and an `end` of one connection reconnect once. */
+  private readonly gone = new WeakSet<Client>();
+
+  constructor(
+    private readonly url: string,
+    private readonly connectTimeoutMs: number,
+    private readonly cache: TokenStatusCache,
+    private readonly logger: Logger,
+    private readonly onState: (up: boolean) => void = () => undefined,
+  ) {}
+
+  /** Starts listening in the background; the cache is trusted only once the first LISTEN is done. */
+  start(): void {
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.drop();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      application_name: 'fapi-revocation-gateway status feed',
+      keepAlive: true,
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    client.on('notification', (message) => this.apply(message));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${STATUS_CHANNEL}`);
+    } catch (error) {
+      this.lost(client, error);
+      return;
+    }
+    if (this.stopped) return void client.end().catch(() => undefined);
+    this.client = client;
+    this.retryMs = RECONNECT_MS.first;
+    // What was revoked while nobody listened is unknown: start from nothing.
+    this.cache.trusted = true;
+    this.onState(true);
+    this.logger.info('token status feed listening');
+    this.schedulePing(client);
+  }
+
+  private schedulePing(client: Client): void {
+    this.timer = setTimeout(async () => {
+      if (this.client !== client) return;
+      let timeout: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          client.query('SELECT 1'),
+          new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer to a ping within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
+        ]);
+        this.schedulePing(client);
+      } catch (error) {
+        this.lost(client, error);
+      } finally {
+        clearTimeout(timeout);
+      }
+    }, PING_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** `tokens <tenant> <hex>,<hex>…` or `tenant <tenant>`; anything else forgets everything. */
+  private apply(message: Notification): void {
+    if (message.channel !== STATUS_CHANNEL) return;
+    const [kind, tenant, hashes] = (message.payload ?? '').split(' ');
+    if (kind === 'tokens' && tenant && hashes) {
+      this.cache.forgetTokens(
+        tenant,
+        hashes.split(',').map((hex) => Buffer.from(hex, 'hex')),
+      );
+    } else if (kind === 'tenant' && tenant) {
+      this.cache.forgetTenant(tenant);
+    } else {
+      this.cache.trusted = this.cache.trusted;
+    }
+  }
+
+  private lost(client: Client, error: unknown): void {
+    if (this.gone.has(client)) return;
+    this.gone.add(client);
+    const wasUp = this.client === client;
+    if (wasUp) this.client = undefined;
+    this.cache.trusted = false;
+    if (wasUp) {
+      this.onState(false);
+      this.logger.warn({ err: { message: (error as Error).message } }, 'token status feed lost: answering from the database until it listens again');
+    }
+    void client.end().catch(() => undefined);
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.connect(), this.retryMs);
+    this.timer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MS.max);
+  }
+
+  private async drop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}
