@@ -3,6 +3,7 @@ import { ClientAssertionJtis1795360000000 } from './1795360000000-client-asserti
 import { UpstreamOutbox1795370000000 } from './1795370000000-upstream-outbox';
 import { FamilyChangedGuard1795380000000 } from './1795380000000-family-changed-guard';
 import { ClientRole1795390000000 } from './1795390000000-client-role';
+import { SigningKeys1795410000000 } from './1795410000000-signing-keys';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   UpstreamOutbox1795370000000,
   FamilyChangedGuard1795380000000,
   ClientRole1795390000000,
+  SigningKeys1795410000000,
 ];

@@ -8,6 +8,7 @@ import { ClientCache } from './client-auth/client-cache';
 import type { ClientRow } from './client-auth/client-registry';
 import { Metrics } from './metrics/metrics';
 import { REDIS } from './redis/redis';
+import { SigningKeys } from './signing/signing-keys';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -23,6 +24,8 @@ export interface SharedServices {
   readonly clientCache: ClientCache<ClientRow>;
   /** With REDIS_URL: the process's one connection (src/redis/redis.ts). */
   readonly redis?: Redis;
+  /** The gateway's signing key (docs/api.md §13), the same on every replica. */
+  readonly signingKeys: SigningKeys;
 }
 
 @Global()
@@ -37,6 +40,7 @@ export class CoreModule {
       { provide: Metrics, useValue: shared.metrics },
       { provide: ClientCache, useValue: shared.clientCache },
       { provide: REDIS, useValue: shared.redis ?? null },
+      { provide: SigningKeys, useValue: shared.signingKeys },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -26,6 +26,7 @@ import { clientErrorHandlerFor, connectHandlerFor, expectationHandlerFor, framew
 import { validationPipe } from './protocol/validation';
 import { closeRedis, openRedis } from './redis/redis';
 import { RevocationModule } from './revocation/revocation.module';
+import { SigningKeys } from './signing/signing-keys';
 import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
 
@@ -55,6 +56,7 @@ export interface Gateway {
   readonly managementUrl: string;
   readonly database: Database;
   readonly readiness: Readiness;
+  readonly signingKeys: SigningKeys;
   /** Stops accepting, lets in-flight requests finish, closes the Redis connection and the pool (and the embedded database). */
   close(): Promise<void>;
 }
@@ -66,6 +68,13 @@ export interface Gateway {
  */
 export async function startGateway(config: AppConfig, logger: Logger = createRootLogger(config)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
+  let signingKeys: SigningKeys;
+  try {
+    signingKeys = await SigningKeys.load(config, database.dataSource, logger);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const shared: SharedServices = {
     config,
     dataSource: database.dataSource,
@@ -74,6 +83,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     metrics: new Metrics(),
     clientCache: new ClientCache(config.clientCacheTtlMs),
     redis: config.redisUrl ? openRedis(config.redisUrl) : undefined,
+    signingKeys,
   };
   const apps: INestApplication[] = [];
   try {
@@ -102,6 +112,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       managementUrl: `http://127.0.0.1:${port(managementApp)}`,
       database,
       readiness: shared.readiness,
+      signingKeys,
       async close() {
         // docs/api.md §1: readiness says 503 at once; the public port stops taking requests and lets
         // in-flight ones finish; the management port stays up meanwhile, so probes keep getting

@@ -12,6 +12,7 @@ import { APP_CONFIG } from '../core.module';
 import { MetadataController } from '../discovery/metadata.controller';
 import { OpenApiController } from '../discovery/openapi.controller';
 import { REDIS } from '../redis/redis';
+import { JwksController } from '../signing/jwks.controller';
 import { TenantDirectory } from '../tenancy/tenant-directory';
 import { TenantRegistry } from '../tenancy/tenant-registry';
 import { UpstreamModule } from '../upstream/upstream.module';
@@ -30,7 +31,7 @@ export class RevocationModule {
       module: RevocationModule,
       imports: [UpstreamModule.register(config)],
       // A profile switched off by PROFILES has no route at all (404).
-      controllers: [MetadataController, OpenApiController, ...[...profiles].map(profileController)],
+      controllers: [MetadataController, OpenApiController, JwksController, ...[...profiles].map(profileController)],
       providers: [
         ClientAuthenticator,
         ClientRegistry,
