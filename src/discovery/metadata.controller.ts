@@ -2,6 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { PROFILE_ROWS } from '../protocol/profiles';
+import { JWKS_PATH } from '../signing/jwks.controller';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
@@ -22,6 +23,8 @@ export class MetadataController {
     const contract = config.profiles.has('rfc7009') ? PROFILE_ROWS.rfc7009 : undefined;
     this.metadata = {
       issuer: config.issuer,
+      // RFC 8414 §2: where the keys that sign the gateway's answers are (docs/api.md §13).
+      jwks_uri: config.issuer + JWKS_PATH,
       ...(contract
         ? {
             revocation_endpoint: config.issuer + contract.route,

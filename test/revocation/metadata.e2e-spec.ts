@@ -15,6 +15,7 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
       expect(response.headers.get('x-fapi-interaction-id')).toBeTruthy();
       expect(await json(response)).toEqual({
         issuer: 'https://rev.bank.example',
+        jwks_uri: 'https://rev.bank.example/jwks.json',
         revocation_endpoint: 'https://rev.bank.example/token/revoke',
         revocation_endpoint_auth_methods_supported: [
           'client_secret_basic',
@@ -46,7 +47,10 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
 
     // RFC 8414's revocation_endpoint is an RFC 7009 endpoint (200 on success); the fapi route answers 204.
     it('advertises no revocation endpoint: the rfc7009 route is off, and the fapi route is not one', async () => {
-      expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({ issuer: 'http://localhost:8080' });
+      expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({
+        issuer: 'http://localhost:8080',
+        jwks_uri: 'http://localhost:8080/jwks.json',
+      });
     });
   });
 });
