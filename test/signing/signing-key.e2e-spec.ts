@@ -69,6 +69,14 @@ describe('the signing key (docs/api.md §13)', () => {
       ]);
     });
 
+    it('answers HEAD like GET, without a body', async () => {
+      const response = await fetch(`${gw.publicUrl}/jwks.json`, { method: 'HEAD' });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/jwk-set\+json/);
+      expect(response.headers.get('cache-control')).toBe('public, max-age=300');
+      expect(await response.text()).toBe('');
+    });
+
     it('answers 405 to POST, and is not on the management port', async () => {
       const response = await fetch(`${gw.publicUrl}/jwks.json`, { method: 'POST' });
       expect(response.status).toBe(405);
