@@ -5,6 +5,7 @@ import { FamilyChangedGuard1795380000000 } from './1795380000000-family-changed-
 import { ClientRole1795390000000 } from './1795390000000-client-role';
 import { TokenIntrospectionFields1795400000000 } from './1795400000000-token-introspection-fields';
 import { TokenStatusFeed1795420000000 } from './1795420000000-token-status-feed';
+import { SigningKeys1795410000000 } from './1795410000000-signing-keys';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
 export const migrations = [
@@ -14,5 +15,6 @@ export const migrations = [
   FamilyChangedGuard1795380000000,
   ClientRole1795390000000,
   TokenIntrospectionFields1795400000000,
+  SigningKeys1795410000000,
   TokenStatusFeed1795420000000,
 ];

@@ -9,6 +9,7 @@ import type { ClientRow } from './client-auth/client-registry';
 import { Metrics } from './metrics/metrics';
 import { REDIS } from './redis/redis';
 import { TokenStatusCache } from './tokens/token-status-cache';
+import { SigningKeys } from './signing/signing-keys';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -26,6 +27,8 @@ export interface SharedServices {
   readonly tokenStatus: TokenStatusCache;
   /** With REDIS_URL: the process's one connection (src/redis/redis.ts). */
   readonly redis?: Redis;
+  /** The gateway's signing key (docs/api.md §13), the same on every replica. */
+  readonly signingKeys: SigningKeys;
 }
 
 @Global()
@@ -41,6 +44,7 @@ export class CoreModule {
       { provide: ClientCache, useValue: shared.clientCache },
       { provide: TokenStatusCache, useValue: shared.tokenStatus },
       { provide: REDIS, useValue: shared.redis ?? null },
+      { provide: SigningKeys, useValue: shared.signingKeys },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
   }

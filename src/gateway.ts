@@ -29,6 +29,7 @@ import { clientErrorHandlerFor, connectHandlerFor, expectationHandlerFor, framew
 import { validationPipe } from './protocol/validation';
 import { closeRedis, openRedis } from './redis/redis';
 import { PublicApiModule } from './public-api.module';
+import { SigningKeys } from './signing/signing-keys';
 import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
 
@@ -58,6 +59,7 @@ export interface Gateway {
   readonly managementUrl: string;
   readonly database: Database;
   readonly readiness: Readiness;
+  readonly signingKeys: SigningKeys;
   /** Stops accepting, lets in-flight requests finish, closes the Redis connection and the pool (and the embedded database). */
   close(): Promise<void>;
 }
@@ -69,6 +71,13 @@ export interface Gateway {
  */
 export async function startGateway(config: AppConfig, logger: Logger = createRootLogger(config)): Promise<Gateway> {
   const database = await openDatabase(config, logger);
+  let signingKeys: SigningKeys;
+  try {
+    signingKeys = await SigningKeys.load(config, database.dataSource, logger);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const metrics = new Metrics();
   const { tokenStatus, feed } = tokenStatusOf(config, database, metrics, logger);
   const shared: SharedServices = {
@@ -80,6 +89,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     clientCache: new ClientCache(config.clientCacheTtlMs),
     tokenStatus,
     redis: config.redisUrl ? openRedis(config.redisUrl) : undefined,
+    signingKeys,
   };
   const apps: INestApplication[] = [];
   try {
@@ -108,6 +118,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       managementUrl: `http://127.0.0.1:${port(managementApp)}`,
       database,
       readiness: shared.readiness,
+      signingKeys,
       async close() {
         // docs/api.md §1: readiness says 503 at once; the public port stops taking requests and lets
         // in-flight ones finish; the management port stays up meanwhile, so probes keep getting

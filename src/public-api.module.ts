@@ -16,6 +16,7 @@ import { IntrospectionPipeline } from './introspection/introspection-pipeline';
 import { CallerSteps } from './protocol/caller-steps';
 import type { ProfileName } from './protocol/profiles';
 import { REDIS } from './redis/redis';
+import { JwksController } from './signing/jwks.controller';
 import { TokenLookup } from './tokens/token-lookup';
 import { TenantDirectory } from './tenancy/tenant-directory';
 import { TenantRegistry } from './tenancy/tenant-registry';
@@ -38,7 +39,7 @@ export class PublicApiModule {
       module: PublicApiModule,
       imports: [UpstreamModule.register(config)],
       // A profile switched off by PROFILES has no route at all (404).
-      controllers: [MetadataController, OpenApiController, ...[...config.profiles].map(controllerOf)],
+      controllers: [MetadataController, OpenApiController, JwksController, ...[...config.profiles].map(controllerOf)],
       providers: [
         CallerSteps,
         IntrospectionPipeline,

@@ -1,3 +1,4 @@
+import { readSigningJwk, readVerificationJwk } from '../signing/signing-jwk';
 import type { Feature } from './variable-kinds';
 import type { Name, Settings } from './variables';
 
@@ -50,6 +51,24 @@ export const RULES: readonly Rule[] = [
     problem: (s) =>
       lockTimeoutMs(s) >= s.DATABASE_STATEMENT_TIMEOUT_MS
         ? `DATABASE_LOCK_TIMEOUT_MS must be below DATABASE_STATEMENT_TIMEOUT_MS (${s.DATABASE_STATEMENT_TIMEOUT_MS})`
+        : undefined,
+  },
+  {
+    feature: 'signing',
+    says: '`SIGNING_KEY_PREVIOUS` is set only together with `SIGNING_KEY` (a generated key is never rotated this way).',
+    checkedWhen: 'valid',
+    names: ['SIGNING_KEY', 'SIGNING_KEY_PREVIOUS'],
+    problem: (s) =>
+      s.SIGNING_KEY_PREVIOUS && !s.SIGNING_KEY ? 'SIGNING_KEY_PREVIOUS needs SIGNING_KEY: the previous key is published beside the one configured' : undefined,
+  },
+  {
+    feature: 'signing',
+    says: '`SIGNING_KEY` and `SIGNING_KEY_PREVIOUS` have different `kid`s, so that a verifier can tell them apart.',
+    checkedWhen: 'valid',
+    names: ['SIGNING_KEY', 'SIGNING_KEY_PREVIOUS'],
+    problem: (s) =>
+      s.SIGNING_KEY && s.SIGNING_KEY_PREVIOUS && readSigningJwk(s.SIGNING_KEY).kid === readVerificationJwk(s.SIGNING_KEY_PREVIOUS).kid
+        ? 'SIGNING_KEY and SIGNING_KEY_PREVIOUS have the same kid: a rotation needs a new key with a kid of its own'
         : undefined,
   },
   {

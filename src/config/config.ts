@@ -3,6 +3,7 @@ import { plainToInstance, Transform } from 'class-transformer';
 import { IsOptional, ValidateIf, validateSync } from 'class-validator';
 import type { RevocationLevel } from '../revocation/levels';
 import type { ProfileName } from '../protocol/profiles';
+import { readSigningJwk, readVerificationJwk, type SigningKeyMaterial, type VerificationKey } from '../signing/signing-jwk';
 import type { UpstreamDialect } from '../upstream/upstream-outcome';
 import { problemLines } from './env-validation';
 import { lockTimeoutMs, RULES } from './config-rules';
@@ -63,6 +64,8 @@ export interface AppConfig {
   };
   /** Set when revocations are propagated to an upstream authorization server (docs/api.md §6). */
   readonly upstream?: UpstreamConfig;
+  /** Set with SIGNING_KEY (docs/api.md §13); unset, the key is the one kept in the database. */
+  readonly signing?: { readonly key: SigningKeyMaterial; readonly previous?: VerificationKey };
   readonly logLevel: string;
   readonly logFormat: 'json' | 'pretty';
 }
@@ -174,6 +177,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           previousEncryptionKey: vars.TOKEN_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(vars.TOKEN_ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
           maxAttempts: vars.UPSTREAM_OUTBOX_MAX_ATTEMPTS,
         }
+      : undefined,
+    signing: vars.SIGNING_KEY
+      ? { key: readSigningJwk(vars.SIGNING_KEY), previous: vars.SIGNING_KEY_PREVIOUS ? readVerificationJwk(vars.SIGNING_KEY_PREVIOUS) : undefined }
       : undefined,
     logLevel: vars.LOG_LEVEL,
     logFormat: vars.LOG_FORMAT,

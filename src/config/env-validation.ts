@@ -2,6 +2,7 @@ import { ValidateBy, type ValidationError } from 'class-validator';
 import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { TrustedProxies } from '../client-auth/mtls';
+import { readSigningJwk, readVerificationJwk, SigningKeyProblem } from '../signing/signing-jwk';
 
 // The building blocks src/config/variables.ts declares each variable with: how a value converts and
 // the checks class-validator has no decorator for.
@@ -96,3 +97,25 @@ export const IsAes256Key = () =>
       defaultMessage: () => 'must be 32 random bytes in base64 (openssl rand -base64 32)',
     },
   });
+
+/**
+ * A private JWK the gateway can sign with (docs/api.md §13, src/signing/signing-jwk.ts). The
+ * message is the refusal's own fixed sentence, which never repeats a value of the key.
+ */
+export const IsSigningJwk = ({ publicEnough = false } = {}) =>
+  ValidateBy({
+    name: 'isSigningJwk',
+    validator: {
+      validate: (value) => signingJwkProblem(value, publicEnough) === undefined,
+      defaultMessage: (args) => signingJwkProblem(args?.value, publicEnough) ?? 'must be a JWK',
+    },
+  });
+
+function signingJwkProblem(value: unknown, publicEnough: boolean): string | undefined {
+  try {
+    (publicEnough ? readVerificationJwk : readSigningJwk)(typeof value === 'string' ? value : undefined);
+    return undefined;
+  } catch (error) {
+    return error instanceof SigningKeyProblem ? error.message : 'must be a JWK';
+  }
+}

@@ -1,5 +1,6 @@
 import { IsBoolean, IsIn, IsInt, Matches, Max, Min } from 'class-validator';
-import { IsAes256Key, IsReadableFile, IsUrlWith, toBoolean, toInteger, type Raw } from './env-validation';
+import { SIGNING_ALGORITHMS } from '../signing/signing-jwk';
+import { IsAes256Key, IsReadableFile, IsSigningJwk, IsUrlWith, toBoolean, toInteger, type Raw } from './env-validation';
 
 /*
  * How a variable of src/config/variables.ts is declared: the features variables belong to, and the
@@ -55,6 +56,10 @@ export const FEATURES = {
     about: 'Certificates forwarded by a proxy, the proxies believed, and the client registration cache (docs/api.md §5).',
   },
   throttling: { title: 'Throttling', about: 'Two budgets per window on the public port (docs/api.md §7).' },
+  signing: {
+    title: 'Signing key',
+    about: 'The key the gateway signs its introspection answers and security event tokens with, published at `/jwks.json` (docs/api.md §13).',
+  },
   upstream: {
     title: 'Upstream propagation',
     about: "Revocations sent on to the bank's authorization server (docs/api.md §6).",
@@ -91,3 +96,7 @@ export const pattern = (regex: RegExp, message: string): Kind<string> => ({ acce
 export const custom = <T>(accepts: string, checks: PropertyDecorator[], parse?: (raw: Raw) => unknown): Kind<T> => ({ accepts, checks, parse });
 export const readableFile = (): Kind<string> => ({ accepts: 'path of a readable file', checks: [IsReadableFile()] });
 export const aes256Key = (): Kind<string> => ({ accepts: '32 bytes in base64 or base64url', checks: [IsAes256Key()] });
+export const signingJwk = ({ publicEnough = false } = {}): Kind<string> => ({
+  accepts: `${publicEnough ? 'private or public' : 'private'} JWK (JSON) for ${SIGNING_ALGORITHMS.map(code).join(', ')}; RSA of at least 2048 bits`,
+  checks: [IsSigningJwk({ publicEnough })],
+});

@@ -3,7 +3,7 @@ import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 import { REVOCATION_LEVELS } from '../revocation/levels';
 import { UPSTREAM_DIALECTS } from '../upstream/upstream-outcome';
 import { IsBindAddress, IsCidrList, toList } from './env-validation';
-import { aes256Key, boolean, code, custom, integer, oneOf, pattern, readableFile, url, type Variable } from './variable-kinds';
+import { aes256Key, boolean, code, custom, integer, oneOf, pattern, readableFile, signingJwk, url, type Variable } from './variable-kinds';
 
 /**
  * Every environment variable the gateway reads, declared once: what it means, its default, whether
@@ -185,6 +185,20 @@ export const VARIABLES = {
     description: 'The longest an entry of the token status cache is kept (never past the token’s expiry).',
     default: '60000',
     ...integer(1000, 3_600_000),
+  },
+  SIGNING_KEY: {
+    feature: 'signing',
+    description:
+      'The private JWK the gateway signs with; its `alg` says which algorithm (an RSA key without one signs PS256), its `kid` names it (else its RFC 7638 thumbprint). Unset: an ES256 key made at the first start and kept in the database, shared by every replica.',
+    sensitive: true,
+    ...signingJwk(),
+  },
+  SIGNING_KEY_PREVIOUS: {
+    feature: 'signing',
+    description:
+      'The key before a rotation, as it was or its public members only: published at `/jwks.json` after the current one, never used to sign. Drop it once nothing it signed is still in use.',
+    sensitive: true,
+    ...signingJwk({ publicEnough: true }),
   },
   LOG_LEVEL: { feature: 'logging', description: 'The pino level.', default: 'info', ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   LOG_FORMAT: {

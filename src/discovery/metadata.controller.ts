@@ -1,7 +1,9 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
+import { SigningKeys } from '../signing/signing-keys';
 import { PROFILE_ROWS } from '../protocol/profiles';
+import { JWKS_PATH } from '../signing/jwks.controller';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
@@ -18,7 +20,7 @@ export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 export class MetadataController {
   private readonly metadata: Record<string, unknown>;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(SigningKeys) signing: SigningKeys) {
     const mutualTls = config.tls !== undefined || (config.mtlsClientCertHeader !== undefined && config.trustedProxies.length > 0);
     const contract = config.profiles.has('rfc7009') ? PROFILE_ROWS.rfc7009 : undefined;
     const introspection = config.profiles.has('introspect') ? PROFILE_ROWS.introspect : undefined;
@@ -26,6 +28,8 @@ export class MetadataController {
       methods.filter((method) => mutualTls || (method !== 'tls_client_auth' && method !== 'self_signed_tls_client_auth'));
     this.metadata = {
       issuer: config.issuer,
+      // RFC 8414 §2: where the keys that sign the gateway's answers are (docs/api.md §13).
+      jwks_uri: config.issuer + JWKS_PATH,
       ...(contract
         ? {
             revocation_endpoint: config.issuer + contract.route,
@@ -39,6 +43,8 @@ export class MetadataController {
             introspection_endpoint: config.issuer + introspection.route,
             introspection_endpoint_auth_methods_supported: served(introspection.methods),
             introspection_endpoint_auth_signing_alg_values_supported: introspection.algorithms,
+            // RFC 9701 §7: how signed introspection answers are signed.
+            introspection_signing_alg_values_supported: [signing.alg],
           }
         : {}),
     };

@@ -2,6 +2,8 @@ import type { AppConfig } from '../config/config';
 import { PROFILE_ROWS, profileRow, type Answer, type IntrospectionRow, type ProfileName, type ProfileRow, type RevocationRow } from '../protocol/profiles';
 import { STATUS_OF_CODE } from '../protocol/protocol-error';
 import { ERROR_SHAPES } from '../protocol/renderers';
+import { JWKS_PATH } from '../signing/jwks.controller';
+import { SIGNING_ALGORITHMS } from '../signing/signing-jwk';
 import { METADATA_PATH } from './metadata.controller';
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -70,6 +72,35 @@ const REQUEST_HEADERS = [
   },
   { name: 'Issuer', in: 'header', required: false, description: 'Selects the tenant registered with this issuer.', schema: { type: 'string' } },
 ];
+
+/** docs/api.md §13: public members only (RFC 7518 §6.2.1, §6.3.1; RFC 8037 §2). */
+const JWK_SET_SCHEMA = {
+  type: 'object',
+  required: ['keys'],
+  properties: {
+    keys: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 2,
+      items: {
+        type: 'object',
+        required: ['kty', 'kid', 'alg', 'use'],
+        properties: {
+          kty: { enum: ['EC', 'RSA', 'OKP'] },
+          kid: { type: 'string' },
+          alg: { enum: [...SIGNING_ALGORITHMS] },
+          use: { const: 'sig' },
+          crv: { enum: ['P-256', 'Ed25519'] },
+          x: { type: 'string' },
+          y: { type: 'string' },
+          n: { type: 'string' },
+          e: { type: 'string' },
+        },
+        additionalProperties: false,
+      },
+    },
+  },
+};
 
 /** The status of an answer: the row's success status, or its refusal's. */
 const statusOf = (row: RevocationRow, answer: Answer) => (answer === 'success' ? row.success.status : STATUS_OF_CODE[answer.code]);
@@ -210,6 +241,23 @@ export function openApiDocument(config: AppConfig): Json {
       responses: { 200: { description: 'Metadata.', headers: RESPONSE_HEADERS, content: { 'application/json': { schema: { type: 'object' } } } } },
     },
   };
+  paths[JWKS_PATH] = {
+    get: {
+      operationId: 'jwks',
+      summary: 'The public keys the gateway signs with (RFC 7517 JWK Set), the current one first',
+      tags: ['discovery'],
+      responses: {
+        200: {
+          description: 'JWK Set: each key with kid, alg and use "sig", never a private member.',
+          headers: {
+            'x-fapi-interaction-id': RESPONSE_HEADERS['x-fapi-interaction-id'],
+            'Cache-Control': header('Five minutes.', { type: 'string', const: 'public, max-age=300' }),
+          },
+          content: { 'application/jwk-set+json': { schema: { $ref: '#/components/schemas/jwk_set' } } },
+        },
+      },
+    },
+  };
   paths[OPENAPI_PATH] = {
     get: {
       operationId: 'openapi',
@@ -230,7 +278,7 @@ export function openApiDocument(config: AppConfig): Json {
     tags: [{ name: 'revocation' }, { name: 'introspection' }, { name: 'discovery' }],
     paths,
     components: {
-      schemas: Object.fromEntries(Object.values(ERROR_SHAPES).map((shape) => [`${shape.name}_error`, shape.schema])),
+      schemas: { ...Object.fromEntries(Object.values(ERROR_SHAPES).map((shape) => [`${shape.name}_error`, shape.schema])), jwk_set: JWK_SET_SCHEMA },
       securitySchemes: {
         client_secret_basic: { type: 'http', scheme: 'basic', description: 'RFC 6749 §2.3.1: form-encoded client_id and secret.' },
         mutual_tls: { type: 'mutualTLS', description: 'RFC 8705 tls_client_auth / self_signed_tls_client_auth, with client_id in the form.' },

@@ -41,7 +41,16 @@ describe('migrations', () => {
   it('applies every migration on an empty database', async () => {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     expect(applied.map((m) => m.name)).toEqual(migrations.map((m) => new m().name));
-    expect(await tables()).toEqual(['client_assertion_jtis', 'clients', 'consents', 'revocation_events', 'tenants', 'tokens', 'upstream_outbox']);
+    expect(await tables()).toEqual([
+      'client_assertion_jtis',
+      'clients',
+      'consents',
+      'revocation_events',
+      'signing_keys',
+      'tenants',
+      'tokens',
+      'upstream_outbox',
+    ]);
     expect(await indexes()).toEqual(
       expect.arrayContaining([
         'tokens_pkey',
@@ -62,7 +71,7 @@ describe('migrations', () => {
     for (let i = 0; i < migrations.length; i++) await dataSource.undoLastMigration({ transaction: 'each' });
     expect(await tables()).toEqual([]);
     expect(await dataSource.runMigrations({ transaction: 'each' })).toHaveLength(migrations.length);
-    expect(await tables()).toHaveLength(7);
+    expect(await tables()).toHaveLength(8);
   });
 
   it('uses the revocation indexes for the hot path and bulk lookups', async () => {

@@ -11,6 +11,7 @@
 // Run by `npm run test:helm` (test/helm/check-chart.sh), which provides HELM_BIN and builds dist/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -391,7 +392,16 @@ describe('gateway Deployment', () => {
       const configMap = one(objects, 'ConfigMap', (c) => c.metadata.name === container.envFrom[0].configMapRef.name);
       assert.equal(configMap.data.MIGRATIONS_RUN, 'false');
       assert.match(configMap.data.ISSUER, /^https?:\/\//);
-      for (const key of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_TOKEN', 'UPSTREAM_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'DATA_DIR']) {
+      for (const key of [
+        'DATABASE_URL',
+        'REDIS_URL',
+        'ADMIN_API_TOKEN',
+        'UPSTREAM_CLIENT_SECRET',
+        'TOKEN_ENCRYPTION_KEY',
+        'SIGNING_KEY',
+        'SIGNING_KEY_PREVIOUS',
+        'DATA_DIR',
+      ]) {
         assert.ok(!(key in configMap.data), `ConfigMap must not carry ${key}`);
         const env = envOf(container, key);
         if (env) assert.ok(env.valueFrom?.secretKeyRef, `${key} must come from a Secret`);
@@ -897,6 +907,10 @@ describe('the chart refuses at render time exactly what the gateway refuses at s
   const KEY = Buffer.alloc(32, 2).toString('base64');
   const upstream = ['upstream.enabled=true', 'upstream.url=https://as.bank.example/revoke', 'upstream.clientId=gw', `upstream.tokenEncryptionKey=${KEY}`];
   const without = (list, prefix) => list.filter((entry) => !entry.startsWith(prefix));
+  // A JWK is JSON, which --set would split at its commas: --set-json carries it as one string.
+  const jwk = (value, pair) => ['--set-json', `${value}=${JSON.stringify(JSON.stringify(pair.privateKey.export({ format: 'jwk' })))}`];
+  const signingKey = jwk('signing.key', generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+  const previousKey = jwk('signing.keyPrevious', generateKeyPairSync('ed25519'));
   const cases = [
     // src/config/variables.ts RULES, and the conditions in templates/_helpers.tpl
     ['equal ports', ['ports.http=9000', 'ports.management=9000'], /ports\.http and ports\.management must differ/, /MANAGEMENT_PORT must differ from PORT/],
@@ -924,6 +938,8 @@ describe('the chart refuses at render time exactly what the gateway refuses at s
     ['a shutdown grace just above the upstream timeout', [...upstream, 'upstream.timeoutMs=9999']],
     ['upstream without its client id', without(upstream, 'upstream.clientId'), /upstream\.clientId/, /UPSTREAM_CLIENT_ID is required/],
     ['upstream without an encryption key', without(upstream, 'upstream.tokenEncryptionKey'), /tokenEncryptionKey/, /TOKEN_ENCRYPTION_KEY is required/],
+    ['a previous signing key without a current one', [previousKey], /signing\.keyPrevious .* needs signing\.key/, /SIGNING_KEY_PREVIOUS needs SIGNING_KEY/],
+    ['a signing key and the one before it', [signingKey, previousKey]],
     // values.schema.json patterns against the gateway's checks of the same variables
     ['a bind address that is a host name', ['config.host=db.internal'], /config\/host/, /HOST must be/],
     ['an IPv6 bind address', ['config.host=::']],
@@ -969,7 +985,7 @@ describe('the chart refuses at render time exactly what the gateway refuses at s
 
   for (const [what, values, chartSays, gatewaySays] of cases) {
     test(`${what}: ${chartSays ? 'both refuse it' : 'both accept it'}`, () => {
-      const set = values.flatMap((value) => ['--set', value]);
+      const set = values.flatMap((value) => (Array.isArray(value) ? value : ['--set', value]));
       const base = join(chart, 'ci/default-values.yaml');
       const checked = template([base], set);
       const result = helm(['template', RELEASE, unchecked, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, '-f', base, ...set]);

@@ -10,7 +10,8 @@ const SECRETS = ['fuzz-secret-value', 'fuzz-token-value', ADMIN_TOKEN];
  * The reliability issue, fuzzing: whatever arrives on either port — any method, path, headers
  * (repeated, unknown, oversized), content type, encoding and body (repeated and array-style
  * parameters, binary, oversized) — the answer is never a 5xx, never echoes a secret or a stack
- * trace; on the public port it always carries an interaction id and no-store, an error body is
+ * trace; on the public port it always carries an interaction id and no-store (but for the key set's
+ * own answer, cacheable), an error body is
  * JSON; and the gateway stays ready. A fixed seed keeps CI reproducible; FUZZ_RUNS raises the
  * count for a long run (docs/RELIABILITY.md).
  */
@@ -162,6 +163,7 @@ describe('the whole HTTP surface under random requests', () => {
       '/arrangements/revoke',
       '/.well-known/oauth-authorization-server',
       '/openapi.json',
+      '/jwks.json',
       '/admin/tokens',
       '/health/ready',
       '/metrics',
@@ -172,7 +174,9 @@ describe('the whole HTTP surface under random requests', () => {
         if (!answer) return;
         expect(answer.status).toBeLessThan(500);
         expect(answer.headers['x-fapi-interaction-id']).toMatch(UUID);
-        expect(answer.headers['cache-control']).toBe('no-store');
+        // The key set alone is cacheable (docs/api.md §13), and only when it is the answer.
+        const keySet = answer.status === 200 && r.path.split('?')[0] === '/jwks.json';
+        expect(answer.headers['cache-control']).toBe(keySet ? 'public, max-age=300' : 'no-store');
         if (answer.status >= 400 && answer.text) expect(() => JSON.parse(answer.text)).not.toThrow();
         expectNothingLeaked(answer.text);
       }),

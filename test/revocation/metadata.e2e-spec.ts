@@ -15,6 +15,7 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
       expect(response.headers.get('x-fapi-interaction-id')).toBeTruthy();
       expect(await json(response)).toEqual({
         issuer: 'https://rev.bank.example',
+        jwks_uri: 'https://rev.bank.example/jwks.json',
         revocation_endpoint: 'https://rev.bank.example/token/revoke',
         revocation_endpoint_auth_methods_supported: [
           'client_secret_basic',
@@ -35,6 +36,7 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
           'self_signed_tls_client_auth',
         ],
         introspection_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        introspection_signing_alg_values_supported: ['ES256'],
       });
     });
 
@@ -57,9 +59,11 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
     it('advertises the introspection endpoint without the mutual TLS methods', async () => {
       expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({
         issuer: 'http://localhost:8080',
+        jwks_uri: 'http://localhost:8080/jwks.json',
         introspection_endpoint: 'http://localhost:8080/token/introspect',
         introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
         introspection_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        introspection_signing_alg_values_supported: ['ES256'],
       });
     });
   });
@@ -71,7 +75,10 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
 
     // RFC 8414's revocation_endpoint is an RFC 7009 endpoint (200 on success); the fapi route answers 204.
     it('advertises no revocation or introspection endpoint: rfc7009 and introspect are off, and the fapi route is not one', async () => {
-      expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({ issuer: 'http://localhost:8080' });
+      expect(await json(await fetch(`${gw.publicUrl}/.well-known/oauth-authorization-server`))).toEqual({
+        issuer: 'http://localhost:8080',
+        jwks_uri: 'http://localhost:8080/jwks.json',
+      });
     });
   });
 });

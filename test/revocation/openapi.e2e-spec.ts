@@ -39,7 +39,7 @@ describe('OpenAPI document of the public API', () => {
     const fapiOnly = await startTestGateway({ PROFILES: 'fapi' });
     try {
       const document = await json(await fetch(`${fapiOnly.publicUrl}/openapi.json`));
-      expect(Object.keys(document.paths)).toEqual(['/token/revocation', '/.well-known/oauth-authorization-server', '/openapi.json']);
+      expect(Object.keys(document.paths)).toEqual(['/token/revocation', '/.well-known/oauth-authorization-server', '/jwks.json', '/openapi.json']);
     } finally {
       await fapiOnly.stop();
     }

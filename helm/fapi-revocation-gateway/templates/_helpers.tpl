@@ -107,9 +107,10 @@ exists, so the Job has its own hook Secret (created just before it, deleted afte
 {{/*
 Render-time checks that the schema cannot express. Included by the Deployment and the migration
 Job. Those across the gateway's variables (ports, lock timeouts, shutdown grace against the
-upstream timeout, what an upstream requires) are the gateway's own start-time rules
-(src/config/variables.ts, docs/configuration.md), checked here so that `helm install` fails before
-a pod does; test/helm/validate.mjs proves that the chart refuses exactly what the gateway would.
+upstream timeout, what an upstream requires, a previous signing key only beside a current one) are
+the gateway's own start-time rules (src/config/variables.ts, docs/configuration.md), checked here
+so that `helm install` fails before a pod does; test/helm/validate.mjs proves that the chart
+refuses exactly what the gateway would.
 */}}
 {{- define "revgw.validate" -}}
 {{- if and (not .Values.database.url) (not .Values.existingSecret.name) }}
@@ -138,6 +139,9 @@ a pod does; test/helm/validate.mjs proves that the chart refuses exactly what th
 {{- fail "config.shutdownGraceMs must exceed upstream.timeoutMs: a revocation in flight may wait that long on the upstream" }}
 {{- end }}
 {{- end }}
+{{- if and .Values.signing.keyPrevious (not .Values.signing.key) }}
+{{- fail "signing.keyPrevious (SIGNING_KEY_PREVIOUS) needs signing.key (SIGNING_KEY): the previous key is published beside the one configured" }}
+{{- end }}
 {{- if ge (int .Values.config.database.lockTimeoutMs) (int .Values.config.database.statementTimeoutMs) }}
 {{- fail "config.database.lockTimeoutMs must be below config.database.statementTimeoutMs (the gateway refuses to start otherwise)" }}
 {{- end }}
@@ -154,7 +158,7 @@ a pod does; test/helm/validate.mjs proves that the chart refuses exactly what th
 {{- if eq (int .Values.ports.http) (int .Values.ports.management) }}
 {{- fail "ports.http and ports.management must differ" }}
 {{- end }}
-{{- $reserved := list "DATABASE_URL" "REDIS_URL" "ADMIN_API_TOKEN" "UPSTREAM_CLIENT_SECRET" "TOKEN_ENCRYPTION_KEY" "TOKEN_ENCRYPTION_KEY_PREVIOUS" "MIGRATIONS_RUN" "DATA_DIR" "PORT" "MANAGEMENT_PORT" }}
+{{- $reserved := list "DATABASE_URL" "REDIS_URL" "ADMIN_API_TOKEN" "UPSTREAM_CLIENT_SECRET" "TOKEN_ENCRYPTION_KEY" "TOKEN_ENCRYPTION_KEY_PREVIOUS" "SIGNING_KEY" "SIGNING_KEY_PREVIOUS" "MIGRATIONS_RUN" "DATA_DIR" "PORT" "MANAGEMENT_PORT" }}
 {{- range .Values.extraEnv }}
 {{- if has .name $reserved }}
 {{- fail (printf "extraEnv: %s is managed by the chart; use the dedicated value (or existingSecret)" .name) }}
@@ -187,6 +191,22 @@ Secret-backed environment of the gateway container.
     secretKeyRef:
       name: {{ $secret }}
       key: {{ ternary $keys.adminApiToken "ADMIN_API_TOKEN" $external }}
+      optional: {{ $external }}
+{{- end }}
+{{- if or $external .Values.signing.key }}
+- name: SIGNING_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ ternary $keys.signingKey "SIGNING_KEY" $external }}
+      optional: {{ $external }}
+{{- end }}
+{{- if or $external .Values.signing.keyPrevious }}
+- name: SIGNING_KEY_PREVIOUS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ ternary $keys.signingKeyPrevious "SIGNING_KEY_PREVIOUS" $external }}
       optional: {{ $external }}
 {{- end }}
 {{- if .Values.upstream.enabled }}
