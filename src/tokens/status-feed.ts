@@ -74,22 +74,24 @@ export class StatusFeed {
   }
 
   private schedulePing(client: Client): void {
-    this.timer = setTimeout(async () => {
-      if (this.client !== client) return;
-      let timeout: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          client.query('SELECT 1'),
-          new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer to a ping within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
-        ]);
-        this.schedulePing(client);
-      } catch (error) {
-        this.lost(client, error);
-      } finally {
-        clearTimeout(timeout);
-      }
-    }, PING_EVERY_MS);
+    this.timer = setTimeout(() => void this.ping(client), PING_EVERY_MS);
     this.timer.unref();
+  }
+
+  private async ping(client: Client): Promise<void> {
+    if (this.client !== client) return;
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.query('SELECT 1'),
+        new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer to a ping within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
+      ]);
+      this.schedulePing(client);
+    } catch (error) {
+      this.lost(client, error);
+    } finally {
+      clearTimeout(timeout);
+    }
   }
 
   /** `tokens <tenant> <hex>,<hex>…` or `tenant <tenant>`; anything else forgets everything. */
@@ -104,7 +106,7 @@ export class StatusFeed {
     } else if (kind === 'tenant' && tenant) {
       this.cache.forgetTenant(tenant);
     } else {
-      this.cache.trusted = this.cache.trusted;
+      this.cache.forgetAll();
     }
   }
 

@@ -82,9 +82,13 @@ export class TokenStatusCache {
 
   /** Whether what the feed says can be relied on; either way, what memory held is forgotten. */
   set trusted(value: boolean) {
+    this.forgetAll();
+    this.#trusted = value && this.maxEntries > 0;
+  }
+
+  forgetAll(): void {
     this.generation++;
     this.entries.clear();
-    this.#trusted = value && this.maxEntries > 0;
   }
 
   private epochOf(tenant: string): number {
