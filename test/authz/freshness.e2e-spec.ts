@@ -1,0 +1,137 @@
+import { basic, freshDatabase, IN_A_YEAR, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { TcpProxy } from '../support/tcp-proxy';
+
+const withServer = process.env.DATABASE_URL ? describe : describe.skip;
+const TPP = { authorization: basic('tpp', 'tpp-secret-value') };
+
+async function register(gw: TestGateway, entries: Array<Record<string, unknown>>): Promise<void> {
+  const tokens = entries.map((entry) => ({ token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR, ...entry }));
+  expect((await gw.admin('POST', '/admin/tokens', { tokens })).status).toBe(201);
+}
+
+const check = (gw: TestGateway, token: string) => fetch(`${gw.managementUrl}/authz/check`, { headers: { authorization: `Bearer ${token}` } });
+
+async function series(gw: TestGateway, name: string): Promise<number> {
+  const text = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+  return Number(
+    text
+      .split('\n')
+      .find((line) => line.startsWith(name + ' '))
+      ?.split(' ')[1] ?? NaN,
+  );
+}
+
+/** The first moment `gw` denies `token`, in ms from now; fails past `withinMs`. */
+async function deniedWithin(gw: TestGateway, token: string, withinMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const status = (await check(gw, token)).status;
+    if (status === 401) return Date.now() - started;
+    expect(status).toBe(200);
+    if (Date.now() - started > withinMs) throw new Error(`still allowed after ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * docs/api.md §11.6 on a real PostgreSQL server: replica B keeps token status in memory; every
+ * revocation committed on replica A reaches it within 1 s through the change feed, whether it names
+ * the token, cascades to it, or revokes hundreds at once; and B never answers from memory while it
+ * cannot hear A.
+ */
+withServer('token status across replicas', () => {
+  let replicas: Awaited<ReturnType<typeof startReplicas>>;
+
+  beforeAll(async () => {
+    replicas = await startReplicas();
+    await replicas.a.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+    // Both feeds listen before the first check.
+    for (const gw of [replicas.a, replicas.b]) {
+      for (let i = 0; i < 100 && (await series(gw, 'revgw_token_status_feed_up')) !== 1; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await series(gw, 'revgw_token_status_feed_up')).toBe(1);
+    }
+  });
+  afterAll(() => replicas.stop());
+
+  it('B answers a known token from memory, then denies it within 1 s of its revocation on A', async () => {
+    const { a, b } = replicas;
+    const token = newToken();
+    await register(a, [{ token }]);
+    const hits = await series(b, 'revgw_token_status_lookups_total{result="hit"}');
+    expect((await check(b, token)).status).toBe(200);
+    expect((await check(b, token)).status).toBe(200);
+    expect(await series(b, 'revgw_token_status_lookups_total{result="hit"}')).toBe(hits + 1);
+    expect((await a.post('/token/revoke', { token }, TPP)).status).toBe(200);
+    expect(await deniedWithin(b, token, 1000)).toBeLessThan(1000);
+    // Introspection on B shares the memory, and says the same.
+    await b.admin('PUT', '/admin/clients/rs', { auth_method: 'client_secret_basic', secret: 'rs-secret-value', role: 'resource_server' });
+    const answer = await b.post('/token/introspect', { token }, { authorization: basic('rs', 'rs-secret-value') });
+    expect(await answer.text()).toBe('{"active":false}');
+  });
+
+  it('a cascade from a refresh token revoked on A reaches the access tokens B holds', async () => {
+    const { a, b } = replicas;
+    const refresh = newToken();
+    const access = newToken();
+    await register(a, [
+      { token: refresh, token_type: 'refresh_token', grant_id: 'g-cascade' },
+      { token: access, refresh_token: refresh, grant_id: 'g-cascade' },
+    ]);
+    expect((await check(b, access)).status).toBe(200);
+    expect((await a.post('/token/revoke', { token: refresh, token_type_hint: 'refresh_token' }, TPP)).status).toBe(200);
+    expect(await deniedWithin(b, access, 1000)).toBeLessThan(1000);
+  });
+
+  it('a bulk revocation of 300 tokens on A (one message for the tenant) reaches every one B holds', async () => {
+    const { a, b } = replicas;
+    const tokens = Array.from({ length: 300 }, () => newToken());
+    await register(
+      a,
+      tokens.map((token) => ({ token, subject: 'psu-closing' })),
+    );
+    for (const token of tokens.slice(0, 20)) expect((await check(b, token)).status).toBe(200);
+    expect((await a.admin('POST', '/admin/revocations', { subject: 'psu-closing' })).body).toEqual({ revoked: 300 });
+    for (const token of tokens.slice(0, 20)) expect(await deniedWithin(b, token, 1000)).toBeLessThan(1000);
+  });
+});
+
+withServer('a replica that cannot hear the others', () => {
+  let a: TestGateway;
+  let b: TestGateway;
+  let proxy: TcpProxy;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const database = (await freshDatabase())!;
+    drop = database.drop;
+    proxy = TcpProxy.to(database.url);
+    await proxy.start();
+    a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
+    b = await startTestGateway({ DATABASE_URL: proxy.route(database.url), DATABASE_CONNECT_TIMEOUT_MS: '500', DATABASE_STATEMENT_TIMEOUT_MS: '1000' });
+    await a.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+  });
+  afterAll(async () => {
+    await a.stop();
+    await b.stop();
+    await proxy.stop();
+    await drop();
+  });
+
+  it('never answers from memory while its feed is down; after it listens again, it has forgotten everything', async () => {
+    const token = newToken();
+    await register(a, [{ token }]);
+    expect((await check(b, token)).status).toBe(200);
+    expect((await check(b, token)).status).toBe(200);
+    await proxy.refuse();
+    // The feed notices within a ping; a revocation B cannot hear about happens on A.
+    for (let i = 0; i < 40 && (await series(b, 'revgw_token_status_feed_up')) !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await series(b, 'revgw_token_status_feed_up')).toBe(0);
+    expect((await a.post('/token/revoke', { token }, TPP)).status).toBe(200);
+    // B cannot read the database either: a 503, never the 200 it remembers.
+    expect((await check(b, token)).status).toBe(503);
+    await proxy.restore();
+    for (let i = 0; i < 100 && (await series(b, 'revgw_token_status_feed_up')) !== 1; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await series(b, 'revgw_token_status_feed_up')).toBe(1);
+    expect((await check(b, token)).status).toBe(401);
+  });
+});
