@@ -14,13 +14,15 @@
 // JSON object (other tools read it).
 const { spawn, execFileSync } = require('node:child_process');
 const { randomBytes, randomUUID } = require('node:crypto');
-const { readdirSync, readFileSync } = require('node:fs');
-const { createServer } = require('node:net');
-const { join } = require('node:path');
 const autocannon = require('autocannon');
-const { Client } = require('pg');
+const { ROOT, ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMeter, sql, seedInSql, admin } = require('./support.cjs');
 
-const ROOT = join(__dirname, '..');
+// `--scenario introspect|check|freshness`: the enforcement side (bench/enforcement.cjs).
+const scenario = process.argv.includes('--scenario') ? process.argv[process.argv.indexOf('--scenario') + 1] : 'revoke';
+if (scenario !== 'revoke') {
+  require('./enforcement.cjs');
+  return;
+}
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
@@ -40,104 +42,7 @@ const options = {
   cpuProf: arg('cpu-prof', undefined),
 };
 if (!['rfc7009', 'fapi'].includes(options.profile)) throw new Error('--profile is rfc7009 or fapi');
-const ADMIN = 'bench-admin-token-0123456789';
 const SECRET = 'bench-secret-0123456789abcdef0123';
-const log = (...parts) => process.stderr.write(`${parts.join(' ')}\n`);
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor(url, timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${url} not ready`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function start(script, env, nodeFlags = []) {
-  const child = spawn(process.execPath, [...nodeFlags, script], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  child.stdout.resume(); // the request lines are written, as in production, and dropped here
-  return child;
-}
-
-async function stop(child) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-/** Peak resident set size of a process, from the kernel's high-water mark. */
-function peakRssMb(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
-  return Math.round(Number(line.split(/\s+/)[1]) / 1024);
-}
-
-/** CPU time (ms) spent so far by the processes `pick` selects, from /proc (Linux): utime + stime. */
-function cpuMs(pick) {
-  const tick = 1000 / 100; // USER_HZ is 100 on Linux
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (!pick(Number(pid), comm)) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * tick; // utime, stime (fields 14 and 15)
-    } catch {} // gone meanwhile
-  }
-  return total;
-}
-
-/** CPU per request of the gateway, PostgreSQL (every backend) and this process (the load generator). */
-function cpuMeter(gatewayPid) {
-  const read = () => ({
-    gateway: cpuMs((pid) => pid === gatewayPid),
-    postgres: cpuMs((_, comm) => comm === 'postgres'),
-    load: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
-  });
-  const start = read();
-  return (requests) => {
-    const end = read();
-    const per = (key) => Math.round(((end[key] - start[key]) / requests) * 1000) / 1000;
-    return { gateway: per('gateway'), postgres: per('postgres'), load: per('load') };
-  };
-}
-
-async function sql(url, text, values) {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** N access tokens of client `bench`, `<prefix>.<i>`, hashed by PostgreSQL itself. */
-async function seedInSql(url, prefix, count) {
-  for (let from = 0; from < count; from += 1_000_000) {
-    const to = Math.min(count, from + 1_000_000) - 1;
-    await sql(
-      url,
-      `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, consent_id, expires_at)
-       SELECT 'default', sha256(convert_to($1 || '.' || i, 'UTF8')), 'access_token', 'bench', 'g' || i, 'c' || (i % 1000), now() + interval '1 year'
-         FROM generate_series($2::int, $3::int) AS i`,
-      [prefix, from, to],
-    );
-  }
-}
 
 async function seedThroughAdmin(managementUrl, prefix, count) {
   for (let from = 0; from < count; from += 10000) {
@@ -150,15 +55,6 @@ async function seedThroughAdmin(managementUrl, prefix, count) {
     }));
     await admin(managementUrl, 'POST', '/admin/tokens', { tokens });
   }
-}
-
-async function admin(managementUrl, method, path, body) {
-  const response = await fetch(managementUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
 }
 
 /** private_key_jwt: every request needs its own assertion (single-use jti); signed before the run. */

@@ -396,6 +396,7 @@ describe('gateway Deployment', () => {
         'DATABASE_URL',
         'REDIS_URL',
         'ADMIN_API_TOKEN',
+        'AUTHZ_CHECK_TOKEN',
         'UPSTREAM_CLIENT_SECRET',
         'TOKEN_ENCRYPTION_KEY',
         'SIGNING_KEY',

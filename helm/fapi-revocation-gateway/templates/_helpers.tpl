@@ -158,7 +158,7 @@ refuses exactly what the gateway would.
 {{- if eq (int .Values.ports.http) (int .Values.ports.management) }}
 {{- fail "ports.http and ports.management must differ" }}
 {{- end }}
-{{- $reserved := list "DATABASE_URL" "REDIS_URL" "ADMIN_API_TOKEN" "UPSTREAM_CLIENT_SECRET" "TOKEN_ENCRYPTION_KEY" "TOKEN_ENCRYPTION_KEY_PREVIOUS" "SIGNING_KEY" "SIGNING_KEY_PREVIOUS" "MIGRATIONS_RUN" "DATA_DIR" "PORT" "MANAGEMENT_PORT" }}
+{{- $reserved := list "DATABASE_URL" "REDIS_URL" "ADMIN_API_TOKEN" "AUTHZ_CHECK_TOKEN" "UPSTREAM_CLIENT_SECRET" "TOKEN_ENCRYPTION_KEY" "TOKEN_ENCRYPTION_KEY_PREVIOUS" "SIGNING_KEY" "SIGNING_KEY_PREVIOUS" "MIGRATIONS_RUN" "DATA_DIR" "PORT" "MANAGEMENT_PORT" }}
 {{- range .Values.extraEnv }}
 {{- if has .name $reserved }}
 {{- fail (printf "extraEnv: %s is managed by the chart; use the dedicated value (or existingSecret)" .name) }}
@@ -191,6 +191,14 @@ Secret-backed environment of the gateway container.
     secretKeyRef:
       name: {{ $secret }}
       key: {{ ternary $keys.adminApiToken "ADMIN_API_TOKEN" $external }}
+      optional: {{ $external }}
+{{- end }}
+{{- if or $external .Values.admin.authzCheckToken }}
+- name: AUTHZ_CHECK_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ ternary $keys.authzCheckToken "AUTHZ_CHECK_TOKEN" $external }}
       optional: {{ $external }}
 {{- end }}
 {{- if or $external .Values.signing.key }}
