@@ -28,6 +28,8 @@ const options = {
   connections: Number(arg('connections', 50)),
   duration: Number(arg('duration', 10)),
   revocations: Number(arg('revocations', 1000)),
+  /** Writes the gateway's V8 CPU profile (.cpuprofile) into this directory (bench/cpu-summary.cjs reads it). */
+  cpuProf: arg('cpu-prof', undefined),
 };
 if (!['introspect', 'check', 'freshness'].includes(options.scenario)) throw new Error('--scenario is revoke, introspect, check or freshness');
 const RS = { id: 'bench-rs', secret: 'bench-rs-secret-0123456789abcdef' };
@@ -37,20 +39,24 @@ const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q 
 
 async function startGateway(databaseUrl, migrate) {
   const [port, managementPort] = [await freePort(), await freePort()];
-  const child = start('dist/src/main.js', {
-    DATABASE_URL: databaseUrl,
-    ...(migrate ? { MIGRATIONS_RUN: 'true' } : {}),
-    PORT: String(port),
-    MANAGEMENT_PORT: String(managementPort),
-    HOST: '127.0.0.1',
-    ISSUER: `http://127.0.0.1:${port}`,
-    ADMIN_API_TOKEN: ADMIN,
-    // One address and one client drive all the load: the budgets would only measure themselves.
-    THROTTLE_IP_LIMIT: '0',
-    THROTTLE_CLIENT_LIMIT: '0',
-    THROTTLE_RESOURCE_SERVER_LIMIT: '0',
-    LOG_LEVEL: 'info',
-  });
+  const child = start(
+    'dist/src/main.js',
+    {
+      DATABASE_URL: databaseUrl,
+      ...(migrate ? { MIGRATIONS_RUN: 'true' } : {}),
+      PORT: String(port),
+      MANAGEMENT_PORT: String(managementPort),
+      HOST: '127.0.0.1',
+      ISSUER: `http://127.0.0.1:${port}`,
+      ADMIN_API_TOKEN: ADMIN,
+      // One address and one client drive all the load: the budgets would only measure themselves.
+      THROTTLE_IP_LIMIT: '0',
+      THROTTLE_CLIENT_LIMIT: '0',
+      THROTTLE_RESOURCE_SERVER_LIMIT: '0',
+      LOG_LEVEL: 'info',
+    },
+    options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProf] : [],
+  );
   const gw = { child, publicUrl: `http://127.0.0.1:${port}`, managementUrl: `http://127.0.0.1:${managementPort}` };
   await waitFor(`${gw.managementUrl}/health/ready`);
   return gw;
