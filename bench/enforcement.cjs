@@ -13,9 +13,8 @@
 // memory, is revoked on A; the time from A's 2xx to B's first 401 is measured.
 const { randomUUID } = require('node:crypto');
 const { performance } = require('node:perf_hooks');
-const { execFileSync } = require('node:child_process');
 const autocannon = require('autocannon');
-const { ROOT, ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMeter, sql, seedInSql, admin } = require('./support.cjs');
+const { ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMeter, sql, seedInSql, admin, printResult, main } = require('./support.cjs');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -197,7 +196,7 @@ async function freshness(databaseUrl, run) {
   return result;
 }
 
-(async () => {
+main(async () => {
   const server = process.env.DATABASE_URL;
   if (!server)
     throw new Error(`--scenario ${options.scenario} needs DATABASE_URL (a server the user may CREATE DATABASE on): the baseline and the replicas share it`);
@@ -212,12 +211,5 @@ async function freshness(databaseUrl, run) {
   } finally {
     await sql(server, `DROP DATABASE ${name} WITH (FORCE)`);
   }
-  result.node = process.version;
-  try {
-    result.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {}
-  console.log(JSON.stringify(result));
-})().catch((error) => {
-  process.stderr.write(`${error.stack ?? error.message}\n`);
-  process.exit(1);
+  printResult(result);
 });

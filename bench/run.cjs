@@ -12,10 +12,10 @@
 // the gateway runs on its embedded database, seeded through the admin API, and there is no
 // baseline. Every request revokes a different registered token. The last line printed is one
 // JSON object (other tools read it).
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { randomBytes, randomUUID } = require('node:crypto');
 const autocannon = require('autocannon');
-const { ROOT, ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMeter, sql, seedInSql, admin } = require('./support.cjs');
+const { ROOT, ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMeter, sql, seedInSql, admin, printResult, main } = require('./support.cjs');
 
 // `--scenario introspect|check|freshness`: the enforcement side (bench/enforcement.cjs).
 const scenario = process.argv.includes('--scenario') ? process.argv[process.argv.indexOf('--scenario') + 1] : 'revoke';
@@ -89,7 +89,7 @@ function load(url, path, body, headers) {
   });
 }
 
-(async () => {
+main(async () => {
   const server = process.env.DATABASE_URL;
   const run = Date.now().toString(36);
   let databaseUrl;
@@ -271,12 +271,5 @@ function load(url, path, body, headers) {
     result.baseline_rps = null;
     if (databaseUrl && !options.keep) await sql(server, `DROP DATABASE ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
   }
-  result.node = process.version;
-  try {
-    result.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {}
-  console.log(JSON.stringify(result));
-})().catch((error) => {
-  process.stderr.write(`${error.stack ?? error.message}\n`);
-  process.exit(1);
+  printResult(result);
 });

@@ -1,6 +1,6 @@
 // Helpers of the benchmark scripts (bench/run.cjs, bench/enforcement.cjs): processes, ports,
 // /proc readings, SQL seeding and the admin API. Not a test: they only help print numbers.
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const { readdirSync, readFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const { join } = require('node:path');
@@ -114,4 +114,21 @@ async function admin(managementUrl, method, path, body) {
   if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
 }
 
-module.exports = { ROOT, ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMs, cpuMeter, sql, seedInSql, admin };
+/** The last line a bench prints: its result as one JSON object, with the Node version and the commit. */
+function printResult(result) {
+  result.node = process.version;
+  try {
+    result.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {}
+  console.log(JSON.stringify(result));
+}
+
+/** Runs a bench; a failure is its stack on stderr and exit status 1. */
+function main(run) {
+  run().catch((error) => {
+    process.stderr.write(`${error.stack ?? error.message}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { printResult, main, ROOT, ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMs, cpuMeter, sql, seedInSql, admin };

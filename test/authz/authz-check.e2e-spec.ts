@@ -1,5 +1,6 @@
 import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { basic, IN_A_YEAR, json, newToken, startTestGateway, YESTERDAY, type TestGateway } from '../support/gateway';
+import { sample, scrape } from '../support/metrics';
 import { TestPki, type Issued } from '../support/certs';
 import { captureLogs } from '../support/log-capture';
 
@@ -170,14 +171,7 @@ describe('/authz/check', () => {
   });
 
   it('counts decisions in revgw_authz_checks_total and requests under profile authz_check; logs no token', async () => {
-    const metrics = async () => (await fetch(`${gw.managementUrl}/metrics`)).text();
-    const sample = (text: string, series: string) =>
-      Number(
-        text
-          .split('\n')
-          .find((line) => line.startsWith(series + ' '))
-          ?.split(' ')[1] ?? NaN,
-      );
+    const metrics = () => scrape(gw.managementUrl);
     const before = await metrics();
     const token = await register();
     const seen = lines.length;

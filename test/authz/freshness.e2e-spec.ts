@@ -1,4 +1,5 @@
 import { basic, freshDatabase, IN_A_YEAR, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { sample, scrape } from '../support/metrics';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const withServer = process.env.DATABASE_URL ? describe : describe.skip;
@@ -12,13 +13,7 @@ async function register(gw: TestGateway, entries: Array<Record<string, unknown>>
 const check = (gw: TestGateway, token: string) => fetch(`${gw.managementUrl}/authz/check`, { headers: { authorization: `Bearer ${token}` } });
 
 async function series(gw: TestGateway, name: string): Promise<number> {
-  const text = await (await fetch(`${gw.managementUrl}/metrics`)).text();
-  return Number(
-    text
-      .split('\n')
-      .find((line) => line.startsWith(name + ' '))
-      ?.split(' ')[1] ?? NaN,
-  );
+  return sample(await scrape(gw.managementUrl), name);
 }
 
 /** The first moment `gw` denies `token`, in ms from now; fails past `withinMs`. */

@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/database/embedded';
-import { basic, freshDatabase, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, IN_A_YEAR, newToken, type TestGateway } from '../support/gateway';
 import { Nginx } from '../support/nginx';
-import { TcpProxy } from '../support/tcp-proxy';
+import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
+import type { TcpProxy } from '../support/tcp-proxy';
 
 const CHECK_TOKEN = 'nginx-caller-secret-0123456789';
 
@@ -17,25 +17,12 @@ describe('NGINX auth_request in front of an API', () => {
   let nginx: Nginx;
   let api: Server;
   let proxy: TcpProxy;
-  let embedded: EmbeddedPostgres | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
+  let proxied: ProxiedGateway;
   const seen: IncomingHttpHeaders[] = [];
 
   beforeAll(async () => {
-    const fresh = await freshDatabase();
-    embedded = fresh ? undefined : await startEmbeddedPostgres(undefined);
-    dropDatabase = fresh?.drop;
-    const url = fresh?.url ?? embedded!.url;
-    proxy = TcpProxy.to(url);
-    await proxy.start();
-    gw = await startTestGateway({
-      DATABASE_URL: proxy.route(url),
-      MIGRATIONS_RUN: 'true',
-      DATABASE_POOL_SIZE: embedded ? '1' : '4',
-      DATABASE_CONNECT_TIMEOUT_MS: '500',
-      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
-      AUTHZ_CHECK_TOKEN: CHECK_TOKEN,
-    });
+    proxied = await startProxiedGateway({ AUTHZ_CHECK_TOKEN: CHECK_TOKEN });
+    ({ gw, proxy } = proxied);
     await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
     api = createServer((request, response) => {
       seen.push(request.headers);
@@ -78,10 +65,7 @@ describe('NGINX auth_request in front of an API', () => {
   afterAll(async () => {
     await nginx?.stop();
     await new Promise((resolve) => api?.close(resolve));
-    await gw?.stop();
-    await proxy?.stop();
-    await embedded?.stop();
-    await dropDatabase?.();
+    await proxied?.stop();
   });
 
   async function register(entry: Record<string, unknown> = {}): Promise<string> {

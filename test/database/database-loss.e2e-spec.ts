@@ -1,7 +1,7 @@
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/database/embedded';
-import { ADMIN_TOKEN, basic, eventually, freshDatabase, IN_A_YEAR, newToken, startTestGateway, type TestGateway, json } from '../support/gateway';
+import { ADMIN_TOKEN, basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway, json } from '../support/gateway';
 import { assertionForm } from '../support/keys';
-import { TcpProxy } from '../support/tcp-proxy';
+import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
+import type { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * RFC 7009 §2.2.1: when the server cannot revoke, it answers 503 so that the client retries;
@@ -10,33 +10,16 @@ import { TcpProxy } from '../support/tcp-proxy';
 describe('database loss', () => {
   let gw: TestGateway;
   let proxy: TcpProxy;
-  let embedded: EmbeddedPostgres | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
+  let proxied: ProxiedGateway;
   const auth = { authorization: basic('tpp', 'tpp-secret-value') };
 
   beforeAll(async () => {
-    const fresh = await freshDatabase();
-    embedded = fresh ? undefined : await startEmbeddedPostgres(undefined);
-    dropDatabase = fresh?.drop;
-    const url = fresh?.url ?? embedded!.url;
-    proxy = TcpProxy.to(url);
-    await proxy.start();
-    gw = await startTestGateway({
-      DATABASE_URL: proxy.route(url),
-      MIGRATIONS_RUN: 'true',
-      DATABASE_POOL_SIZE: embedded ? '1' : '4',
-      DATABASE_CONNECT_TIMEOUT_MS: '500',
-      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
-    });
+    proxied = await startProxiedGateway();
+    ({ gw, proxy } = proxied);
     await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
   });
 
-  afterAll(async () => {
-    await gw.stop();
-    await proxy.stop();
-    await embedded?.stop();
-    await dropDatabase?.();
-  });
+  afterAll(() => proxied.stop());
 
   async function expectUnavailable(response: Response): Promise<void> {
     expect(response.status).toBe(503);

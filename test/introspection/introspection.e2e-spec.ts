@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { basic, IN_A_YEAR, json, newToken, startTestGateway, YESTERDAY, type TestGateway } from '../support/gateway';
+import { sample, scrape } from '../support/metrics';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
 
 const RS = { authorization: basic('rs', 'rs-secret-value') };
@@ -238,14 +239,7 @@ describe('POST /token/introspect', () => {
   });
 
   it('counts answers in revgw_introspections_total{result} and requests under profile introspect', async () => {
-    const metrics = async () => (await fetch(`${gw.managementUrl}/metrics`)).text();
-    const value = (text: string, series: string) =>
-      Number(
-        text
-          .split('\n')
-          .find((line) => line.startsWith(series + ' '))
-          ?.split(' ')[1] ?? NaN,
-      );
+    const metrics = () => scrape(gw.managementUrl);
     const token = newToken();
     await register([{ token }]);
     const before = await metrics();
@@ -254,11 +248,11 @@ describe('POST /token/introspect', () => {
     await introspect({ token: newToken() });
     await introspect({}, {});
     const after = await metrics();
-    expect(value(after, 'revgw_introspections_total{result="active"}') - value(before, 'revgw_introspections_total{result="active"}')).toBe(1);
-    expect(value(after, 'revgw_introspections_total{result="inactive"}') - value(before, 'revgw_introspections_total{result="inactive"}')).toBe(2);
+    expect(sample(after, 'revgw_introspections_total{result="active"}') - sample(before, 'revgw_introspections_total{result="active"}')).toBe(1);
+    expect(sample(after, 'revgw_introspections_total{result="inactive"}') - sample(before, 'revgw_introspections_total{result="inactive"}')).toBe(2);
     const ok = 'revgw_http_requests_total{profile="introspect",status="200"}';
-    expect(value(after, ok) - (value(before, ok) || 0)).toBe(3);
-    expect(value(after, 'revgw_http_requests_total{profile="introspect",status="400"}')).toBeGreaterThanOrEqual(1);
+    expect(sample(after, ok) - (sample(before, ok) || 0)).toBe(3);
+    expect(sample(after, 'revgw_http_requests_total{profile="introspect",status="400"}')).toBeGreaterThanOrEqual(1);
   });
 });
 
