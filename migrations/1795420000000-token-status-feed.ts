@@ -4,8 +4,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * docs/api.md §11.6: every statement that revokes tokens tells every replica which, through
  * PostgreSQL NOTIFY on channel `revgw_token_status`, sent by the revoking transaction itself and
  * delivered when it commits (never for one that rolls back). A statement trigger with transition
- * tables sees every path that sets `revoked_at` — a client's revocation and its cascade, a
- * consent, a bulk revocation, a token born revoked — including ones written later.
+ * tables sees every `UPDATE` that sets `revoked_at` — a client's revocation and its cascade, a
+ * consent, a bulk revocation — including ones written later. (A token inserted revoked was never
+ * active, so no replica can hold it as such.)
  *
  * The payload, one per tenant touched: `tokens <tenant> <hex hash>,<hex hash>,…` for up to 100
  * tokens (6.5 KB, under NOTIFY's 8000 bytes), else `tenant <tenant>`: forget the whole tenant.

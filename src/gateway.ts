@@ -93,6 +93,8 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   };
   const apps: INestApplication[] = [];
   try {
+    // Listening begins here, inside the try: a failed start stops it with everything else.
+    feed?.start();
     await watchOutbox(shared);
     const publicApp = await createApplication(
       PublicApplication.register(shared),
@@ -170,7 +172,7 @@ async function createApplication(
     forceCloseConnections: 'idle',
     // A path parameter holds a client id (up to 255 characters, each up to 3 when percent-encoded).
     routerOptions: { maxParamLength: 1024 },
-    frameworkErrors: frameworkErrorsFor(answeredOnSocket),
+    frameworkErrors: frameworkErrorsFor(answeredOnSocket, surface),
     clientErrorHandler: clientErrorHandlerFor(answeredOnSocket),
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bodyParser: false, bufferLogs: true });
@@ -239,7 +241,6 @@ function tokenStatusOf(config: AppConfig, database: Database, metrics: Metrics, 
   metrics.tokenStatusFeedUp.set(tokenStatus.trusted ? 1 : 0);
   if (database.embedded || maxEntries === 0 || !config.databaseUrl) return { tokenStatus };
   const feed = new StatusFeed(config.databaseUrl, config.database.connectTimeoutMs, tokenStatus, logger, (up) => metrics.tokenStatusFeedUp.set(up ? 1 : 0));
-  feed.start();
   return { tokenStatus, feed };
 }
 

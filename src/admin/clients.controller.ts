@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { ClientRegistry } from '../client-auth/client-registry';
 import { ProtocolError } from '../protocol/protocol-error';
 import { TenantRegistry } from '../tenancy/tenant-registry';
+import { TokenStatusCache } from '../tokens/token-status-cache';
 import { TENANT_NAME } from '../tenancy/tenant-name';
 import { checkClientId, clientRegistration } from './client-metadata';
 import { PutClientBody, PutTenantBody, TenantScoped } from './dto';
@@ -13,12 +14,16 @@ export class ClientsController {
   constructor(
     private readonly tenants: TenantRegistry,
     private readonly clients: ClientRegistry,
+    private readonly tokenStatus: TokenStatusCache,
   ) {}
 
   @Put('tenants/:tenant')
   async putTenant(@Param('tenant') tenant: string, @Body() body: PutTenantBody, @Res({ passthrough: true }) reply: FastifyReply) {
     if (!TENANT_NAME.test(tenant)) throw ProtocolError.invalidRequest('tenant must match [A-Za-z0-9._-]{1,64}');
     reply.status((await this.tenants.put(tenant, body.issuer ?? null)) ? 201 : 200);
+    // The tenant's issuer is the `iss` of its introspection answers: what this process holds goes.
+    // (Other replicas keep the old issuer for at most TOKEN_STATUS_CACHE_TTL_MS: docs/api.md §11.6.)
+    this.tokenStatus.forgetTenant(tenant);
     return { tenant, issuer: body.issuer ?? null };
   }
 

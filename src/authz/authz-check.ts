@@ -11,14 +11,8 @@ import { hashToken } from '../revocation/token-hash';
 import { TokenLookup, type RegisteredToken } from '../tokens/token-lookup';
 import { TokenStatusCache } from '../tokens/token-status-cache';
 import { bearerToken } from './bearer';
+import { notActive } from './not-active';
 import { credentialHeaders } from './credential-headers';
-
-/** RFC 6750 §3: what a refused request is told, whatever the reason (docs/api.md §11.5). */
-const CHALLENGE = { 'www-authenticate': 'Bearer error="invalid_token"' };
-
-function notActive(detail?: string): ProtocolError {
-  return new ProtocolError('invalid_token', 'the access token is not active', { headers: CHALLENGE, detail });
-}
 
 /**
  * The enforcement check (docs/api.md §11.5): may the request an API gateway is holding go on?

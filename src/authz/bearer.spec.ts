@@ -63,6 +63,10 @@ describe('headerValue', () => {
     ['x\r\ny', 'x%0D%0Ay'],
     ['a\u0000b', 'a%00b'],
     ['\ud800', '%EF%BF%BD'],
+    [' alice ', '%20alice%20'],
+    ['  a b  ', '%20%20a b%20%20'],
+    ['read%20write', 'read%2520write'],
+    ['', ''],
   ])('%j → %j', (value, expected) => {
     expect(headerValue(value)).toBe(expected);
   });
@@ -72,6 +76,7 @@ describe('headerValue', () => {
       fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (value) => {
         const encoded = headerValue(value);
         expect(encoded).toMatch(/^[\x20-\x7e]*$/);
+        expect(encoded).toBe(encoded.trim());
         expect(decodeURIComponent(encoded)).toBe(wellFormed(value));
       }),
     );

@@ -11,3 +11,8 @@ export function isAuthzCheck(request: FastifyRequest): boolean {
   const route = request.routeOptions.url;
   return route !== undefined && (route === AUTHZ_CHECK_PATH || route.startsWith(AUTHZ_CHECK_PATH + '/'));
 }
+
+/** The raw request target is the check's (before routing, for what fails before a route is known). */
+export function isAuthzCheckUrl(url: string | undefined): boolean {
+  return url !== undefined && (url === AUTHZ_CHECK_PATH || url.startsWith(AUTHZ_CHECK_PATH + '/') || url.startsWith(AUTHZ_CHECK_PATH + '?'));
+}

@@ -3,6 +3,8 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isAuthzCheckUrl } from '../authz/check-route';
+import { notActive } from '../authz/not-active';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
 import { ProtocolError, type TransportStatus } from './protocol-error';
 import { ERROR_SHAPES } from './renderers';
@@ -14,10 +16,14 @@ import { requestStillArriving, type RequestContext } from './request-context';
  * id and `no-store` (instead of Fastify's default body, which echoes the input), and `answered`
  * counts and logs it like any other answer.
  */
-export function frameworkErrorsFor(answered: SocketAnswered) {
+export function frameworkErrorsFor(answered: SocketAnswered, surface: 'public' | 'management') {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const { id } = resolveInteractionId(request.headers[INTERACTION_ID_HEADER]);
-    const problem = ProtocolError.invalidRequest('malformed request', error.code);
+    // docs/api.md §11.5: the enforcement check never answers 400. A path under it that cannot be
+    // decoded holds no readable request: the token does not stand.
+    const check = surface === 'management' && isAuthzCheckUrl(request.raw.url);
+    const problem = check ? notActive(error.code) : ProtocolError.invalidRequest('malformed request', error.code);
+    if (check) reply.headers(problem.headers);
     reply
       .status(problem.status)
       .headers({ [INTERACTION_ID_HEADER]: id, 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8' })

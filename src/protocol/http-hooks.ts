@@ -24,7 +24,12 @@ export function installResponseHeaders(fastify: FastifyInstance, surface: 'publi
     // docs/api.md §11.5: the enforcement check never answers 400. An id that is not a UUID is
     // replaced; the Host header is the API gateway's business, not a reason to let a request by
     // or to refuse it.
-    if (surface === 'management' && isAuthzCheck(request)) return;
+    if (surface === 'management' && isAuthzCheck(request)) {
+      // Whatever the body's type — malformed, missing, JSON — the check reads none: one type that
+      // only the draining parser takes (json-body.ts), so no parser can refuse it.
+      request.headers['content-type'] = 'application/octet-stream';
+      return;
+    }
     if (rejected) {
       context.rejectedHeader = INTERACTION_ID_HEADER;
       throw ProtocolError.invalidRequest(`${INTERACTION_ID_HEADER} must be a UUID`);

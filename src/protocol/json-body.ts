@@ -57,15 +57,14 @@ export function acceptBoundedJsonOnly(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    // The enforcement check reads no body (below).
-    if (isAuthzCheck(request)) return done(null, undefined);
     const problem = jsonShapeProblem(body as string);
     if (problem) return done(ProtocolError.invalidRequest(problem), undefined);
     // The default parser is the callback kind: it answers through `done` and returns nothing.
     void parse(request, body as string, done);
   });
   // docs/api.md §11.5: the enforcement check takes any method with any body, and reads none: an
-  // API gateway may pass the original request's body along. Every other route: 400.
+  // API gateway may pass the original request's body along (its content type is set to one only
+  // this parser takes, in installResponseHeaders). Every other route: 400.
   fastify.addContentTypeParser('*', (request, payload, done) => {
     if (isAuthzCheck(request)) return ignoreBody(payload, done);
     done(ProtocolError.invalidRequest('unsupported content type', `content type ${String(request.headers['content-type'])}`), undefined);

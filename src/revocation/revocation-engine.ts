@@ -72,15 +72,13 @@ export class RevocationEngine {
 
   /** One revocation; under load it shares its statement with others (group commit). */
   async revoke(request: RevocationRequest): Promise<RevocationResult> {
-    const result = await this.group.submit(request);
-    this.committed(request.tenant, result);
+    const result = await this.forgettingAfter(request.tenant, () => this.group.submit(request));
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: result.presentedRevoked ? result.tokenType : null });
     return result;
   }
 
   async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
-    const result = toResult(await retryingConflicts(() => this.store.revokeConsent(request)));
-    this.committed(request.tenant, result);
+    const result = toResult(await this.forgettingAfter(request.tenant, () => retryingConflicts(() => this.store.revokeConsent(request))));
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: null });
     return result;
   }
@@ -88,19 +86,30 @@ export class RevocationEngine {
   /** docs/api.md §9 `POST /admin/revocations`, in a tenant that exists (else 400). */
   async revokeInBulk(request: BulkRevocationRequest): Promise<RevocationResult> {
     if (!(await this.tenants.exists(request.tenant))) throw ProtocolError.invalidRequest(`unknown tenant ${request.tenant}`);
-    const result = toResult(await retryingConflicts(() => this.store.revokeInBulk(request)));
-    this.committed(request.tenant, result);
+    const result = toResult(await this.forgettingAfter(request.tenant, () => retryingConflicts(() => this.store.revokeInBulk(request))));
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, 'admin');
     return result;
   }
 
   /**
-   * docs/api.md §11.6: once a revocation has committed, and before it is answered, this process
-   * forgets its tenant's token status, so that introspection and the check here never answer from
-   * before it. Other replicas hear of it from the change feed, token by token.
+   * docs/api.md §11.6: once a revocation has run, and before it is answered, this process forgets
+   * its tenant's token status, so that introspection and the check here never answer from before
+   * it. Also when it revoked nothing new (a retry after a lost answer: the first attempt may have
+   * committed) and when it failed (it may have committed all the same); not for an unknown token
+   * or another client's, which changed nothing. Other replicas hear of it
+   * from the change feed, token by token.
    */
-  private committed(tenant: string, result: RevocationResult): void {
-    if (result.revokedAccess + result.revokedRefresh > 0) this.status.forgetTenant(tenant);
+  private async forgettingAfter<T extends { outcome: RevocationOutcome }>(tenant: string, revocation: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await revocation();
+    } catch (error) {
+      this.status.forgetTenant(tenant);
+      throw error;
+    }
+    // An unknown token or another client's changed nothing.
+    if (result.outcome === 'revoked') this.status.forgetTenant(tenant);
+    return result;
   }
 
   private async revokeMany(requests: RevocationRequest[]): Promise<RevocationResult[]> {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Client, type Notification } from 'pg';
 import type { Logger } from 'pino';
 import type { TokenStatusCache } from './token-status-cache';
@@ -12,10 +13,14 @@ const RECONNECT_MS = { first: 100, max: 5000 };
 /**
  * The change feed of docs/api.md §11.6: one connection per replica, outside the pool, listening
  * on `revgw_token_status` (migration 1795420000000 sends to it from the revoking transaction).
- * Each message makes the cache forget what it names. The connection is pinged every 400 ms: a
- * notification committed before a ping was answered has arrived, so while pings are answered
- * memory is at most ~0.8 s behind the database, within the contract's 1 s. When the connection
- * fails, stalls or cannot be made, the cache stops being trusted (every answer comes from the
+ * Each message makes the cache forget what it names.
+ *
+ * Every 400 ms the feed proves it still hears: it notifies a channel of its own and waits for the
+ * echo. PostgreSQL delivers notifications in commit order, so the echo arriving means every
+ * revocation committed before the ping has arrived too, and memory is at most ~0.8 s behind the
+ * database. A `SELECT 1` would prove less: behind a transaction-pooling proxy (PgBouncer in
+ * transaction mode) it is answered while no notification ever comes. When the echo is late, the
+ * connection fails or cannot be made, the cache stops being trusted (every answer comes from the
  * database) until a new connection listens again.
  */
 export class StatusFeed {
@@ -25,6 +30,9 @@ export class StatusFeed {
   private stopped = false;
   /** Connections already given up: an `error` and an `end` of one connection reconnect once. */
   private readonly gone = new WeakSet<Client>();
+  /** This replica's own channel for its pings, and the echo being waited for. */
+  private readonly pingChannel = `revgw_feed_${randomBytes(8).toString('hex')}`;
+  private awaitedEcho?: { payload: string; heard: () => void };
 
   constructor(
     private readonly url: string,
@@ -57,12 +65,21 @@ export class StatusFeed {
     client.on('end', () => this.lost(client, new Error('connection ended')));
     client.on('notification', (message) => this.apply(message));
     try {
-      await client.connect();
-      await client.query(`LISTEN ${STATUS_CHANNEL}`);
+      await withTimeout(
+        (async () => {
+          await client.connect();
+          await client.query(`LISTEN ${STATUS_CHANNEL}`);
+          await client.query(`LISTEN ${this.pingChannel}`);
+        })(),
+        this.connectTimeoutMs * 2,
+        'connecting and listening',
+      );
     } catch (error) {
       this.lost(client, error);
       return;
     }
+    // Failed meanwhile (an `error` or `end` while the LISTEN was under way): already given up.
+    if (this.gone.has(client)) return;
     if (this.stopped) return void client.end().catch(() => undefined);
     this.client = client;
     this.retryMs = RECONNECT_MS.first;
@@ -80,22 +97,25 @@ export class StatusFeed {
 
   private async ping(client: Client): Promise<void> {
     if (this.client !== client) return;
-    let timeout: NodeJS.Timeout | undefined;
+    const payload = randomBytes(8).toString('hex');
+    const echoed = new Promise<void>((heard) => (this.awaitedEcho = { payload, heard }));
     try {
-      await Promise.race([
-        client.query('SELECT 1'),
-        new Promise((_, reject) => (timeout = setTimeout(() => reject(new Error(`no answer to a ping within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
-      ]);
+      await withTimeout(Promise.all([client.query('SELECT pg_notify($1, $2)', [this.pingChannel, payload]), echoed]), PING_TIMEOUT_MS, 'the echo of a ping');
       this.schedulePing(client);
     } catch (error) {
       this.lost(client, error);
     } finally {
-      clearTimeout(timeout);
+      this.awaitedEcho = undefined;
     }
   }
 
   /** `tokens <tenant> <hex>,<hex>…` or `tenant <tenant>`; anything else forgets everything. */
   private apply(message: Notification): void {
+    if (message.channel === this.pingChannel) {
+      const awaited = this.awaitedEcho;
+      if (awaited && message.payload === awaited.payload) awaited.heard();
+      return;
+    }
     if (message.channel !== STATUS_CHANNEL) return;
     const [kind, tenant, hashes] = (message.payload ?? '').split(' ');
     if (kind === 'tokens' && tenant && hashes) {
@@ -132,5 +152,17 @@ export class StatusFeed {
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

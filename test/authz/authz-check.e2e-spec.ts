@@ -1,4 +1,5 @@
 import { createHash, randomUUID, X509Certificate } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { basic, IN_A_YEAR, json, newToken, startTestGateway, YESTERDAY, type TestGateway } from '../support/gateway';
 import { sample, scrape } from '../support/metrics';
 import { TestPki, type Issued } from '../support/certs';
@@ -42,6 +43,16 @@ describe('/authz/check', () => {
 
   const check = (headers: Record<string, string>, { method = 'GET', path = '/authz/check', body }: { method?: string; path?: string; body?: string } = {}) =>
     fetch(gw.managementUrl + path, { method, headers, body });
+  /** A request whose path fetch would normalise: sent as written. */
+  const rawRequest = (path: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+      const url = new URL(gw.managementUrl);
+      const request = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (response) => {
+        response.resume();
+        resolve({ status: response.statusCode!, headers: response.headers });
+      });
+      request.on('error', reject).end();
+    });
   const bearer = (token: string, more: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...more });
 
   async function expectDenied(response: Response): Promise<void> {
@@ -108,6 +119,33 @@ describe('/authz/check', () => {
       expect(response.headers.get('x-credential-client-id')).toBe('tpp');
       expect(decodeURIComponent(response.headers.get('x-credential-sub')!)).toBe(subject);
       expect(response.headers.get('x-credential-sub')).toBe('ps%C3%BC 50%25%0D%0Ax-credential-client-id: evil');
+    });
+
+    it.each([
+      ['a content type that does not parse', 'POST', '/authz/check', { 'content-type': 'x' }, 'a'],
+      ['a JSON body over the admin API’s 128 KiB', 'POST', '/authz/check', { 'content-type': 'application/json' }, `{"a":"${'x'.repeat(200 * 1024)}"}`],
+      ['a body without a content type', 'PUT', '/authz/check/x', {}, 'raw'],
+      ['QUERY without a content type', 'QUERY', '/authz/check', {}, undefined],
+    ])('never answers 400 or 413: %s', async (_what, method, path, headers, body) => {
+      const token = await register();
+      const response = await check(bearer(token, headers as Record<string, string>), { method, path, body });
+      expect(response.status).toBe(200);
+    });
+
+    it('a path under it that cannot be decoded: 401 with the challenge, not 400', async () => {
+      for (const path of ['/authz/check/x%c0%af', '/authz/check/%zz']) {
+        const response = await rawRequest(path, bearer(await register()));
+        expect(response.status).toBe(401);
+        expect(response.headers['www-authenticate']).toBe(CHALLENGE);
+        expect(response.headers['x-fapi-interaction-id']).toMatch(UUID);
+      }
+    });
+
+    it('a value with spaces at its ends, and a scope holding %, come back whole through decodeURIComponent', async () => {
+      const response = await check(bearer(await register({ subject: ' alice ', scope: 'read%20write accounts' })));
+      expect(response.status).toBe(200);
+      expect(decodeURIComponent(response.headers.get('x-credential-sub')!)).toBe(' alice ');
+      expect(decodeURIComponent(response.headers.get('x-credential-scope')!)).toBe('read%20write accounts');
     });
 
     it('never answers 400: an interaction id that is not a UUID is replaced by a new one', async () => {

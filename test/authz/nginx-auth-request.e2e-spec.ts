@@ -1,5 +1,7 @@
+import { createHash, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { basic, IN_A_YEAR, newToken, type TestGateway } from '../support/gateway';
+import { TestPki } from '../support/certs';
 import { Nginx } from '../support/nginx';
 import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
 import type { TcpProxy } from '../support/tcp-proxy';
@@ -21,7 +23,8 @@ describe('NGINX auth_request in front of an API', () => {
   const seen: IncomingHttpHeaders[] = [];
 
   beforeAll(async () => {
-    proxied = await startProxiedGateway({ AUTHZ_CHECK_TOKEN: CHECK_TOKEN });
+    // NGINX is a trusted proxy that forwards certificates: what it lets through is believed.
+    proxied = await startProxiedGateway({ AUTHZ_CHECK_TOKEN: CHECK_TOKEN, MTLS_CLIENT_CERT_HEADER: 'x-ssl-client-cert', TRUSTED_PROXIES: '127.0.0.1' });
     ({ gw, proxy } = proxied);
     await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
     api = createServer((request, response) => {
@@ -44,6 +47,10 @@ describe('NGINX auth_request in front of an API', () => {
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Authz-Check-Token "${CHECK_TOKEN}";
+      # Always set, never the client's: the certificate NGINX verified ($ssl_client_escaped_cert
+      # with TLS; empty here, where there is none) and the tenant this API belongs to (empty: default).
+      proxy_set_header X-SSL-Client-Cert "";
+      proxy_set_header Tenant-ID "";
     }
     location / {
       auth_request /_revgw_check;
@@ -90,6 +97,26 @@ describe('NGINX auth_request in front of an API', () => {
       'x-credential-scope': 'accounts',
       'x-credential-consent-id': 'c-7',
     });
+  });
+
+  it('a client cannot bring its own certificate or tenant: NGINX sets both, so a forged one changes nothing', async () => {
+    const device = new TestPki().issue('device', '/CN=device');
+    const x5t = createHash('sha256').update(new X509Certificate(device.cert).raw).digest('base64url');
+    const bound = await register({ cnf: { 'x5t#S256': x5t } });
+    const forged = await call({ authorization: `Bearer ${bound}`, 'x-ssl-client-cert': encodeURIComponent(device.cert) });
+    expect(forged.status).toBe(401);
+    // The same header straight to the check, from the trusted address, would have been believed:
+    // the configuration is what stops it.
+    const direct = await fetch(`${gw.managementUrl}/authz/check`, {
+      headers: { authorization: `Bearer ${bound}`, 'x-ssl-client-cert': encodeURIComponent(device.cert), 'x-authz-check-token': CHECK_TOKEN },
+    });
+    expect(direct.status).toBe(200);
+    await gw.admin('PUT', '/admin/tenants/bank-b', {});
+    await gw.admin('PUT', '/admin/clients/tpp', { tenant: 'bank-b', auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+    const other = newToken();
+    const tokens = [{ token: other, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }];
+    expect((await gw.admin('POST', '/admin/tokens', { tenant: 'bank-b', tokens })).status).toBe(201);
+    expect((await call({ authorization: `Bearer ${other}`, 'tenant-id': 'bank-b' })).status).toBe(401);
   });
 
   it('no token, or an unknown one: 401 with the RFC 6750 challenge, and the API never sees the request', async () => {

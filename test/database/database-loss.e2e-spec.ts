@@ -1,5 +1,6 @@
 import { ADMIN_TOKEN, basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway, json } from '../support/gateway';
 import { assertionForm } from '../support/keys';
+import { sample, scrape } from '../support/metrics';
 import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';
 import type { TcpProxy } from '../support/tcp-proxy';
 
@@ -20,6 +21,15 @@ describe('database loss', () => {
   });
 
   afterAll(() => proxied.stop());
+
+  /**
+   * docs/api.md §11.6: memory answers until the change feed notices the database is gone — at once
+   * when its connection drops, within ~0.8 s when it stops answering; from then on, the database
+   * decides, and it cannot be read.
+   */
+  async function feedLost(): Promise<void> {
+    await eventually(async () => sample(await scrape(gw.managementUrl), 'revgw_token_status_feed_up') === 0, 2000, 'the change feed noticing');
+  }
 
   async function expectUnavailable(response: Response): Promise<void> {
     expect(response.status).toBe(503);
@@ -59,6 +69,7 @@ describe('database loss', () => {
     // The resource server's registration is now in the client cache: only the token lookup can fail.
     expect(await json(await gw.post('/token/introspect', { token }, rs))).toMatchObject({ active: true });
     await proxy.refuse();
+    await feedLost();
     for (const asked of [token, newToken()]) {
       const response = await gw.post('/token/introspect', { token: asked }, rs);
       expect(response.headers.get('content-type')).not.toMatch(/token-introspection\+jwt/);
@@ -78,6 +89,7 @@ describe('database loss', () => {
     const check = () => fetch(`${gw.managementUrl}/authz/check`, { headers: { authorization: `Bearer ${token}` } });
     expect((await check()).status).toBe(200);
     await proxy.refuse();
+    await feedLost();
     const response = await check();
     expect(response.status).toBe(503);
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
