@@ -1,7 +1,7 @@
 // Helpers of the benchmark scripts (bench/run.cjs, bench/enforcement.cjs): processes, ports,
 // /proc readings, SQL seeding and the admin API. Not a test: they only help print numbers.
 const { execFileSync, spawn } = require('node:child_process');
-const { readdirSync, readFileSync } = require('node:fs');
+const { closeSync, openSync, readdirSync, readFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const { join } = require('node:path');
 const { Client } = require('pg');
@@ -29,9 +29,16 @@ async function waitFor(url, timeoutMs = 60000) {
   }
 }
 
-function start(script, env, nodeFlags = []) {
-  const child = spawn(process.execPath, [...nodeFlags, script], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  child.stdout.resume(); // the request lines are written, as in production, and dropped here
+/**
+ * A node process. With `logFile`, its stdout (the gateway's request lines) goes to that file, as a
+ * container runtime takes it to its log file: read by nobody here, so that the load generator,
+ * which shares the machine, does not also pay for reading every line back through a pipe.
+ */
+function start(script, env, nodeFlags = [], { logFile } = {}) {
+  const stdout = logFile ? openSync(logFile, 'w') : 'pipe';
+  const child = spawn(process.execPath, [...nodeFlags, script], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', stdout, 'inherit'] });
+  if (logFile) closeSync(stdout);
+  else child.stdout.resume(); // the request lines are written, as in production, and dropped here
   return child;
 }
 
