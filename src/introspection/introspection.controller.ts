@@ -14,8 +14,7 @@ export class IntrospectionController {
     const answer = await this.pipeline.introspect(request);
     // RFC 9110 §12.5.5: the answer depends on Accept.
     reply.header('vary', 'accept');
-    if (answer.type === 'json') return answer.body;
-    reply.type(INTROSPECTION_JWT);
+    if (answer.type === 'jwt') reply.type(INTROSPECTION_JWT);
     return answer.body;
   }
 }
