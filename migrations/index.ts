@@ -6,6 +6,7 @@ import { ClientRole1795390000000 } from './1795390000000-client-role';
 import { TokenIntrospectionFields1795400000000 } from './1795400000000-token-introspection-fields';
 import { TokenStatusFeed1795420000000 } from './1795420000000-token-status-feed';
 import { SigningKeys1795410000000 } from './1795410000000-signing-keys';
+import { JwtAccessTokens1795430000000 } from './1795430000000-jwt-access-tokens';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   TokenIntrospectionFields1795400000000,
   SigningKeys1795410000000,
   TokenStatusFeed1795420000000,
+  JwtAccessTokens1795430000000,
 ];

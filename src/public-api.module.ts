@@ -4,7 +4,6 @@ import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ClientAuthenticator } from './client-auth/client-authenticator';
 import { ClientRegistry } from './client-auth/client-registry';
-import { KeySets } from './client-auth/key-sets';
 import { CERTIFICATE_PROVIDERS } from './client-auth/certificate-providers';
 import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from './client-auth/replay-store';
 import type { AppConfig } from './config/config';
@@ -17,7 +16,8 @@ import { CallerSteps } from './protocol/caller-steps';
 import type { ProfileName } from './protocol/profiles';
 import { REDIS } from './redis/redis';
 import { JwksController } from './signing/jwks.controller';
-import { TokenLookup } from './tokens/token-lookup';
+import { RulePruner } from './access-tokens/revocation-rules';
+import { TOKEN_STANDING_PROVIDERS } from './tokens/token-standing';
 import { TenantDirectory } from './tenancy/tenant-directory';
 import { TenantRegistry } from './tenancy/tenant-registry';
 import { UpstreamModule } from './upstream/upstream.module';
@@ -43,7 +43,8 @@ export class PublicApiModule {
       providers: [
         CallerSteps,
         IntrospectionPipeline,
-        TokenLookup,
+        ...TOKEN_STANDING_PROVIDERS,
+        RulePruner,
         ClientAuthenticator,
         ClientRegistry,
         RevocationEngine,
@@ -51,7 +52,6 @@ export class PublicApiModule {
         RevocationPipeline,
         TenantDirectory,
         TenantRegistry,
-        KeySets,
         ...CERTIFICATE_PROVIDERS,
         Throttle,
         {

@@ -86,6 +86,12 @@ export class PutTenantBody {
   @Optional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   issuer?: string;
+
+  /** docs/api.md §11.3: the authorization server's access-token keys. */
+  @Optional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['https', 'http'] })
+  @Length(1, 2048)
+  access_token_jwks_uri?: string;
 }
 
 export class PutClientBody extends TenantScoped {

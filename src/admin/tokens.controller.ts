@@ -35,7 +35,7 @@ export class TokensController {
   @Post('status')
   @HttpCode(200)
   async status(@Body() body: TokenStatusBody) {
-    const row = await this.lookup.find(body.tenant, hashToken(body.token));
+    const row = (await this.lookup.find(body.tenant, hashToken(body.token)))?.registered;
     if (!row) throw ProtocolError.notFound('token is not registered');
     return {
       token_type: row.tokenType,

@@ -7,9 +7,9 @@ import { APP_CONFIG } from '../core.module';
 import { ProtocolError } from '../protocol/protocol-error';
 import { requestContext } from '../protocol/request-context';
 import { TENANT_NAME } from '../tenancy/tenant-name';
-import { hashToken } from '../revocation/token-hash';
-import { TokenLookup, type RegisteredToken } from '../tokens/token-lookup';
-import { TokenStatusCache } from '../tokens/token-status-cache';
+import { keysUnavailable } from '../access-tokens/keys-unavailable';
+import type { RegisteredToken } from '../tokens/token-lookup';
+import { TokenStanding } from '../tokens/token-standing';
 import { bearerToken } from './bearer';
 import { notActive } from './not-active';
 import { credentialHeaders } from './credential-headers';
@@ -25,8 +25,7 @@ export class AuthzCheck {
   private readonly callerToken?: Buffer;
 
   constructor(
-    private readonly tokens: TokenLookup,
-    private readonly status: TokenStatusCache,
+    private readonly standing: TokenStanding,
     private readonly certificates: ClientCertificates,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -51,11 +50,11 @@ export class AuthzCheck {
     if (typeof tenant !== 'string' || !TENANT_NAME.test(tenant)) throw notActive();
     const context = requestContext(request.raw);
     if (context) context.tenant = tenant;
-    // 4. Its standing: a registered access token that is neither expired nor revoked, from memory
-    // when it can be trusted (docs/api.md §11.6). A database failure propagates as a 503
-    // (docs/api.md §10): the check fails closed.
-    const hash = hashToken(token);
-    const registered = await this.status.find(tenant, hash, () => this.tokens.find(tenant, hash));
+    // 4. Its standing: a registered access token or a JWT access token (docs/api.md §11.3) that is
+    // neither expired nor revoked, from memory when it can be trusted (docs/api.md §11.6). A
+    // database failure, or access-token keys that cannot be fetched, is a 503 (docs/api.md §10):
+    // the check fails closed.
+    const registered = await keysUnavailable.asUnavailable(() => this.standing.of(tenant, token));
     if (!registered?.active || registered.tokenType !== 'access_token') throw notActive();
     if (context) context.clientId = registered.clientId;
     // 5. RFC 8705 §3: a certificate-bound token only with that certificate.

@@ -70,6 +70,21 @@ export class KeySets {
     return keys;
   }
 
+  /** The keys published at a URI (an authorization server's access-token keys, docs/api.md §11.3). */
+  forUri(uri: string): JWTVerifyGetKey {
+    return this.remoteSet(uri).getKey;
+  }
+
+  /** When the set at a URI was last fetched (ms since the epoch; 0 never). */
+  fetchedAt(uri: string): number {
+    return this.remoteSet(uri).lastFetch;
+  }
+
+  /** Fetches the set at a URI again, unless that was done less than `minIntervalMs` ago; whether it did. */
+  async refetch(uri: string, minIntervalMs: number): Promise<boolean> {
+    return this.remoteSet(uri).refetch(minIntervalMs);
+  }
+
   private remoteSet(uri: string): RemoteKeySet {
     let set = this.remote.get(uri);
     if (!set) this.remote.set(uri, (set = new RemoteKeySet(uri)));
@@ -96,6 +111,16 @@ class RemoteKeySet {
       return this.keys!(header, token);
     }
   };
+
+  get lastFetch(): number {
+    return this.fetchedAt;
+  }
+
+  async refetch(minIntervalMs: number): Promise<boolean> {
+    if (Date.now() - this.fetchedAt < minIntervalMs) return false;
+    await this.refresh();
+    return true;
+  }
 
   async keyList(): Promise<readonly JWK[]> {
     if (!this.set || Date.now() >= this.expiresAt) await this.refresh();

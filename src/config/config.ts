@@ -45,6 +45,14 @@ export interface AppConfig {
   readonly authzCheckToken?: string;
   /** docs/api.md §11.6: the in-memory token status of introspection and the check. */
   readonly tokenStatusCache: { readonly maxEntries: number; readonly ttlMs: number };
+  /** docs/api.md §11.3: JWT access tokens of the `default` tenant, and the rules of every tenant. */
+  readonly accessTokens: {
+    readonly jwksUri?: string;
+    /** Set: the `default` tenant's expected `iss`; unset, its issuer, else ISSUER. */
+    readonly issuer?: string;
+    readonly consentClaim: string;
+    readonly maxLifetimeS: number;
+  };
   readonly profiles: ReadonlySet<ProfileName>;
   readonly defaultLevel?: RevocationLevel;
   readonly shutdownGraceMs: number;
@@ -150,6 +158,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     adminApiToken: vars.ADMIN_API_TOKEN,
     authzCheckToken: vars.AUTHZ_CHECK_TOKEN,
     tokenStatusCache: { maxEntries: vars.TOKEN_STATUS_CACHE_ENTRIES, ttlMs: vars.TOKEN_STATUS_CACHE_TTL_MS },
+    accessTokens: {
+      jwksUri: vars.ACCESS_TOKEN_JWKS_URI,
+      issuer: vars.ACCESS_TOKEN_ISSUER,
+      consentClaim: vars.ACCESS_TOKEN_CONSENT_CLAIM,
+      maxLifetimeS: vars.ACCESS_TOKEN_MAX_LIFETIME_S,
+    },
     profiles: new Set(vars.PROFILES),
     defaultLevel: vars.REVOCATION_DEFAULT_LEVEL,
     shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,

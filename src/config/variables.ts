@@ -186,6 +186,31 @@ export const VARIABLES = {
     default: '60000',
     ...integer(1000, 3_600_000),
   },
+  ACCESS_TOKEN_JWKS_URI: {
+    feature: 'enforcement',
+    description:
+      "The `default` tenant's access-token keys: JWT access tokens (RFC 9068) signed by one of them are known without registration (docs/api.md §11.3). Fetched with the limits and caching of a client's `jwks_uri`. Other tenants name theirs with `access_token_jwks_uri` (docs/api.md §9).",
+    ...url(['https:', 'http:'], { plain: true }),
+  },
+  ACCESS_TOKEN_ISSUER: {
+    feature: 'enforcement',
+    description: "The `iss` of the `default` tenant's JWT access tokens, compared exactly (a trailing `/` counts). Other tenants: their `issuer`.",
+    defaultText: '`ISSUER`',
+    ...custom<string>('`http://…` or `https://…` URL', [IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })]),
+  },
+  ACCESS_TOKEN_CONSENT_CLAIM: {
+    feature: 'enforcement',
+    description: "The claim of a JWT access token that names its consent: what a consent revocation's rule matches (docs/api.md §11.3).",
+    default: 'consent_id',
+    ...pattern(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters'),
+  },
+  ACCESS_TOKEN_MAX_LIFETIME_S: {
+    feature: 'enforcement',
+    description:
+      'The longest a JWT access token lives (`exp` after `iat`): a longer-lived one is not known. A bulk or consent revocation keeps its rule this long, then drops it, when every token it matched has expired.',
+    default: '3600',
+    ...integer(1, 86400),
+  },
   SIGNING_KEY: {
     feature: 'signing',
     description:

@@ -3,6 +3,7 @@ import { accessTokenType, INACTIVE, numericDate, registeredTokenAnswer } from '.
 import { wantsSignedAnswer } from './introspection-pipeline';
 
 const REGISTERED: RegisteredToken = {
+  origin: 'registered',
   tokenType: 'access_token',
   clientId: 'tpp',
   grantId: 'g-1',
@@ -54,6 +55,12 @@ describe('registeredTokenAnswer', () => {
       iss: 'https://as.bank-b.example',
     });
     expect(Object.values(answer)).not.toContain(null);
+  });
+
+  it('a JWT access token: its jti, no grant_id, its own iss', () => {
+    const answer = registeredTokenAnswer({ ...REGISTERED, origin: 'jwt', grantId: null, jti: 'j-1', tenantIssuer: 'https://as.example' }, 'https://gw.example');
+    expect(answer).toMatchObject({ jti: 'j-1', iss: 'https://as.example' });
+    expect(answer).not.toHaveProperty('grant_id');
   });
 
   it('an inactive token is exactly {active:false}, whatever it holds', () => {

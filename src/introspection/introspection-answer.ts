@@ -39,7 +39,10 @@ export function accessTokenType(use: TokenType, cnf: Confirmation | null | undef
   return cnf?.jkt !== undefined ? 'DPoP' : 'Bearer';
 }
 
-/** A registered token's answer: `iss` is its tenant's issuer, else ISSUER; `iat` its `issued_at`, else its registration. */
+/**
+ * A known token's answer: `iss` is its tenant's issuer, else ISSUER (a JWT access token's own);
+ * `iat` its `issued_at`, else its registration (a JWT's `iat`, else when it was first seen).
+ */
 export function registeredTokenAnswer(token: RegisteredToken, gatewayIssuer: string): IntrospectionAnswer {
   if (!token.active) return INACTIVE;
   const tokenType = accessTokenType(token.tokenType, token.cnf);
@@ -54,7 +57,8 @@ export function registeredTokenAnswer(token: RegisteredToken, gatewayIssuer: str
     ...(token.subject !== null ? { sub: token.subject } : {}),
     ...(token.scope !== null ? { scope: token.scope } : {}),
     ...(token.cnf !== null ? { cnf: token.cnf } : {}),
-    grant_id: token.grantId,
+    ...(token.jti !== undefined ? { jti: token.jti } : {}),
+    ...(token.grantId !== null ? { grant_id: token.grantId } : {}),
     ...(token.consentId !== null ? { consent_id: token.consentId } : {}),
   };
 }

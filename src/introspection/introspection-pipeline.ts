@@ -7,10 +7,9 @@ import { Metrics } from '../metrics/metrics';
 import { CallerSteps, endpointPolicy, type EndpointSpec } from '../protocol/caller-steps';
 import { profileRow, type IntrospectionRow } from '../protocol/profiles';
 import { requiredToken } from '../revocation/revocation-params';
-import { hashToken } from '../revocation/token-hash';
 import { SigningKeys } from '../signing/signing-keys';
-import { TokenLookup } from '../tokens/token-lookup';
-import { TokenStatusCache } from '../tokens/token-status-cache';
+import { TokenStanding } from '../tokens/token-standing';
+import { keysUnavailable } from '../access-tokens/keys-unavailable';
 import { INACTIVE, numericDate, registeredTokenAnswer, type IntrospectionAnswer } from './introspection-answer';
 
 /** RFC 9701 §4: the media type a resource server asks for to get a signed answer. */
@@ -44,8 +43,7 @@ export class IntrospectionPipeline {
 
   constructor(
     private readonly caller: CallerSteps,
-    private readonly tokens: TokenLookup,
-    private readonly status: TokenStatusCache,
+    private readonly standing: TokenStanding,
     private readonly signing: SigningKeys,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -59,11 +57,11 @@ export class IntrospectionPipeline {
     // 6. RFC 7662 §2.1: `token` is REQUIRED; `token_type_hint` only orders a lookup, and one probe
     // by hash covers every type, so it is not read (CallerSteps has refused it repeated).
     const token = requiredToken(form);
-    // 7. The token's standing.
-    // From memory when it can be trusted (docs/api.md §11.6), else one lookup by primary key.
-    const hash = hashToken(token);
-    const registered = await this.status.find(tenant, hash, () => this.tokens.find(tenant, hash));
-    const answer = registered ? registeredTokenAnswer(registered, this.config.issuer) : INACTIVE;
+    // 7. The token's standing: registered, or a JWT access token (docs/api.md §11.3); from memory
+    // when it can be trusted (docs/api.md §11.6), else one lookup by primary key. Keys that
+    // cannot be fetched are a 502/504, never an inactive answer.
+    const known = await keysUnavailable.asGatewayError(() => this.standing.of(tenant, token));
+    const answer = known ? registeredTokenAnswer(known, this.config.issuer) : INACTIVE;
     // 8. RFC 9701 §5: the answer as the `token_introspection` claim of a JWT signed by the
     // gateway, addressed to the resource server that asked.
     let reply: IntrospectionReply = { type: 'json', body: answer };

@@ -5,6 +5,7 @@ import { failsEveryRequest, retryingConflicts } from '../database/db-errors';
 import { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
 import { TenantRegistry } from '../tenancy/tenant-registry';
+import type { RegisteredToken } from '../tokens/token-lookup';
 import { TokenStatusCache } from '../tokens/token-status-cache';
 import { GroupCommit, statementSlots } from '../database/group-commit';
 import type { RevocationLevel } from './levels';
@@ -77,9 +78,18 @@ export class RevocationEngine {
     return result;
   }
 
+  /** An unknown arrangement's revocation revokes nothing registered but records a rule (docs/api.md §11.3): the tenant's JWTs are forgotten. */
   async revokeConsent(request: ConsentRevocationRequest): Promise<RevocationResult> {
     const result = toResult(await this.forgettingAfter(request.tenant, () => retryingConflicts(() => this.store.revokeConsent(request))));
+    if (result.outcome === 'unknown') this.status.forgetJwts(request.tenant);
     this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: null });
+    return result;
+  }
+
+  /** A JWT access token nobody registered (docs/api.md §11.3): one statement of its own, outside the group commit. */
+  async revokeJwt(request: RevocationRequest, token: RegisteredToken): Promise<RevocationResult> {
+    const result = toResult(await this.forgettingAfter(request.tenant, () => this.store.revokeJwt(request, token)));
+    this.metrics.revoked({ access: result.revokedAccess, refresh: 0 }, { presented: result.presentedRevoked ? 'access_token' : null });
     return result;
   }
 

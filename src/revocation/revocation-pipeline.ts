@@ -5,6 +5,9 @@ import { CallerSteps, endpointPolicy, type EndpointSpec } from '../protocol/call
 import type { FormBody } from '../protocol/form';
 import { answerFor, revocationRow, type RevocationProfile, type RevocationRow } from '../protocol/profiles';
 import { ProtocolError } from '../protocol/protocol-error';
+import { looksLikeAccessToken } from '../access-tokens/access-token-claims';
+import { keysUnavailable } from '../access-tokens/keys-unavailable';
+import { TokenStanding } from '../tokens/token-standing';
 import { UpstreamPropagation } from '../upstream/propagation';
 import { RevocationEngine } from './revocation-engine';
 import type { RevocationTarget } from './revocation-params';
@@ -31,6 +34,7 @@ export class RevocationPipeline {
   constructor(
     private readonly caller: CallerSteps,
     private readonly engine: RevocationEngine,
+    private readonly standing: TokenStanding,
     @Inject(UpstreamPropagation) private readonly upstream: UpstreamPropagation | null,
   ) {}
 
@@ -47,8 +51,12 @@ export class RevocationPipeline {
     if (target.kind === 'consent') {
       ({ outcome } = await this.engine.revokeConsent({ ...common, consentId: target.consentId }));
     } else {
+      // A JWT access token nobody registered (docs/api.md §11.3) is verified first: keys that
+      // cannot be fetched are a 502/504 with nothing recorded. Any other token is one statement.
+      const jwt = looksLikeAccessToken(target.token) ? await keysUnavailable.asGatewayError(() => this.standing.read(tenant, target.token)) : undefined;
       const outbox = row.propagates ? this.upstream?.entry(target.token, tenant, target.hint) : undefined;
-      const result = await this.engine.revoke({ ...common, tokenHash: hashToken(target.token), levels: target.levels, outbox });
+      const request = { ...common, tokenHash: jwt?.hash ?? hashToken(target.token), levels: target.levels, outbox };
+      const result = jwt?.token?.origin === 'jwt' ? await this.engine.revokeJwt(request, jwt.token) : await this.engine.revoke(request);
       outcome = result.outcome;
       // 8. docs/api.md §6: the caller's answer waits for the upstream (502/504 when it fails; the
       // local revocation and the outbox row stand). On success the answer is the profile's for

@@ -1,6 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { RECORD_RULE_SQL } from '../access-tokens/revocation-rules';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../core.module';
 import { PreparedStatements } from '../database/pg-pool';
+import type { RegisteredToken } from '../tokens/token-lookup';
 import type { AuditProfile } from '../protocol/profiles';
 import type { LevelByType, RevocationLevel } from './levels';
 import {
@@ -11,6 +15,7 @@ import {
   REVOKE_BATCH_SQL,
   REVOKE_BULK_SQL,
   REVOKE_CONSENT_SQL,
+  REVOKE_JWT_SQL,
 } from './revocation-statements';
 import type { TokenType } from './token-types';
 
@@ -100,9 +105,12 @@ export function batchParameters(requests: readonly RevocationRequest[], locked: 
 @Injectable()
 export class RevocationStore {
   private readonly statements: PreparedStatements;
+  /** docs/api.md §11.3: how long a rule is kept. */
+  private readonly ruleLifetimeS: number;
 
-  constructor(@Inject(DataSource) db: DataSource) {
+  constructor(@Inject(DataSource) db: DataSource, @Inject(APP_CONFIG) config: AppConfig) {
     this.statements = new PreparedStatements(db);
+    this.ruleLifetimeS = config.accessTokens.maxLifetimeS;
   }
 
   /**
@@ -143,7 +151,7 @@ export class RevocationStore {
       // The consent first: every token registered under it before is in the statement's
       // snapshot, every one after is born revoked.
       const locked = await run('revgw_lock_consent', LOCK_CONSENT_SQL, [request.tenant, request.consentId, request.clientId]);
-      return run<RevocationRow>('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
+      const rows = await run<RevocationRow>('revgw_revoke_consent', REVOKE_CONSENT_SQL, [
         request.tenant,
         request.consentId,
         request.clientId,
@@ -152,6 +160,12 @@ export class RevocationStore {
         request.psuIp ?? null,
         locked.length > 0,
       ]);
+      // docs/api.md §11.3: the client's JWT access tokens of that consent go with it, whether or
+      // not the gateway knew the arrangement; never for another client's arrangement.
+      if (rows[0].outcome !== 'foreign') {
+        await run('revgw_record_rule', RECORD_RULE_SQL, [request.tenant, null, request.clientId, request.consentId, this.ruleLifetimeS]);
+      }
+      return rows;
     });
     return row;
   }
@@ -176,10 +190,38 @@ export class RevocationStore {
         // those locks, and a registration after them waits for the commit and finds its family revoked.
         const locked = consentAlone && (await run('revgw_bulk_lock_consent', LOCK_BULK_CONSENT_SQL, [request.tenant, request.consentId])).length > 0;
         await run('revgw_bulk_lock_tokens', LOCK_BULK_TOKENS_SQL, match);
-        return run<RevocationRow>('revgw_bulk_revoke', REVOKE_BULK_SQL, [...match, consentAlone, request.interactionId, locked]);
+        const rows = await run<RevocationRow>('revgw_bulk_revoke', REVOKE_BULK_SQL, [...match, consentAlone, request.interactionId, locked]);
+        // docs/api.md §11.3: the JWT access tokens that match, issued before now, are revoked too.
+        await run('revgw_record_rule', RECORD_RULE_SQL, [...match, this.ruleLifetimeS]);
+        return rows;
       },
       { customPlans: true },
     );
+    return row;
+  }
+
+  /**
+   * A JWT access token nobody registered (docs/api.md §11.3), as TokenStanding verified it: the
+   * caller's own is denylisted, another client's is audited as `foreign`.
+   */
+  async revokeJwt(request: RevocationRequest, token: RegisteredToken): Promise<RevocationRow> {
+    const [row] = await this.statements.run<RevocationRow>('revgw_revoke_jwt', REVOKE_JWT_SQL, [
+      request.tenant,
+      request.tokenHash,
+      request.clientId,
+      token.clientId === request.clientId,
+      token.jti ?? '',
+      token.subject,
+      token.scope,
+      token.cnf === null ? null : JSON.stringify(token.cnf),
+      token.issuedAt,
+      token.expiresAt,
+      request.interactionId,
+      request.profile,
+      request.psuIp ?? null,
+      request.outbox?.sealed ?? null,
+      request.outbox?.leaseMs ?? null,
+    ]);
     return row;
   }
 }

@@ -25,17 +25,18 @@ export class TenantRegistry {
   }
 
   /**
-   * docs/api.md §9 `PUT /admin/tenants/{tenant}`: created (true) or replaced (false). An issuer
+   * docs/api.md §9 `PUT /admin/tenants/{tenant}`: created (true) or replaced (false), issuer and
+   * access-token keys (docs/api.md §11.3) alike. An issuer
    * names one tenant only: another tenant's issuer is a 400.
    */
-  async put(name: string, issuer: string | null): Promise<boolean> {
+  async put(name: string, settings: { issuer: string | null; accessTokenJwksUri: string | null }): Promise<boolean> {
     try {
       const [row] = await this.statements.run<{ created: boolean }>(
         'revgw_tenant_put',
-        `INSERT INTO tenants (name, issuer) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET issuer = EXCLUDED.issuer, updated_at = now()
+        `INSERT INTO tenants (name, issuer, access_token_jwks_uri) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET issuer = EXCLUDED.issuer, access_token_jwks_uri = EXCLUDED.access_token_jwks_uri, updated_at = now()
          RETURNING (xmax = 0) AS created`,
-        [name, issuer],
+        [name, settings.issuer, settings.accessTokenJwksUri],
       );
       return row.created;
     } catch (error) {

@@ -113,7 +113,7 @@ export class StatusFeed {
     }
   }
 
-  /** `tokens <tenant> <hex>,<hex>…` or `tenant <tenant>`; anything else forgets everything. */
+  /** `tokens <tenant> <hex>,<hex>…`, `tenant <tenant>` or `rules <tenant>` (its JWTs); anything else forgets everything. */
   private apply(message: Notification): void {
     if (message.channel === this.pingChannel) {
       const awaited = this.awaitedEcho;
@@ -129,6 +129,8 @@ export class StatusFeed {
       );
     } else if (kind === 'tenant' && tenant) {
       this.cache.forgetTenant(tenant);
+    } else if (kind === 'rules' && tenant) {
+      this.cache.forgetJwts(tenant);
     } else {
       this.cache.forgetAll();
     }

@@ -3,6 +3,7 @@ import { TokenStatusCache, type CacheResult } from './token-status-cache';
 
 const IN_AN_HOUR = new Date(Date.now() + 3600_000);
 const token = (overrides: Partial<RegisteredToken> = {}): RegisteredToken => ({
+  origin: 'registered',
   tokenType: 'access_token',
   clientId: 'tpp',
   grantId: 'g',
@@ -53,6 +54,23 @@ describe('TokenStatusCache', () => {
     c.forgetTenant('t');
     expect(await c.find('t', hash(3), reload)).toMatchObject({ active: false });
     expect(await c.find('u', hash(1), reload)).toMatchObject({ active: true });
+  });
+
+  it("a tenant's rules forget its JWT access tokens only; forgetting the tenant forgets them too", async () => {
+    const { cache: c } = cache();
+    await c.find('t', hash(1), async () => token());
+    await c.find('t', hash(2), async () => token({ origin: 'jwt', grantId: null }));
+    await c.find('u', hash(2), async () => token({ origin: 'jwt', grantId: null }));
+    c.forgetJwts('t');
+    const reload = jest.fn(async () => token({ origin: 'jwt', active: false }));
+    expect(await c.find('t', hash(1), reload)).toMatchObject({ active: true });
+    expect(await c.find('t', hash(2), reload)).toMatchObject({ active: false });
+    expect(await c.find('u', hash(2), reload)).toMatchObject({ active: true });
+    expect(reload).toHaveBeenCalledTimes(1);
+    c.forgetTenant('t');
+    expect(await c.find('t', hash(2), async () => token({ origin: 'jwt', active: true }))).toMatchObject({ active: true });
+    c.forgetTenant('t');
+    expect(await c.find('t', hash(2), reload)).toMatchObject({ active: false });
   });
 
   it('a load that began before a forgetting answers its request but is not kept', async () => {

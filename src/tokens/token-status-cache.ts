@@ -19,8 +19,10 @@ export type CacheResult = 'hit' | 'miss' | 'bypass';
  * Unknown tokens are not kept: a token registered a moment later must be known at once.
  */
 export class TokenStatusCache {
-  private readonly entries = new Map<string, { token: RegisteredToken; tenantEpoch: number; until: number }>();
+  private readonly entries = new Map<string, { token: RegisteredToken; epoch: string; until: number }>();
   private readonly tenantEpochs = new Map<string, number>();
+  /** Moves with a tenant's rules (docs/api.md §11.3): its JWT access tokens go, its registered tokens stay. */
+  private readonly jwtEpochs = new Map<string, number>();
   /** Moves on every forgetting: a load that began before one may have read what it forgot. */
   private generation = 0;
   #trusted: boolean;
@@ -51,7 +53,7 @@ export class TokenStatusCache {
     const key = `${tenant}\u0000${hash.toString('base64url')}`;
     const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.until > now && hit.tenantEpoch === this.epochOf(tenant)) {
+    if (hit && hit.until > now && hit.epoch === this.epochOf(tenant, hit.token.origin)) {
       this.onLookup('hit');
       return hit.token;
     }
@@ -64,7 +66,7 @@ export class TokenStatusCache {
     if (!token || !this.#trusted || this.generation !== started) return token;
     const until = Math.min(now + this.ttlMs, token.expiresAt.getTime());
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { token, tenantEpoch: this.epochOf(tenant), until });
+    this.entries.set(key, { token, epoch: this.epochOf(tenant, token.origin), until });
     return token;
   }
 
@@ -77,7 +79,13 @@ export class TokenStatusCache {
   /** Every entry of a tenant goes at once (its epoch moves; stale entries fall out as they are met). */
   forgetTenant(tenant: string): void {
     this.generation++;
-    this.tenantEpochs.set(tenant, this.epochOf(tenant) + 1);
+    this.tenantEpochs.set(tenant, (this.tenantEpochs.get(tenant) ?? 0) + 1);
+  }
+
+  /** A rule was recorded: every JWT access token of the tenant goes, its registered tokens stay. */
+  forgetJwts(tenant: string): void {
+    this.generation++;
+    this.jwtEpochs.set(tenant, (this.jwtEpochs.get(tenant) ?? 0) + 1);
   }
 
   /** Whether what the feed says can be relied on; either way, what memory held is forgotten. */
@@ -91,7 +99,9 @@ export class TokenStatusCache {
     this.entries.clear();
   }
 
-  private epochOf(tenant: string): number {
-    return this.tenantEpochs.get(tenant) ?? 0;
+  /** An entry is current while its tenant's epoch has not moved, nor, for a JWT, its tenant's JWT epoch. */
+  private epochOf(tenant: string, origin: RegisteredToken['origin']): string {
+    const tenantEpoch = this.tenantEpochs.get(tenant) ?? 0;
+    return origin === 'jwt' ? `${tenantEpoch}/${this.jwtEpochs.get(tenant) ?? 0}` : String(tenantEpoch);
   }
 }

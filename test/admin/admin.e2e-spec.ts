@@ -65,7 +65,18 @@ describe('admin API (management port)', () => {
       expect((await gw.admin('PUT', '/admin/tenants/bank-uk', { issuer: 'https://as.bank.example/uk' })).status).toBe(201);
       const replaced = await gw.admin('PUT', '/admin/tenants/bank-uk', { issuer: 'https://as.bank.example/uk2' });
       expect(replaced.status).toBe(200);
-      expect(replaced.body).toEqual({ tenant: 'bank-uk', issuer: 'https://as.bank.example/uk2' });
+      expect(replaced.body).toEqual({ tenant: 'bank-uk', issuer: 'https://as.bank.example/uk2', access_token_jwks_uri: null });
+      // docs/api.md §11.3: the tenant's access-token keys, replaced whole like the rest.
+      const keyed = await gw.admin('PUT', '/admin/tenants/bank-uk', {
+        issuer: 'https://as.bank.example/uk2',
+        access_token_jwks_uri: 'https://as.bank.example/uk2/jwks',
+      });
+      expect(keyed.status).toBe(200);
+      expect(keyed.body).toEqual({ tenant: 'bank-uk', issuer: 'https://as.bank.example/uk2', access_token_jwks_uri: 'https://as.bank.example/uk2/jwks' });
+      for (const bad of ['not a url', 'ftp://as.bank.example/jwks', 42, null]) {
+        const refused = await gw.admin('PUT', '/admin/tenants/bank-uk', { access_token_jwks_uri: bad });
+        expect(refused.status).toBe(400);
+      }
     });
 
     it('refuses a bad tenant name and an issuer already used by another tenant', async () => {

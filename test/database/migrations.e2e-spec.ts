@@ -46,6 +46,7 @@ describe('migrations', () => {
       'clients',
       'consents',
       'revocation_events',
+      'revocation_rules',
       'signing_keys',
       'tenants',
       'tokens',
@@ -62,6 +63,10 @@ describe('migrations', () => {
         'revocation_events_interaction_idx',
         'revocation_events_client_idx',
         'upstream_outbox_due_idx',
+        'revocation_rules_subject_idx',
+        'revocation_rules_client_idx',
+        'revocation_rules_consent_idx',
+        'revocation_rules_expiry_idx',
       ]),
     );
     expect(await dataSource.query(`SELECT name FROM tenants`)).toEqual([{ name: 'default' }]);
@@ -71,7 +76,7 @@ describe('migrations', () => {
     for (let i = 0; i < migrations.length; i++) await dataSource.undoLastMigration({ transaction: 'each' });
     expect(await tables()).toEqual([]);
     expect(await dataSource.runMigrations({ transaction: 'each' })).toHaveLength(migrations.length);
-    expect(await tables()).toHaveLength(8);
+    expect(await tables()).toHaveLength(9);
   });
 
   it('uses the revocation indexes for the hot path and bulk lookups', async () => {
