@@ -443,6 +443,28 @@ describe('JWT access tokens', () => {
   });
 });
 
+/** docs/api.md §11.3: rules are dropped once every token they covered has expired, in the background. */
+describe('revocation rules are pruned', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ ACCESS_TOKEN_MAX_LIFETIME_S: '1' });
+  });
+  afterAll(() => gw.stop());
+  const rules = async () => Number((await gw.database.dataSource.query('SELECT count(*)::int AS n FROM revocation_rules'))[0].n);
+
+  it('a rule is kept its lifetime and margin, then deleted without any request', async () => {
+    const recorded = Date.now();
+    expect((await gw.admin('POST', '/admin/revocations', { subject: 'psu-pruned' })).status).toBe(200);
+    expect(await rules()).toBe(1);
+    const [{ seconds }] = await gw.database.dataSource.query('SELECT extract(epoch FROM expires_at - revoked_at)::int AS seconds FROM revocation_rules');
+    expect(seconds).toBe(1 + 30);
+    // Its time come (moved forward here rather than waited for), the pruner deletes it within its round.
+    await gw.database.dataSource.query("UPDATE revocation_rules SET expires_at = now() - interval '1 second'");
+    await eventually(async () => (await rules()) === 0, 5000, 'the rule pruned');
+    expect(Date.now() - recorded).toBeLessThan(5000);
+  });
+});
+
 const withServer = process.env.DATABASE_URL ? describe : describe.skip;
 
 /** docs/api.md §11.6 for JWT access tokens: B holds one as active from its signature; A's revocation, or A's rule, reaches B within 1 s. */
