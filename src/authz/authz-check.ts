@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ClientCertificates } from '../client-auth/mtls';
@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../core.module';
 import { ProtocolError } from '../protocol/protocol-error';
 import { requestContext } from '../protocol/request-context';
 import { TENANT_NAME } from '../tenancy/tenant-name';
-import { keysUnavailable } from '../access-tokens/keys-unavailable';
+import { standingFailures } from '../tokens/standing-failures';
 import type { RegisteredToken } from '../tokens/token-lookup';
 import { TokenStanding } from '../tokens/token-standing';
 import { bearerToken } from './bearer';
@@ -54,7 +54,7 @@ export class AuthzCheck {
     // neither expired nor revoked, from memory when it can be trusted (docs/api.md §11.6). A
     // database failure, or access-token keys that cannot be fetched, is a 503 (docs/api.md §10):
     // the check fails closed.
-    const registered = await keysUnavailable.asUnavailable(() => this.standing.of(tenant, token));
+    const registered = await standingFailures.asUnavailable(() => this.standing.of(tenant, token, context?.interactionId ?? randomUUID()));
     if (!registered?.active || registered.tokenType !== 'access_token') throw notActive();
     if (context) context.clientId = registered.clientId;
     // 5. RFC 8705 §3: a certificate-bound token only with that certificate.
@@ -63,6 +63,8 @@ export class AuthzCheck {
   }
 
   private checkBinding(request: FastifyRequest, token: RegisteredToken): void {
+    // An upstream's token bound in a way the check cannot verify is not let through as a bearer token.
+    if (token.upstreamAnswer?.cnf !== undefined && token.cnf === null) throw notActive('upstream token with a confirmation the check cannot verify');
     const expected = token.cnf?.['x5t#S256'];
     if (expected === undefined) return;
     const presented = this.certificates.presented(request);

@@ -1,4 +1,4 @@
-import type { RegisteredToken } from '../tokens/token-lookup';
+import { NEVER_EXPIRES, type RegisteredToken } from '../tokens/token-lookup';
 
 /**
  * A header value as the check sends it (docs/api.md §11.5): printable ASCII and inner spaces as
@@ -16,10 +16,9 @@ export function headerValue(value: string): string {
 
 /** The `x-credential-*` headers of an allowed request: each attribute the gateway knows. */
 export function credentialHeaders(token: RegisteredToken): Record<string, string> {
-  const headers: Record<string, string> = {
-    'x-credential-client-id': headerValue(token.clientId),
-    'x-credential-exp': String(Math.floor(token.expiresAt.getTime() / 1000)),
-  };
+  const headers: Record<string, string> = {};
+  if (token.clientId !== '') headers['x-credential-client-id'] = headerValue(token.clientId);
+  if (token.expiresAt.getTime() !== NEVER_EXPIRES.getTime()) headers['x-credential-exp'] = String(Math.floor(token.expiresAt.getTime() / 1000));
   if (token.subject !== null) headers['x-credential-sub'] = headerValue(token.subject);
   if (token.scope !== null) headers['x-credential-scope'] = headerValue(token.scope);
   if (token.consentId !== null) headers['x-credential-consent-id'] = headerValue(token.consentId);

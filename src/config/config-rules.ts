@@ -99,4 +99,34 @@ export const RULES: readonly Rule[] = [
         ? `SHUTDOWN_GRACE_MS must exceed UPSTREAM_TIMEOUT_MS (${s.UPSTREAM_TIMEOUT_MS}), or in-flight revocations are cut at shutdown`
         : undefined,
   },
+  {
+    // docs/api.md §11.4: the overlay introspects "with the gateway's UPSTREAM_CLIENT_ID / UPSTREAM_CLIENT_SECRET as HTTP Basic".
+    feature: 'introspection-overlay',
+    says: '`UPSTREAM_CLIENT_ID` and `UPSTREAM_CLIENT_SECRET` are set (the overlay authenticates with HTTP Basic).',
+    checkedWhen: 'unreported',
+    names: ['UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET'],
+    problem: (s) =>
+      s.UPSTREAM_CLIENT_ID && s.UPSTREAM_CLIENT_SECRET
+        ? undefined
+        : 'UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET are required when UPSTREAM_INTROSPECTION_URL is set (the gateway authenticates there with HTTP Basic)',
+  },
+  {
+    // The overlay uses the upstream's timeout and breaker, which are checked on their own only with UPSTREAM_REVOCATION_URL.
+    feature: 'introspection-overlay',
+    says: '`UPSTREAM_TIMEOUT_MS` (50–60000), `UPSTREAM_BREAKER_FAILURES` (1–1000) and `UPSTREAM_BREAKER_RESET_MS` (100–3600000) are valid: the overlay uses them too.',
+    checkedWhen: 'unreported',
+    names: ['UPSTREAM_TIMEOUT_MS', 'UPSTREAM_BREAKER_FAILURES', 'UPSTREAM_BREAKER_RESET_MS'],
+    problem: (s) => {
+      const bad = (
+        [
+          ['UPSTREAM_TIMEOUT_MS', s.UPSTREAM_TIMEOUT_MS, 50, 60000],
+          ['UPSTREAM_BREAKER_FAILURES', s.UPSTREAM_BREAKER_FAILURES, 1, 1000],
+          ['UPSTREAM_BREAKER_RESET_MS', s.UPSTREAM_BREAKER_RESET_MS, 100, 3_600_000],
+        ] as const
+      ).filter(([, value, min, max]) => !Number.isInteger(value) || value < min || value > max);
+      return bad.length
+        ? `${bad.map(([name, , min, max]) => `${name} must be an integer from ${min} to ${max}`).join('; ')} (UPSTREAM_INTROSPECTION_URL uses it)`
+        : undefined;
+    },
+  },
 ];

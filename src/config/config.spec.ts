@@ -156,6 +156,36 @@ describe('loadConfig', () => {
     expect(loadConfig({ UNRELATED: 'x', NODE_ENV: 'production' }).port).toBe(8080);
   });
 
+  describe('upstream introspection overlay (docs/api.md §11.4)', () => {
+    const OVERLAY = { UPSTREAM_INTROSPECTION_URL: 'https://as.bank.internal/oauth2/introspect', UPSTREAM_CLIENT_ID: 'gw', UPSTREAM_CLIENT_SECRET: 'secret' };
+
+    it('is off without UPSTREAM_INTROSPECTION_URL; on, it reads the upstream credentials, timeout, breaker and its cache time', () => {
+      expect(loadConfig({ INTROSPECTION_CACHE_MS: 'forever' }).introspectionOverlay).toBeUndefined();
+      expect(loadConfig(OVERLAY).introspectionOverlay).toEqual({
+        url: OVERLAY.UPSTREAM_INTROSPECTION_URL,
+        clientId: 'gw',
+        clientSecret: 'secret',
+        timeoutMs: 2000,
+        cacheMs: 30000,
+        breaker: { failures: 5, resetMs: 10000 },
+      });
+      expect(loadConfig(OVERLAY).upstream).toBeUndefined();
+    });
+
+    it('needs the credentials, and checks the timeout and breaker it uses', () => {
+      expect(problemsOf({ UPSTREAM_INTROSPECTION_URL: OVERLAY.UPSTREAM_INTROSPECTION_URL, UPSTREAM_CLIENT_ID: 'gw' })).toEqual([
+        expect.stringMatching(/^Invalid configuration: UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET are required/),
+      ]);
+      expect(problemsOf({ ...OVERLAY, UPSTREAM_TIMEOUT_MS: 'soon' })).toEqual([
+        expect.stringMatching(/UPSTREAM_TIMEOUT_MS must be an integer from 50 to 60000/),
+      ]);
+      expect(problemsOf({ ...OVERLAY, INTROSPECTION_CACHE_MS: '-1' })).toEqual([expect.stringMatching(/^Invalid configuration: INTROSPECTION_CACHE_MS/)]);
+      expect(problemsOf({ ...OVERLAY, UPSTREAM_INTROSPECTION_URL: 'https://user:pw@as.example/introspect' })).toEqual([
+        expect.stringMatching(/UPSTREAM_INTROSPECTION_URL/),
+      ]);
+    });
+  });
+
   describe('upstream propagation (docs/api.md §6)', () => {
     const KEY = Buffer.alloc(32, 7).toString('base64');
     const URL_ONLY = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/oauth2/revoke', UPSTREAM_CLIENT_ID: 'gw' };

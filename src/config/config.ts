@@ -27,6 +27,16 @@ export interface UpstreamConfig {
   readonly maxAttempts: number;
 }
 
+/** docs/api.md §11.4, once UPSTREAM_INTROSPECTION_URL is set. */
+export interface IntrospectionOverlayConfig {
+  readonly url: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly timeoutMs: number;
+  readonly cacheMs: number;
+  readonly breaker: { readonly failures: number; readonly resetMs: number };
+}
+
 /** The gateway's configuration as its parts use it, read from the variables of src/config/variables.ts. */
 export interface AppConfig {
   readonly port: number;
@@ -70,6 +80,8 @@ export interface AppConfig {
     readonly ttlMs: number;
     readonly ipv6Prefix: number;
   };
+  /** Set when unknown tokens are introspected at the upstream authorization server (docs/api.md §11.4). */
+  readonly introspectionOverlay?: IntrospectionOverlayConfig;
   /** Set when revocations are propagated to an upstream authorization server (docs/api.md §6). */
   readonly upstream?: UpstreamConfig;
   /** Set with SIGNING_KEY (docs/api.md §13); unset, the key is the one kept in the database. */
@@ -179,6 +191,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ttlMs: vars.THROTTLE_TTL_MS,
       ipv6Prefix: vars.THROTTLE_IPV6_PREFIX,
     },
+    introspectionOverlay: vars.UPSTREAM_INTROSPECTION_URL
+      ? {
+          url: vars.UPSTREAM_INTROSPECTION_URL,
+          clientId: vars.UPSTREAM_CLIENT_ID!,
+          clientSecret: vars.UPSTREAM_CLIENT_SECRET!,
+          timeoutMs: vars.UPSTREAM_TIMEOUT_MS,
+          cacheMs: vars.INTROSPECTION_CACHE_MS,
+          breaker: { failures: vars.UPSTREAM_BREAKER_FAILURES, resetMs: vars.UPSTREAM_BREAKER_RESET_MS },
+        }
+      : undefined,
     upstream: vars.UPSTREAM_REVOCATION_URL
       ? {
           url: vars.UPSTREAM_REVOCATION_URL,

@@ -70,6 +70,12 @@ export const FEATURES = {
     about:
       'Introspection, the enforcement check that API gateways (NGINX `auth_request`, Envoy `ext_authz`, Traefik ForwardAuth) ask on the management port, and the token status they share in memory (docs/api.md §11).',
   },
+  'introspection-overlay': {
+    title: 'Upstream introspection overlay',
+    about:
+      "Tokens the gateway does not know, introspected at the bank's authorization server (docs/api.md §11.4), with the gateway's upstream credentials (`UPSTREAM_CLIENT_ID`, `UPSTREAM_CLIENT_SECRET`) and `UPSTREAM_TIMEOUT_MS`.",
+    switchedOnBy: 'UPSTREAM_INTROSPECTION_URL',
+  },
   logging: { title: 'Logging', about: 'JSON lines on stdout (docs/api.md §10); secrets never reach them.' },
 } as const satisfies Record<string, FeatureInfo>;
 

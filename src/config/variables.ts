@@ -225,6 +225,19 @@ export const VARIABLES = {
     sensitive: true,
     ...signingJwk({ publicEnough: true }),
   },
+  UPSTREAM_INTROSPECTION_URL: {
+    feature: 'introspection-overlay',
+    description:
+      "The authorization server's RFC 7662 introspection endpoint. Set: a token that is neither registered, nor a known JWT, nor revoked here is introspected there, and revoked only if it is the caller's.",
+    ...url(['https:', 'http:'], { plain: true }),
+  },
+  INTROSPECTION_CACHE_MS: {
+    feature: 'introspection-overlay',
+    description:
+      "How long a positive upstream answer is kept in memory (never past the token's `exp`; a revocation on any replica removes it); `0` keeps none.",
+    default: '30000',
+    ...integer(0, 300_000),
+  },
   LOG_LEVEL: { feature: 'logging', description: 'The pino level.', default: 'info', ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   LOG_FORMAT: {
     feature: 'logging',

@@ -25,7 +25,10 @@ export interface ActiveAnswer {
  */
 export const INACTIVE = Object.freeze({ active: false as const });
 
-export type IntrospectionAnswer = ActiveAnswer | typeof INACTIVE;
+/** An upstream's active answer (docs/api.md §11.4), passed on as it came. */
+export type UpstreamAnswer = Readonly<Record<string, unknown>> & { readonly active: true };
+
+export type IntrospectionAnswer = ActiveAnswer | UpstreamAnswer | typeof INACTIVE;
 
 /** NumericDate (RFC 7519 §2): whole seconds since the epoch. */
 export const numericDate = (at: Date): number => Math.floor(at.getTime() / 1000);
@@ -45,6 +48,7 @@ export function accessTokenType(use: TokenType, cnf: Confirmation | null | undef
  */
 export function registeredTokenAnswer(token: RegisteredToken, gatewayIssuer: string): IntrospectionAnswer {
   if (!token.active) return INACTIVE;
+  if (token.upstreamAnswer) return token.upstreamAnswer as UpstreamAnswer;
   const tokenType = accessTokenType(token.tokenType, token.cnf);
   return {
     active: true,

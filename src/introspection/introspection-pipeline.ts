@@ -9,7 +9,7 @@ import { profileRow, type IntrospectionRow } from '../protocol/profiles';
 import { requiredToken } from '../revocation/revocation-params';
 import { SigningKeys } from '../signing/signing-keys';
 import { TokenStanding } from '../tokens/token-standing';
-import { keysUnavailable } from '../access-tokens/keys-unavailable';
+import { standingFailures } from '../tokens/standing-failures';
 import { INACTIVE, numericDate, registeredTokenAnswer, type IntrospectionAnswer } from './introspection-answer';
 
 /** RFC 9701 §4: the media type a resource server asks for to get a signed answer. */
@@ -53,14 +53,15 @@ export class IntrospectionPipeline {
 
   async introspect(request: FastifyRequest): Promise<IntrospectionReply> {
     // 1–5. Header checks, tenant, form shape, client authentication (resource servers), the budget.
-    const { tenant, form, client } = await this.caller.admit(request, this.spec);
+    const { context, tenant, form, client } = await this.caller.admit(request, this.spec);
     // 6. RFC 7662 §2.1: `token` is REQUIRED; `token_type_hint` only orders a lookup, and one probe
     // by hash covers every type, so it is not read (CallerSteps has refused it repeated).
     const token = requiredToken(form);
-    // 7. The token's standing: registered, or a JWT access token (docs/api.md §11.3); from memory
-    // when it can be trusted (docs/api.md §11.6), else one lookup by primary key. Keys that
-    // cannot be fetched are a 502/504, never an inactive answer.
-    const known = await keysUnavailable.asGatewayError(() => this.standing.of(tenant, token));
+    // 7. The token's standing: registered, a JWT access token (docs/api.md §11.3), or the
+    // upstream's answer (docs/api.md §11.4); from memory when it can be trusted (docs/api.md
+    // §11.6), else one lookup by primary key. Keys or an upstream that fail are a 502/504, never
+    // an inactive answer.
+    const known = await standingFailures.asGatewayError(() => this.standing.of(tenant, token, context.interactionId));
     const answer = known ? registeredTokenAnswer(known, this.config.issuer) : INACTIVE;
     // 8. RFC 9701 §5: the answer as the `token_introspection` claim of a JWT signed by the
     // gateway, addressed to the resource server that asked.

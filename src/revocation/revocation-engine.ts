@@ -86,10 +86,13 @@ export class RevocationEngine {
     return result;
   }
 
-  /** A JWT access token nobody registered (docs/api.md §11.3): one statement of its own, outside the group commit. */
-  async revokeJwt(request: RevocationRequest, token: RegisteredToken): Promise<RevocationResult> {
-    const result = toResult(await this.forgettingAfter(request.tenant, () => this.store.revokeJwt(request, token)));
-    this.metrics.revoked({ access: result.revokedAccess, refresh: 0 }, { presented: result.presentedRevoked ? 'access_token' : null });
+  /**
+   * A token nobody registered — a JWT access token (docs/api.md §11.3), or one the upstream said is
+   * active (docs/api.md §11.4): one statement of its own, outside the group commit.
+   */
+  async revokeUnregistered(request: RevocationRequest, token: RegisteredToken): Promise<RevocationResult> {
+    const result = toResult(await this.forgettingAfter(request.tenant, () => this.store.revokeUnregistered(request, token)));
+    this.metrics.revoked({ access: result.revokedAccess, refresh: result.revokedRefresh }, { presented: result.presentedRevoked ? token.tokenType : null });
     return result;
   }
 

@@ -6,7 +6,7 @@ import type { FormBody } from '../protocol/form';
 import { answerFor, revocationRow, type RevocationProfile, type RevocationRow } from '../protocol/profiles';
 import { ProtocolError } from '../protocol/protocol-error';
 import { looksLikeAccessToken } from '../access-tokens/access-token-claims';
-import { keysUnavailable } from '../access-tokens/keys-unavailable';
+import { standingFailures } from '../tokens/standing-failures';
 import { TokenStanding } from '../tokens/token-standing';
 import { UpstreamPropagation } from '../upstream/propagation';
 import { RevocationEngine } from './revocation-engine';
@@ -51,12 +51,19 @@ export class RevocationPipeline {
     if (target.kind === 'consent') {
       ({ outcome } = await this.engine.revokeConsent({ ...common, consentId: target.consentId }));
     } else {
-      // A JWT access token nobody registered (docs/api.md §11.3) is verified first: keys that
-      // cannot be fetched are a 502/504 with nothing recorded. Any other token is one statement.
-      const jwt = looksLikeAccessToken(target.token) ? await keysUnavailable.asGatewayError(() => this.standing.read(tenant, target.token)) : undefined;
-      const outbox = row.propagates ? this.upstream?.entry(target.token, tenant, target.hint) : undefined;
-      const request = { ...common, tokenHash: jwt?.hash ?? hashToken(target.token), levels: target.levels, outbox };
-      const result = jwt?.token?.origin === 'jwt' ? await this.engine.revokeJwt(request, jwt.token) : await this.engine.revoke(request);
+      // A token the gateway may know without its registration — a JWT access token (docs/api.md
+      // §11.3), and with the overlay any token (docs/api.md §11.4) — is read first: keys or an
+      // upstream that fail are a 502/504 with nothing recorded. Any other token is one statement.
+      const read =
+        looksLikeAccessToken(target.token) || this.standing.overlayFor(tenant)
+          ? await standingFailures.asGatewayError(() => this.standing.read(tenant, target.token, context.interactionId))
+          : undefined;
+      // With the overlay, a token unknown here and upstream is not propagated (docs/api.md §11.4).
+      const unknownUpstream = this.standing.overlayFor(tenant) && !read?.token;
+      const outbox = row.propagates && !unknownUpstream ? this.upstream?.entry(target.token, tenant, target.hint) : undefined;
+      const request = { ...common, tokenHash: read?.hash ?? hashToken(target.token), levels: target.levels, outbox };
+      const unregistered = read?.token && read.token.origin !== 'registered' ? read.token : undefined;
+      const result = unregistered ? await this.engine.revokeUnregistered(request, unregistered) : await this.engine.revoke(request);
       outcome = result.outcome;
       // 8. docs/api.md §6: the caller's answer waits for the upstream (502/504 when it fails; the
       // local revocation and the outbox row stand). On success the answer is the profile's for

@@ -15,7 +15,7 @@ import {
   REVOKE_BATCH_SQL,
   REVOKE_BULK_SQL,
   REVOKE_CONSENT_SQL,
-  REVOKE_JWT_SQL,
+  REVOKE_UNREGISTERED_SQL,
 } from './revocation-statements';
 import type { TokenType } from './token-types';
 
@@ -201,11 +201,11 @@ export class RevocationStore {
   }
 
   /**
-   * A JWT access token nobody registered (docs/api.md §11.3), as TokenStanding verified it: the
-   * caller's own is denylisted, another client's is audited as `foreign`.
+   * A token nobody registered (docs/api.md §11.3, §11.4), as TokenStanding knows it: the caller's
+   * own is denylisted, another client's is audited as `foreign`.
    */
-  async revokeJwt(request: RevocationRequest, token: RegisteredToken): Promise<RevocationRow> {
-    const [row] = await this.statements.run<RevocationRow>('revgw_revoke_jwt', REVOKE_JWT_SQL, [
+  async revokeUnregistered(request: RevocationRequest, token: RegisteredToken): Promise<RevocationRow> {
+    const [row] = await this.statements.run<RevocationRow>('revgw_revoke_unregistered', REVOKE_UNREGISTERED_SQL, [
       request.tenant,
       request.tokenHash,
       request.clientId,
@@ -221,6 +221,7 @@ export class RevocationStore {
       request.psuIp ?? null,
       request.outbox?.sealed ?? null,
       request.outbox?.leaseMs ?? null,
+      token.tokenType,
     ]);
     return row;
   }

@@ -12,8 +12,12 @@ export interface Confirmation {
 
 /** What is stored of a registered token (docs/api.md §9), with its standing as the database sees it now. */
 export interface RegisteredToken {
-  /** A registered token (or a JWT recorded when it was revoked), or a JWT access token known by its signature (docs/api.md §11.3). */
-  readonly origin: 'registered' | 'jwt';
+  /**
+   * A registered token (or a token recorded when it was revoked), a JWT access token known by its
+   * signature (docs/api.md §11.3), or a token the upstream authorization server said is active
+   * (docs/api.md §11.4).
+   */
+  readonly origin: 'registered' | 'jwt' | 'upstream';
   readonly tokenType: TokenType;
   readonly clientId: string;
   /** Null for a JWT access token, which names no grant. */
@@ -33,7 +37,14 @@ export interface RegisteredToken {
   readonly active: boolean;
   /** The tenant's issuer, when it has one (a JWT access token: its `iss`). */
   readonly tenantIssuer: string | null;
+  /** An upstream-known token: the upstream's answer, passed on unchanged (docs/api.md §11.4). */
+  readonly upstreamAnswer?: Readonly<Record<string, unknown>>;
+  /** Kept in memory at most until then (ms since the epoch), whatever the cache's TTL. */
+  readonly cacheUntil?: number;
 }
+
+/** The expiry of a token whose expiry nobody said (an upstream answer without `exp`): kept for good. */
+export const NEVER_EXPIRES = new Date('9999-12-31T00:00:00Z');
 
 /** A tenant as a lookup sees it: its registered token, if it has that one, and whose JWT access tokens it accepts. */
 export interface TenantLookup {

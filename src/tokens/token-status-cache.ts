@@ -64,7 +64,8 @@ export class TokenStatusCache {
     // Kept only when nothing was forgotten meanwhile (the read may predate a revocation) and the
     // feed was up all along; an expired or revoked token is kept too (it stays that way).
     if (!token || !this.#trusted || this.generation !== started) return token;
-    const until = Math.min(now + this.ttlMs, token.expiresAt.getTime());
+    const until = Math.min(now + this.ttlMs, token.expiresAt.getTime(), token.cacheUntil ?? Infinity);
+    if (until <= now) return token;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { token, epoch: this.epochOf(tenant, token.origin), until });
     return token;
@@ -82,7 +83,7 @@ export class TokenStatusCache {
     this.tenantEpochs.set(tenant, (this.tenantEpochs.get(tenant) ?? 0) + 1);
   }
 
-  /** A rule was recorded: every JWT access token of the tenant goes, its registered tokens stay. */
+  /** A rule was recorded: every JWT access token (and upstream-known token) of the tenant goes, its registered tokens stay. */
   forgetJwts(tenant: string): void {
     this.generation++;
     this.jwtEpochs.set(tenant, (this.jwtEpochs.get(tenant) ?? 0) + 1);
@@ -99,9 +100,12 @@ export class TokenStatusCache {
     this.entries.clear();
   }
 
-  /** An entry is current while its tenant's epoch has not moved, nor, for a JWT, its tenant's JWT epoch. */
+  /**
+   * An entry is current while its tenant's epoch has not moved, nor, for a token the rules cover
+   * (a JWT, an upstream's, docs/api.md §11.3–§11.4), its tenant's rule epoch.
+   */
   private epochOf(tenant: string, origin: RegisteredToken['origin']): string {
     const tenantEpoch = this.tenantEpochs.get(tenant) ?? 0;
-    return origin === 'jwt' ? `${tenantEpoch}/${this.jwtEpochs.get(tenant) ?? 0}` : String(tenantEpoch);
+    return origin === 'registered' ? String(tenantEpoch) : `${tenantEpoch}/${this.jwtEpochs.get(tenant) ?? 0}`;
   }
 }

@@ -81,11 +81,11 @@ export class UpstreamClient {
 }
 
 /** A valid application/x-www-form-urlencoded encoding that leaves plain ids (A-Z a-z 0-9 - _ . ~) as they are. */
-function formEncode(value: string): string {
+export function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
@@ -99,7 +99,7 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): P
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function failureOf(error: unknown, signal: AbortSignal): UpstreamFailure {
+export function failureOf(error: unknown, signal: AbortSignal): UpstreamFailure {
   if (error instanceof UpstreamFailure) return error;
   const { code, name, message } = error as { code?: string; name?: string; message?: string };
   if (signal.aborted || name === 'TimeoutError' || (code && TIMEOUT_CODES.has(code))) {

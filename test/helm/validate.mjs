@@ -938,6 +938,22 @@ describe('the chart refuses at render time exactly what the gateway refuses at s
     ],
     ['a shutdown grace just above the upstream timeout', [...upstream, 'upstream.timeoutMs=9999']],
     ['upstream without its client id', without(upstream, 'upstream.clientId'), /upstream\.clientId/, /UPSTREAM_CLIENT_ID is required/],
+    [
+      'an introspection overlay without the upstream secret',
+      ['upstream.introspectionUrl=https://as.bank.example/introspect', 'upstream.clientId=gw'],
+      /upstream\.introspectionUrl requires upstream\.clientId and upstream\.clientSecret/,
+      /UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET are required when UPSTREAM_INTROSPECTION_URL is set/,
+    ],
+    [
+      'an introspection overlay with its credentials',
+      ['upstream.introspectionUrl=https://as.bank.example/introspect', 'upstream.clientId=gw', 'upstream.clientSecret=s3cret-value'],
+    ],
+    [
+      'an introspection overlay with a timeout out of range',
+      ['upstream.introspectionUrl=https://as.bank.example/introspect', 'upstream.clientId=gw', 'upstream.clientSecret=s3cret-value', 'upstream.timeoutMs=10'],
+      /upstream\/timeoutMs/,
+      /UPSTREAM_TIMEOUT_MS must be an integer from 50 to 60000/,
+    ],
     ['upstream without an encryption key', without(upstream, 'upstream.tokenEncryptionKey'), /tokenEncryptionKey/, /TOKEN_ENCRYPTION_KEY is required/],
     ['a previous signing key without a current one', [previousKey], /signing\.keyPrevious .* needs signing\.key/, /SIGNING_KEY_PREVIOUS needs SIGNING_KEY/],
     ['a signing key and the one before it', [signingKey, previousKey]],

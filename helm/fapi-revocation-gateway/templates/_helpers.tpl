@@ -139,6 +139,11 @@ refuses exactly what the gateway would.
 {{- fail "config.shutdownGraceMs must exceed upstream.timeoutMs: a revocation in flight may wait that long on the upstream" }}
 {{- end }}
 {{- end }}
+{{- if .Values.upstream.introspectionUrl }}
+{{- if or (not .Values.upstream.clientId) (and (not .Values.upstream.clientSecret) (not .Values.existingSecret.name)) }}
+{{- fail "upstream.introspectionUrl requires upstream.clientId and upstream.clientSecret (UPSTREAM_CLIENT_ID and UPSTREAM_CLIENT_SECRET, HTTP Basic at the upstream) or existingSecret.name" }}
+{{- end }}
+{{- end }}
 {{- if and .Values.signing.keyPrevious (not .Values.signing.key) }}
 {{- fail "signing.keyPrevious (SIGNING_KEY_PREVIOUS) needs signing.key (SIGNING_KEY): the previous key is published beside the one configured" }}
 {{- end }}
@@ -217,8 +222,7 @@ Secret-backed environment of the gateway container.
       key: {{ ternary $keys.signingKeyPrevious "SIGNING_KEY_PREVIOUS" $external }}
       optional: {{ $external }}
 {{- end }}
-{{- if .Values.upstream.enabled }}
-{{- if or $external .Values.upstream.clientSecret }}
+{{- if and (or .Values.upstream.enabled .Values.upstream.introspectionUrl) (or $external .Values.upstream.clientSecret) }}
 - name: UPSTREAM_CLIENT_SECRET
   valueFrom:
     secretKeyRef:
@@ -226,6 +230,7 @@ Secret-backed environment of the gateway container.
       key: {{ ternary $keys.upstreamClientSecret "UPSTREAM_CLIENT_SECRET" $external }}
       optional: {{ $external }}
 {{- end }}
+{{- if .Values.upstream.enabled }}
 - name: TOKEN_ENCRYPTION_KEY
   valueFrom:
     secretKeyRef:
