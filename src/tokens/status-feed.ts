@@ -86,12 +86,10 @@ export class StatusFeed {
     if (this.gone.has(client)) return;
     if (this.stopped) return void client.end().catch(() => undefined);
     this.client = client;
-    this.retryMs = RECONNECT_MS.first;
-    // What was revoked while nobody listened is unknown: start from nothing.
-    this.cache.trusted = true;
-    this.onState(true);
-    this.logger.info('token status feed listening');
-    this.schedulePing(client);
+    // Memory is trusted once the first ping has echoed, not when LISTEN answered: behind a pooler
+    // that forwards queries but not notifications (PgBouncer in transaction mode) LISTEN succeeds
+    // and nothing is ever heard.
+    void this.ping(client);
   }
 
   private schedulePing(client: Client): void {
@@ -105,6 +103,14 @@ export class StatusFeed {
     const echoed = new Promise<void>((heard) => (this.awaitedEcho = { payload, heard }));
     try {
       await withTimeout(Promise.all([client.query('SELECT pg_notify($1, $2)', [this.pingChannel, payload]), echoed]), PING_TIMEOUT_MS, 'the echo of a ping');
+      if (this.client !== client) return;
+      if (!this.cache.trusted) {
+        // What was revoked while nobody listened is unknown: start from nothing.
+        this.retryMs = RECONNECT_MS.first;
+        this.cache.trusted = true;
+        this.onState(true);
+        this.logger.info('token status feed listening');
+      }
       this.schedulePing(client);
     } catch (error) {
       this.lost(client, error);
@@ -139,12 +145,14 @@ export class StatusFeed {
   private lost(client: Client, error: unknown): void {
     if (this.gone.has(client)) return;
     this.gone.add(client);
-    const wasUp = this.client === client;
-    if (wasUp) this.client = undefined;
+    const wasUp = this.client === client && this.cache.trusted;
+    if (this.client === client) this.client = undefined;
     this.cache.trusted = false;
     if (wasUp) {
       this.onState(false);
       this.logger.warn({ err: { message: (error as Error).message } }, 'token status feed lost: answering from the database until it listens again');
+    } else {
+      this.logger.warn({ err: { message: (error as Error).message } }, 'token status feed cannot hear: answering from the database');
     }
     void client.end().catch(() => undefined);
     if (this.stopped) return;

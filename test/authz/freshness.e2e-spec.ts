@@ -130,3 +130,50 @@ withServer('a replica that cannot hear the others', () => {
     expect((await check(b, token)).status).toBe(401);
   });
 });
+
+/**
+ * docs/operations.md "The feed needs a session": behind a pooler that forwards queries but not
+ * notifications (PgBouncer in transaction mode), the feed connects and LISTENs without error, yet
+ * hears nothing. It must never trust memory then: its first ping's echo never comes.
+ */
+withServer('a status feed that cannot hear (notifications dropped on the way)', () => {
+  let a: TestGateway;
+  let b: TestGateway;
+  let proxy: TcpProxy;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const database = (await freshDatabase())!;
+    drop = database.drop;
+    proxy = TcpProxy.to(database.url);
+    proxy.dropNotifications = true;
+    await proxy.start();
+    a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
+    b = await startTestGateway({ DATABASE_URL: proxy.route(database.url) });
+    await a.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+  });
+  afterAll(async () => {
+    await a.stop();
+    await b.stop();
+    await proxy.stop();
+    await drop();
+  });
+
+  it('never trusts memory: every lookup goes to the database, so a revocation on A is denied on B at once', async () => {
+    const token = newToken();
+    await register(a, [{ token }]);
+    // Over two seconds (five ping rounds), the feed never once reports itself up.
+    for (let i = 0; i < 40; i++) {
+      expect(await series(b, 'revgw_token_status_feed_up')).toBe(0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const hits = await series(b, 'revgw_token_status_lookups_total{result="hit"}');
+    const bypassed = await series(b, 'revgw_token_status_lookups_total{result="bypass"}');
+    expect((await check(b, token)).status).toBe(200);
+    expect((await check(b, token)).status).toBe(200);
+    expect(await series(b, 'revgw_token_status_lookups_total{result="hit"}')).toBe(hits);
+    expect(await series(b, 'revgw_token_status_lookups_total{result="bypass"}')).toBe(bypassed + 2);
+    expect((await a.post('/token/revoke', { token }, TPP)).status).toBe(200);
+    expect((await check(b, token)).status).toBe(401);
+  });
+});

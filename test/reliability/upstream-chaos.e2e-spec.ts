@@ -51,7 +51,7 @@ describe('upstream chaos under load', () => {
       UPSTREAM_CLIENT_SECRET: 'gateway-secret',
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
-      UPSTREAM_BREAKER_FAILURES: '10',
+      UPSTREAM_BREAKER_FAILURES: '20',
       UPSTREAM_BREAKER_RESET_MS: '300',
       UPSTREAM_OUTBOX_MAX_ATTEMPTS: '1000',
       THROTTLE_IP_LIMIT: '0',

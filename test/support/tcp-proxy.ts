@@ -4,10 +4,14 @@ import type { AddressInfo } from 'node:net';
 /**
  * A loopback TCP proxy in front of PostgreSQL, to take the database away from the gateway and give
  * it back without touching the server: `refuse()` drops every connection and refuses new ones,
- * `blackhole()` accepts connections and never answers, `restore()` forwards again.
+ * `blackhole()` accepts connections and never answers, `restore()` forwards again. With
+ * `dropNotifications` it forwards everything but the server's NotificationResponse messages, as a
+ * transaction-pooling PgBouncer does to a session's LISTEN.
  */
 export class TcpProxy {
   private mode: 'forward' | 'refuse' | 'blackhole' = 'forward';
+  /** Drop the server's NotificationResponse ('A') messages on their way to the client. */
+  dropNotifications = false;
   private readonly sockets = new Set<Socket>();
   private server?: Server;
   port = 0;
@@ -79,7 +83,20 @@ export class TcpProxy {
       });
       upstream.on('error', () => client.destroy());
       client.on('close', () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      if (!this.dropNotifications) return void upstream.pipe(client);
+      // The server's side of the protocol is typed messages: a byte, then an int32 length that counts itself.
+      let pending = Buffer.alloc(0);
+      upstream.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        const kept: Buffer[] = [];
+        while (pending.length >= 5 && pending.length >= 1 + pending.readInt32BE(1)) {
+          const size = 1 + pending.readInt32BE(1);
+          if (pending[0] !== 0x41) kept.push(pending.subarray(0, size));
+          pending = pending.subarray(size);
+        }
+        if (kept.length > 0) client.write(Buffer.concat(kept));
+      });
     });
     this.server = server;
     return new Promise((resolve, reject) => {
