@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../core.module';
 import { ProtocolError } from '../protocol/protocol-error';
 import { requestContext } from '../protocol/request-context';
 import { TENANT_NAME } from '../tenancy/tenant-name';
-import { standingFailures } from '../tokens/standing-failures';
+import { answeringFailures } from '../tokens/standing-failures';
 import type { RegisteredToken } from '../tokens/token-lookup';
 import { TokenStanding } from '../tokens/token-standing';
 import { bearerToken } from './bearer';
@@ -54,7 +54,7 @@ export class AuthzCheck {
     // neither expired nor revoked, from memory when it can be trusted (docs/api.md §11.6). A
     // database failure, or access-token keys that cannot be fetched, is a 503 (docs/api.md §10):
     // the check fails closed.
-    const registered = await standingFailures.asUnavailable(() => this.standing.of(tenant, token, context?.interactionId ?? randomUUID()));
+    const registered = await answeringFailures('unavailable', () => this.standing.of(tenant, token, context?.interactionId ?? randomUUID()));
     if (!registered?.active || registered.tokenType !== 'access_token') throw notActive();
     if (context) context.clientId = registered.clientId;
     // 5. RFC 8705 §3: a certificate-bound token only with that certificate.

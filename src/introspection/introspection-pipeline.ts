@@ -9,7 +9,7 @@ import { profileRow, type IntrospectionRow } from '../protocol/profiles';
 import { requiredToken } from '../revocation/revocation-params';
 import { SigningKeys } from '../signing/signing-keys';
 import { TokenStanding } from '../tokens/token-standing';
-import { standingFailures } from '../tokens/standing-failures';
+import { answeringFailures } from '../tokens/standing-failures';
 import { INACTIVE, numericDate, registeredTokenAnswer, type IntrospectionAnswer } from './introspection-answer';
 
 /** RFC 9701 §4: the media type a resource server asks for to get a signed answer. */
@@ -61,7 +61,7 @@ export class IntrospectionPipeline {
     // upstream's answer (docs/api.md §11.4); from memory when it can be trusted (docs/api.md
     // §11.6), else one lookup by primary key. Keys or an upstream that fail are a 502/504, never
     // an inactive answer.
-    const known = await standingFailures.asGatewayError(() => this.standing.of(tenant, token, context.interactionId));
+    const known = await answeringFailures('gateway', () => this.standing.of(tenant, token, context.interactionId));
     const answer = known ? registeredTokenAnswer(known, this.config.issuer) : INACTIVE;
     // 8. RFC 9701 §5: the answer as the `token_introspection` claim of a JWT signed by the
     // gateway, addressed to the resource server that asked.

@@ -1,11 +1,11 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import type { AppConfig, IntrospectionOverlayConfig } from '../config/config';
 import { APP_CONFIG, ROOT_LOGGER } from '../core.module';
 import type { TokenType } from '../revocation/token-types';
-import { failureOf, formEncode, readBounded } from '../upstream/upstream-client';
+import { formEncode, postForm } from '../upstream/upstream-client';
 import { UpstreamFailure } from '../upstream/upstream-outcome';
 
 /** What the upstream said of an active token (RFC 7662 §2.2), and what the gateway reads of it. */
@@ -91,27 +91,8 @@ export class UpstreamIntrospection implements OnApplicationShutdown {
   }
 
   private async call(token: string, interactionId: string): Promise<UpstreamActive | undefined> {
-    const signal = AbortSignal.timeout(this.config.timeoutMs);
-    let status: number;
-    let body: string;
-    try {
-      const response = await request(this.config.url, {
-        method: 'POST',
-        dispatcher: this.agent,
-        signal,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-          authorization: this.authorization,
-          'x-fapi-interaction-id': interactionId,
-        },
-        body: new URLSearchParams({ token }).toString(),
-      });
-      status = response.statusCode;
-      body = await readBounded(response.body);
-    } catch (error) {
-      throw failureOf(error, signal);
-    }
+    const headers = { authorization: this.authorization, 'x-fapi-interaction-id': interactionId };
+    const { status, body } = await postForm(this.config.url, this.agent, this.config.timeoutMs, headers, new URLSearchParams({ token }).toString());
     return readIntrospectionAnswer(status, body, Date.now() / 1000);
   }
 }

@@ -6,7 +6,7 @@ import type { FormBody } from '../protocol/form';
 import { answerFor, revocationRow, type RevocationProfile, type RevocationRow } from '../protocol/profiles';
 import { ProtocolError } from '../protocol/protocol-error';
 import { looksLikeAccessToken } from '../access-tokens/access-token-claims';
-import { standingFailures } from '../tokens/standing-failures';
+import { answeringFailures } from '../tokens/standing-failures';
 import { TokenStanding } from '../tokens/token-standing';
 import { UpstreamPropagation } from '../upstream/propagation';
 import { RevocationEngine } from './revocation-engine';
@@ -56,7 +56,7 @@ export class RevocationPipeline {
       // upstream that fail are a 502/504 with nothing recorded. Any other token is one statement.
       const read =
         looksLikeAccessToken(target.token) || this.standing.overlayFor(tenant)
-          ? await standingFailures.asGatewayError(() => this.standing.read(tenant, target.token, context.interactionId))
+          ? await answeringFailures('gateway', () => this.standing.read(tenant, target.token, context.interactionId))
           : undefined;
       // With the overlay, a token unknown here and upstream is not propagated (docs/api.md §11.4).
       const unknownUpstream = this.standing.overlayFor(tenant) && !read?.token;

@@ -38,28 +38,9 @@ export class UpstreamClient {
   }
 
   async revoke(delivery: Delivery): Promise<void> {
-    const signal = AbortSignal.timeout(this.config.timeoutMs);
-    let status: number;
-    let answer: string;
-    try {
-      const response = await request(this.config.url, {
-        method: 'POST',
-        dispatcher: this.agent,
-        signal,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-          'x-fapi-interaction-id': delivery.interactionId,
-          ...(this.authorization ? { authorization: this.authorization } : {}),
-        },
-        body: this.form(delivery),
-      });
-      status = response.statusCode;
-      answer = await readBounded(response.body);
-    } catch (error) {
-      throw failureOf(error, signal);
-    }
-    readUpstreamAnswer(this.config.dialect, status, answer);
+    const headers = { 'x-fapi-interaction-id': delivery.interactionId, ...(this.authorization ? { authorization: this.authorization } : {}) };
+    const { status, body } = await postForm(this.config.url, this.agent, this.config.timeoutMs, headers, this.form(delivery));
+    readUpstreamAnswer(this.config.dialect, status, body);
   }
 
   close(): Promise<void> {
@@ -80,12 +61,39 @@ export class UpstreamClient {
   }
 }
 
+/**
+ * One form POST to the upstream, answered with JSON: its status and its body (bounded), within
+ * `timeoutMs` from connect to last byte; a failure to get them is an UpstreamFailure (timeout or
+ * connection error). Shared by propagation and the introspection overlay.
+ */
+export async function postForm(
+  url: string,
+  agent: Agent,
+  timeoutMs: number,
+  headers: Record<string, string>,
+  form: string,
+): Promise<{ status: number; body: string }> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      signal,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+      body: form,
+    });
+    return { status: response.statusCode, body: await readBounded(response.body) };
+  } catch (error) {
+    throw failureOf(error, signal);
+  }
+}
+
 /** A valid application/x-www-form-urlencoded encoding that leaves plain ids (A-Z a-z 0-9 - _ . ~) as they are. */
 export function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
@@ -99,7 +107,7 @@ export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): voi
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function failureOf(error: unknown, signal: AbortSignal): UpstreamFailure {
+function failureOf(error: unknown, signal: AbortSignal): UpstreamFailure {
   if (error instanceof UpstreamFailure) return error;
   const { code, name, message } = error as { code?: string; name?: string; message?: string };
   if (signal.aborted || name === 'TimeoutError' || (code && TIMEOUT_CODES.has(code))) {

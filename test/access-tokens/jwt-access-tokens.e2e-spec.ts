@@ -2,7 +2,7 @@ import { createHmac, createPublicKey, randomBytes, randomUUID } from 'node:crypt
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { AccessTokenIssuer, b64 } from '../support/access-tokens';
 import { FakeUpstream } from '../support/fake-upstream';
-import { basic, eventually, json, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, checkToken, deniedWithin, eventually, json, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
 import { sample, scrape } from '../support/metrics';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
 
@@ -485,17 +485,7 @@ withServer('JWT access tokens across replicas', () => {
     await as.stop();
   });
 
-  const check = (gw: TestGateway, token: string) => fetch(`${gw.managementUrl}/authz/check`, { headers: { authorization: `Bearer ${token}` } });
-  async function deniedWithin(gw: TestGateway, token: string, withinMs: number): Promise<number> {
-    const started = Date.now();
-    for (;;) {
-      const status = (await check(gw, token)).status;
-      if (status === 401) return Date.now() - started;
-      expect(status).toBe(200);
-      if (Date.now() - started > withinMs) throw new Error(`still allowed after ${withinMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
+  const check = checkToken;
 
   it('a JWT revoked on A is denied on B within 1 s, though B knew it from memory', async () => {
     const { a, b } = replicas;

@@ -1,4 +1,4 @@
-import { basic, freshDatabase, IN_A_YEAR, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, checkToken, deniedWithin, freshDatabase, IN_A_YEAR, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
 import { sample, scrape } from '../support/metrics';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -10,22 +10,10 @@ async function register(gw: TestGateway, entries: Array<Record<string, unknown>>
   expect((await gw.admin('POST', '/admin/tokens', { tokens })).status).toBe(201);
 }
 
-const check = (gw: TestGateway, token: string) => fetch(`${gw.managementUrl}/authz/check`, { headers: { authorization: `Bearer ${token}` } });
+const check = checkToken;
 
 async function series(gw: TestGateway, name: string): Promise<number> {
   return sample(await scrape(gw.managementUrl), name);
-}
-
-/** The first moment `gw` denies `token`, in ms from now; fails past `withinMs`. */
-async function deniedWithin(gw: TestGateway, token: string, withinMs: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    const status = (await check(gw, token)).status;
-    if (status === 401) return Date.now() - started;
-    expect(status).toBe(200);
-    if (Date.now() - started > withinMs) throw new Error(`still allowed after ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /**

@@ -163,3 +163,19 @@ export async function deadlocks(gw: Gateway): Promise<number> {
   const [row] = await gw.database.dataSource.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`);
   return Number(row.deadlocks);
 }
+
+/** The enforcement check (docs/api.md §11.5) of a bearer token on `gw`. */
+export const checkToken = (gw: Gateway, token: string, headers: Record<string, string> = {}) =>
+  fetch(`${gw.managementUrl}/authz/check`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+
+/** The first moment `gw`'s check denies `token`, in ms from now; every answer before must be 200; throws past `withinMs`. */
+export async function deniedWithin(gw: Gateway, token: string, withinMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const status = (await checkToken(gw, token)).status;
+    if (status === 401) return Date.now() - started;
+    if (status !== 200) throw new Error(`the check answered ${status}`);
+    if (Date.now() - started > withinMs) throw new Error(`still allowed after ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
