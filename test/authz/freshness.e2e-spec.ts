@@ -12,6 +12,28 @@ async function register(gw: TestGateway, entries: Array<Record<string, unknown>>
 
 const check = checkToken;
 
+/** Replica A on the database, replica B through a proxy the test controls; A has the TPP client. */
+async function proxiedReplicas(configure: (proxy: TcpProxy) => void, bEnv: Record<string, string> = {}) {
+  const database = (await freshDatabase())!;
+  const proxy = TcpProxy.to(database.url);
+  configure(proxy);
+  await proxy.start();
+  const a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
+  const b = await startTestGateway({ DATABASE_URL: proxy.route(database.url), ...bEnv });
+  await a.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+  return {
+    a,
+    b,
+    proxy,
+    async stop() {
+      await a.stop();
+      await b.stop();
+      await proxy.stop();
+      await database.drop();
+    },
+  };
+}
+
 async function series(gw: TestGateway, name: string): Promise<number> {
   return sample(await scrape(gw.managementUrl), name);
 }
@@ -82,23 +104,12 @@ withServer('a replica that cannot hear the others', () => {
   let a: TestGateway;
   let b: TestGateway;
   let proxy: TcpProxy;
-  let drop: () => Promise<void>;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    const database = (await freshDatabase())!;
-    drop = database.drop;
-    proxy = TcpProxy.to(database.url);
-    await proxy.start();
-    a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
-    b = await startTestGateway({ DATABASE_URL: proxy.route(database.url), DATABASE_CONNECT_TIMEOUT_MS: '500', DATABASE_STATEMENT_TIMEOUT_MS: '1000' });
-    await a.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+    ({ a, b, proxy, stop } = await proxiedReplicas(() => undefined, { DATABASE_CONNECT_TIMEOUT_MS: '500', DATABASE_STATEMENT_TIMEOUT_MS: '1000' }));
   });
-  afterAll(async () => {
-    await a.stop();
-    await b.stop();
-    await proxy.stop();
-    await drop();
-  });
+  afterAll(() => stop());
 
   it('never answers from memory while its feed is down; after it listens again, it has forgotten everything', async () => {
     const token = newToken();
@@ -127,25 +138,12 @@ withServer('a replica that cannot hear the others', () => {
 withServer('a status feed that cannot hear (notifications dropped on the way)', () => {
   let a: TestGateway;
   let b: TestGateway;
-  let proxy: TcpProxy;
-  let drop: () => Promise<void>;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    const database = (await freshDatabase())!;
-    drop = database.drop;
-    proxy = TcpProxy.to(database.url);
-    proxy.dropNotifications = true;
-    await proxy.start();
-    a = await startTestGateway({ DATABASE_URL: database.url, MIGRATIONS_RUN: 'true' });
-    b = await startTestGateway({ DATABASE_URL: proxy.route(database.url) });
-    await a.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+    ({ a, b, stop } = await proxiedReplicas((proxy) => (proxy.dropNotifications = true)));
   });
-  afterAll(async () => {
-    await a.stop();
-    await b.stop();
-    await proxy.stop();
-    await drop();
-  });
+  afterAll(() => stop());
 
   it('never trusts memory: every lookup goes to the database, so a revocation on A is denied on B at once', async () => {
     const token = newToken();
