@@ -129,6 +129,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * docs/api.md §10, §12: security event tokens sent to receivers. Declared at start, as every
+   * metric is; the transmitter that counts them is the next step (docs/api.md §12).
+   */
+  readonly setDeliveries = new Counter({
+    name: 'revgw_set_deliveries_total',
+    help: 'Security event tokens delivered to receivers, by delivery method (push, poll) and outcome.',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly setPending = new Gauge({
+    name: 'revgw_set_pending',
+    help: 'Security event tokens written and not yet delivered or acknowledged.',
+    registers: [this.registry],
+  });
+
+  readonly setDeliveryLag = new Histogram({
+    name: 'revgw_set_delivery_lag_seconds',
+    help: "From the revocation's commit to the receiver's acknowledgement of its security event token.",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
   readonly outboxDeadLetters = new Counter({
     name: 'revgw_outbox_dead_letters_total',
     help: 'Outbox rows given up after UPSTREAM_OUTBOX_MAX_ATTEMPTS deliveries.',

@@ -33,6 +33,11 @@ describe('GET /metrics (management port)', () => {
       ['revgw_client_auth_failures_total', 'counter'],
       ['revgw_fapi_header_rejections_total', 'counter'],
       ['revgw_outbox_pending', 'gauge'],
+      ['revgw_introspections_total', 'counter'],
+      ['revgw_authz_checks_total', 'counter'],
+      ['revgw_set_deliveries_total', 'counter'],
+      ['revgw_set_pending', 'gauge'],
+      ['revgw_set_delivery_lag_seconds', 'histogram'],
       ['process_cpu_seconds_total', 'counter'],
       ['process_resident_memory_bytes', 'gauge'],
       ['nodejs_eventloop_lag_seconds', 'gauge'],
@@ -42,6 +47,7 @@ describe('GET /metrics (management port)', () => {
     expect(value(text, 'revgw_throttled_requests_total{scope="ip"}')).toBe(0);
     expect(value(text, 'revgw_client_auth_failures_total{method="client_secret_basic"}')).toBe(0);
     expect(value(text, 'revgw_outbox_pending')).toBe(0);
+    expect(value(text, 'revgw_set_pending')).toBe(0);
   });
 
   it('counts requests by profile and numeric status, times them, and counts revoked tokens by cause', async () => {
