@@ -10,6 +10,8 @@ import { Metrics } from './metrics/metrics';
 import { REDIS } from './redis/redis';
 import { TokenStatusCache } from './tokens/token-status-cache';
 import { SigningKeys } from './signing/signing-keys';
+import { KeySets } from './client-auth/key-sets';
+import { UpstreamIntrospection } from './introspection/upstream-introspection';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -29,6 +31,10 @@ export interface SharedServices {
   readonly redis?: Redis;
   /** The gateway's signing key (docs/api.md §13), the same on every replica. */
   readonly signingKeys: SigningKeys;
+  /** Verification keys fetched from jwks_uris (clients', access tokens'): one cache for both listeners. */
+  readonly keySets: KeySets;
+  /** docs/api.md §11.4, with UPSTREAM_INTROSPECTION_URL: one client, one breaker, one bound on questions in flight. */
+  readonly upstreamIntrospection: UpstreamIntrospection | null;
 }
 
 @Global()
@@ -45,6 +51,8 @@ export class CoreModule {
       { provide: TokenStatusCache, useValue: shared.tokenStatus },
       { provide: REDIS, useValue: shared.redis ?? null },
       { provide: SigningKeys, useValue: shared.signingKeys },
+      { provide: KeySets, useValue: shared.keySets },
+      { provide: UpstreamIntrospection, useValue: shared.upstreamIntrospection },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module';
 import { AuthzModule } from './authz/authz.module';
 import { StatusFeed } from './tokens/status-feed';
+import { KeySets } from './client-auth/key-sets';
+import { UpstreamIntrospection } from './introspection/upstream-introspection';
 import { TokenStatusCache } from './tokens/token-status-cache';
 import { ClientCache } from './client-auth/client-cache';
 import { TrustedProxies } from './client-auth/mtls';
@@ -90,6 +92,8 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     tokenStatus,
     redis: config.redisUrl ? openRedis(config.redisUrl) : undefined,
     signingKeys,
+    keySets: new KeySets(),
+    upstreamIntrospection: config.introspectionOverlay ? new UpstreamIntrospection(config.introspectionOverlay, logger) : null,
   };
   const apps: INestApplication[] = [];
   try {
@@ -129,6 +133,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
         await publicApp.close();
         await managementApp.close();
         await feed?.stop();
+        await shared.upstreamIntrospection?.close();
         if (shared.redis) await closeRedis(shared.redis);
         await database.close();
       },
@@ -136,6 +141,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
   } catch (error) {
     await Promise.allSettled(apps.map((app) => app.close()));
     await feed?.stop();
+    await shared.upstreamIntrospection?.close();
     if (shared.redis) await closeRedis(shared.redis);
     await database.close();
     throw error;

@@ -1,4 +1,3 @@
-import { Injectable } from '@nestjs/common';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { request } from 'undici';
 
@@ -10,6 +9,8 @@ const DEFAULT_MAX_AGE_S = 300;
 const MAX_MAX_AGE_S = 24 * 3600;
 /** An unknown `kid` refetches the set, at most once a minute per URI (key rotation, not a DoS lever). */
 const REFETCH_INTERVAL_MS = 60_000;
+/** After a failed fetch, the failure is the answer for this long: a key server that is down is not asked once per request. */
+export const FAILED_FETCH_HOLD_MS = 1000;
 
 /**
  * RFC 7517 §6.2, §6.3 and §6.4: the members only a private (RSA, EC, OKP) or symmetric (`oct`)
@@ -48,7 +49,6 @@ export interface ClientKeys {
  * `jwks_uri` (fetched with undici, cached as its Cache-Control says, shared by every client that
  * names the same URI).
  */
-@Injectable()
 export class KeySets {
   private readonly local = new Map<string, { source: string; keys: JWTVerifyGetKey }>();
   private readonly remote = new Map<string, RemoteKeySet>();
@@ -98,6 +98,7 @@ class RemoteKeySet {
   private expiresAt = 0;
   private fetchedAt = 0;
   private inflight?: Promise<void>;
+  private failure?: { at: number; error: unknown };
 
   constructor(private readonly uri: string) {}
 
@@ -128,7 +129,16 @@ class RemoteKeySet {
   }
 
   private refresh(): Promise<void> {
-    this.inflight ??= this.fetch().finally(() => (this.inflight = undefined));
+    if (this.failure && Date.now() - this.failure.at < FAILED_FETCH_HOLD_MS) return Promise.reject(this.failure.error);
+    this.inflight ??= this.fetch()
+      .then(
+        () => (this.failure = undefined),
+        (error: unknown) => {
+          this.failure = { at: Date.now(), error };
+          throw error;
+        },
+      )
+      .finally(() => (this.inflight = undefined));
     return this.inflight;
   }
 

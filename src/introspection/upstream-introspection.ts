@@ -1,9 +1,7 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
-import type { AppConfig, IntrospectionOverlayConfig } from '../config/config';
-import { APP_CONFIG, ROOT_LOGGER } from '../core.module';
+import type { IntrospectionOverlayConfig } from '../config/config';
 import type { TokenType } from '../revocation/token-types';
 import { formEncode, postForm } from '../upstream/upstream-client';
 import { UpstreamFailure } from '../upstream/upstream-outcome';
@@ -38,7 +36,7 @@ export class UpstreamIntrospectionBusy extends Error {
  * (UpstreamFailure: timeout, 503, 429 → 504; anything else untrustworthy → 502), never to an
  * answer. Only a 200 with a JSON object whose `active` is a boolean is an answer.
  */
-export class UpstreamIntrospection implements OnApplicationShutdown {
+export class UpstreamIntrospection {
   private readonly agent: Agent;
   private readonly authorization: string;
   private readonly breaker: CircuitBreakerPolicy;
@@ -86,7 +84,8 @@ export class UpstreamIntrospection implements OnApplicationShutdown {
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** At the gateway's close, after both listeners (src/gateway.ts). */
+  async close(): Promise<void> {
     await this.agent.destroy();
   }
 
@@ -150,10 +149,3 @@ export function readIntrospectionAnswer(status: number, body: string, now: numbe
 function isRefreshToken(fields: Record<string, unknown>): boolean {
   return [fields.token_type, fields.token_use, fields.typ].some((value) => typeof value === 'string' && /refresh/i.test(value));
 }
-
-/** The overlay when UPSTREAM_INTROSPECTION_URL is set, else null (docs/api.md §11.4). */
-export const UPSTREAM_INTROSPECTION_PROVIDER = {
-  provide: UpstreamIntrospection,
-  inject: [APP_CONFIG, ROOT_LOGGER],
-  useFactory: (config: AppConfig, logger: Logger) => (config.introspectionOverlay ? new UpstreamIntrospection(config.introspectionOverlay, logger) : null),
-};

@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AccessTokenVerifier, type AccessTokenTrust } from '../access-tokens/access-token-verifier';
 import type { AccessTokenClaims } from '../access-tokens/access-token-claims';
 import { RevocationRules } from '../access-tokens/revocation-rules';
-import { KeySets } from '../client-auth/key-sets';
-import { UPSTREAM_INTROSPECTION_PROVIDER, UpstreamIntrospection, type UpstreamActive } from '../introspection/upstream-introspection';
+import { UpstreamIntrospection, type UpstreamActive } from '../introspection/upstream-introspection';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { hashToken } from '../revocation/token-hash';
@@ -162,5 +161,5 @@ function confirmationOf(value: unknown): Confirmation | null {
   return Object.keys(cnf).length > 0 ? cnf : null;
 }
 
-/** What a module that asks for a token's standing provides (each application has its own key cache and upstream client). */
-export const TOKEN_STANDING_PROVIDERS = [TokenStanding, TokenLookup, AccessTokenVerifier, RevocationRules, KeySets, UPSTREAM_INTROSPECTION_PROVIDER];
+/** What a module that asks for a token's standing provides (the key cache and the upstream client are shared services). */
+export const TOKEN_STANDING_PROVIDERS = [TokenStanding, TokenLookup, AccessTokenVerifier, RevocationRules];

@@ -416,6 +416,7 @@ describe('JWT access tokens', () => {
         const token = await down.mint('tpp');
         const tenant = { 'tenant-id': 'down' };
         down.jwks.status = 500;
+        const fetches = down.jwks.fetches;
         const introspection = await introspect(token, tenant);
         expect(introspection.status).toBe(502);
         expect((await json(introspection)).error).toBe('bad_gateway');
@@ -427,11 +428,16 @@ describe('JWT access tokens', () => {
         expect(revocation.status).toBe(502);
         expect((await gw.admin('GET', '/admin/revocation-events?client_id=tpp&limit=100')).body.events.length).toBe(before);
         expect((await gw.admin('POST', '/admin/tokens/status', { tenant: 'down', token })).status).toBe(404);
+        // A key server that failed is not asked again for a second: one fetch for all of the above.
+        expect(down.jwks.fetches).toBe(fetches + 1);
         // An opaque token needs no keys: unaffected.
         expect(await (await introspect(newToken(), tenant)).text()).toBe(INACTIVE);
+        const afterHold = () => new Promise((resolve) => setTimeout(resolve, 1100));
+        await afterHold();
         down.jwks.status = 200;
         down.jwks.delayMs = 2500;
         expect((await introspect(token, tenant)).status).toBe(504);
+        await afterHold();
         down.jwks.delayMs = 0;
         expect((await introspect(token, tenant)).status).toBe(200);
         expect((await revoke(token, { ...TPP, ...tenant })).status).toBe(200);

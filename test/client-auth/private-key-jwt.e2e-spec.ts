@@ -248,7 +248,12 @@ describe('private_key_jwt', () => {
         flaky.status = 500;
         await gw.admin('PUT', '/admin/clients/flaky-app', { auth_method: 'private_key_jwt', jwks_uri: flaky.url });
         expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(keys.ES256, 'flaky-app')) })).status).toBe(401);
+        // A failed fetch is the answer for a second (FAILED_FETCH_HOLD_MS): the key server is not asked once per request.
+        const fetches = flaky.fetches;
+        expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(keys.ES256, 'flaky-app')) })).status).toBe(401);
+        expect(flaky.fetches).toBe(fetches);
         flaky.status = 200;
+        await new Promise((resolve) => setTimeout(resolve, 1100));
         expect((await gw.post('/token/revoke', { token: 'x', ...assertionForm(await clientAssertion(keys.ES256, 'flaky-app')) })).status).toBe(200);
       } finally {
         await flaky.stop();
