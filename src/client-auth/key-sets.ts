@@ -98,7 +98,7 @@ class RemoteKeySet {
   private expiresAt = 0;
   private fetchedAt = 0;
   private inflight?: Promise<void>;
-  private failure?: { at: number; error: unknown };
+  private failure?: { at: number; error: Error };
 
   constructor(private readonly uri: string) {}
 
@@ -134,7 +134,7 @@ class RemoteKeySet {
       .then(
         () => (this.failure = undefined),
         (error: unknown) => {
-          this.failure = { at: Date.now(), error };
+          this.failure = { at: Date.now(), error: error instanceof Error ? error : new errors.JWKSInvalid(String(error)) };
           throw error;
         },
       )
