@@ -1,5 +1,6 @@
 import { IN_A_YEAR, json, rawHttp, startTestGateway, type TestGateway } from '../support/gateway';
 import { assertionForm, clientAssertion, JwksServer, signingKey, type SigningKey } from '../support/keys';
+import { FAILED_FETCH_HOLD_MS } from '../../src/client-auth/key-sets';
 
 const INTERACTION_ID = /\r\nx-fapi-interaction-id: [0-9a-f-]{36}\r\n/i;
 
@@ -70,10 +71,12 @@ describe('limits', () => {
   });
 
   describe('a jwks_uri: at most 64 KiB, within 2 s from connect to last byte', () => {
-    afterEach(() => {
+    afterEach(async () => {
       jwks.padding = 0;
       jwks.delayMs = 0;
       jwks.dripMs = 0;
+      // A failed fetch is the answer for FAILED_FETCH_HOLD_MS: each case meets the key server afresh.
+      await new Promise((resolve) => setTimeout(resolve, FAILED_FETCH_HOLD_MS + 100));
     });
     const authenticate = async () => {
       const started = Date.now();
