@@ -7,6 +7,7 @@ import { TokenIntrospectionFields1795400000000 } from './1795400000000-token-int
 import { TokenStatusFeed1795420000000 } from './1795420000000-token-status-feed';
 import { SigningKeys1795410000000 } from './1795410000000-signing-keys';
 import { JwtAccessTokens1795430000000 } from './1795430000000-jwt-access-tokens';
+import { SsfStreams1795440000000 } from './1795440000000-ssf-streams';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   SigningKeys1795410000000,
   TokenStatusFeed1795420000000,
   JwtAccessTokens1795430000000,
+  SsfStreams1795440000000,
 ];

@@ -9,6 +9,7 @@ import { PostgresReplayStore, RedisReplayStore, REPLAY_STORE } from './client-au
 import type { AppConfig } from './config/config';
 import { APP_CONFIG } from './core.module';
 import { MetadataController } from './discovery/metadata.controller';
+import { SsfConfigurationController } from './events/ssf-configuration.controller';
 import { OpenApiController } from './discovery/openapi.controller';
 import { IntrospectionController } from './introspection/introspection.controller';
 import { IntrospectionPipeline } from './introspection/introspection-pipeline';
@@ -39,7 +40,7 @@ export class PublicApiModule {
       module: PublicApiModule,
       imports: [UpstreamModule.register(config)],
       // A profile switched off by PROFILES has no route at all (404).
-      controllers: [MetadataController, OpenApiController, JwksController, ...[...config.profiles].map(controllerOf)],
+      controllers: [MetadataController, SsfConfigurationController, OpenApiController, JwksController, ...[...config.profiles].map(controllerOf)],
       providers: [
         CallerSteps,
         IntrospectionPipeline,

@@ -9,10 +9,12 @@ import { RevocationsController } from './revocations.controller';
 import { TokenRegistry } from './token-registry';
 import { TokensController } from './tokens.controller';
 import { TokenLookup } from '../tokens/token-lookup';
+import { StreamsController } from '../events/streams.controller';
+import { StreamStore } from '../events/stream-store';
 
 /** The operator's API on the management port (docs/api.md §9); its bearer check is `installAdminGate`. */
 @Module({
-  controllers: [ClientsController, TokensController, RevocationsController],
-  providers: [TokenRegistry, TokenLookup, ClientRegistry, TenantRegistry, RevocationStore, RevocationEngine, AuditLog],
+  controllers: [ClientsController, TokensController, RevocationsController, StreamsController],
+  providers: [TokenRegistry, TokenLookup, StreamStore, ClientRegistry, TenantRegistry, RevocationStore, RevocationEngine, AuditLog],
 })
 export class AdminModule {}

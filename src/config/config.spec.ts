@@ -191,7 +191,13 @@ describe('loadConfig', () => {
     const URL_ONLY = { UPSTREAM_REVOCATION_URL: 'https://as.bank.internal/oauth2/revoke', UPSTREAM_CLIENT_ID: 'gw' };
 
     it('is off without UPSTREAM_REVOCATION_URL, whatever else is set', () => {
-      expect(loadConfig({ TOKEN_ENCRYPTION_KEY: 'not-a-key', UPSTREAM_TIMEOUT_MS: 'soon' }).upstream).toBeUndefined();
+      expect(loadConfig({ UPSTREAM_TIMEOUT_MS: 'soon', UPSTREAM_DIALECT: 'smoke-signals' }).upstream).toBeUndefined();
+    });
+
+    it('checks TOKEN_ENCRYPTION_KEY whether or not there is an upstream: it also seals stream credentials (docs/api.md §12.2)', () => {
+      expect(problemsOf({ TOKEN_ENCRYPTION_KEY: 'not-a-key' })).toEqual([expect.stringMatching(/^Invalid configuration: TOKEN_ENCRYPTION_KEY must be/)]);
+      expect(loadConfig({ TOKEN_ENCRYPTION_KEY: KEY }).encryption).toEqual({ key: Buffer.alloc(32, 7), previous: undefined });
+      expect(loadConfig({}).encryption).toBeUndefined();
     });
 
     it('reads the defaults and the key', () => {

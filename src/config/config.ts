@@ -84,6 +84,8 @@ export interface AppConfig {
   readonly introspectionOverlay?: IntrospectionOverlayConfig;
   /** Set when revocations are propagated to an upstream authorization server (docs/api.md §6). */
   readonly upstream?: UpstreamConfig;
+  /** TOKEN_ENCRYPTION_KEY (and the one before a rotation), when set: the outbox's and the stream credentials' key. */
+  readonly encryption?: { readonly key: Buffer; readonly previous?: Buffer };
   /** Set with SIGNING_KEY (docs/api.md §13); unset, the key is the one kept in the database. */
   readonly signing?: { readonly key: SigningKeyMaterial; readonly previous?: VerificationKey };
   readonly logLevel: string;
@@ -105,7 +107,7 @@ const DEFAULTS = Object.fromEntries(NAMES.flatMap((name) => (TABLE[name].default
 /**
  * The one validator: a property per declared variable, carrying its conversion and its checks. A
  * variable of a switched feature (upstream) is checked only when the feature is on (docs/api.md
- * §1): a stray TOKEN_ENCRYPTION_KEY does not stop a local-only gateway.
+ * §1): a stray UPSTREAM_TIMEOUT_MS does not stop a local-only gateway.
  */
 class EnvironmentVariables {}
 for (const name of NAMES) {
@@ -212,6 +214,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           encryptionKey: Buffer.from(vars.TOKEN_ENCRYPTION_KEY!, 'base64'),
           previousEncryptionKey: vars.TOKEN_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(vars.TOKEN_ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
           maxAttempts: vars.UPSTREAM_OUTBOX_MAX_ATTEMPTS,
+        }
+      : undefined,
+    encryption: vars.TOKEN_ENCRYPTION_KEY
+      ? {
+          key: Buffer.from(vars.TOKEN_ENCRYPTION_KEY, 'base64'),
+          previous: vars.TOKEN_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(vars.TOKEN_ENCRYPTION_KEY_PREVIOUS, 'base64') : undefined,
         }
       : undefined,
     signing: vars.SIGNING_KEY

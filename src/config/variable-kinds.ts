@@ -56,6 +56,10 @@ export const FEATURES = {
     about: 'Certificates forwarded by a proxy, the proxies believed, and the client registration cache (docs/api.md §5).',
   },
   throttling: { title: 'Throttling', about: 'Two budgets per window on the public port (docs/api.md §7).' },
+  encryption: {
+    title: 'Encryption at rest',
+    about: "The key that seals the upstream outbox's tokens (docs/api.md §6) and the event receivers' credentials (docs/api.md §12.2).",
+  },
   signing: {
     title: 'Signing key',
     about: 'The key the gateway signs its introspection answers and security event tokens with, published at `/jwks.json` (docs/api.md §13).',

@@ -281,14 +281,16 @@ export const VARIABLES = {
     ...integer(100, 3_600_000),
   },
   TOKEN_ENCRYPTION_KEY: {
-    feature: 'upstream',
-    description: 'Required with an upstream: the AES-256-GCM key sealing the tokens in the outbox (`openssl rand -base64 32`).',
+    feature: 'encryption',
+    description:
+      "The AES-256-GCM key sealing what the gateway must keep but never show: the tokens in the upstream outbox (required with an upstream) and the receivers' `authorization_header` of event streams (docs/api.md §12.2). `openssl rand -base64 32`.",
     sensitive: true,
     ...aes256Key(),
   },
   TOKEN_ENCRYPTION_KEY_PREVIOUS: {
-    feature: 'upstream',
-    description: 'The key before a rotation: still opens rows sealed under it, never seals. Drop it once `revgw_outbox_pending` is 0.',
+    feature: 'encryption',
+    description:
+      'The key before a rotation: still opens what was sealed under it, never seals. Drop it once `revgw_outbox_pending` is 0 and every stream credential has been set again.',
     sensitive: true,
     ...aes256Key(),
   },

@@ -18,6 +18,12 @@ export class TenantRegistry {
     return (await this.statements.run('revgw_tenant_by_name', 'SELECT name FROM tenants WHERE name = $1', [name])).length > 0;
   }
 
+  /** A tenant's issuer: null when it has none, undefined when there is no such tenant. */
+  async issuerOf(name: string): Promise<string | null | undefined> {
+    const [row] = await this.statements.run<{ issuer: string | null }>('revgw_tenant_issuer', 'SELECT issuer FROM tenants WHERE name = $1', [name]);
+    return row ? row.issuer : undefined;
+  }
+
   /** The tenant that registered this issuer, if one did. */
   async byIssuer(issuer: string): Promise<string | undefined> {
     const [row] = await this.statements.run<{ name: string }>('revgw_tenant_by_issuer', 'SELECT name FROM tenants WHERE issuer = $1', [issuer]);
