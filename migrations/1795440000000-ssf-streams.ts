@@ -3,7 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * docs/api.md §12.2: the event streams of the Shared Signals transmitter, one row each. A push
  * stream's receiver credential (`authorization_header`) is kept sealed (AES-256-GCM under
- * TOKEN_ENCRYPTION_KEY, the stream id as additional data); a poll stream's token is kept as its
+ * TOKEN_ENCRYPTION_KEY, its purpose and the stream id as additional data); a poll stream's token is kept as its
  * SHA-256 hash only. `iss` is fixed when the stream is made.
  */
 export class SsfStreams1795440000000 implements MigrationInterface {

@@ -62,6 +62,8 @@ function events(value: unknown): string[] {
 /** A receiver's endpoint: an absolute http(s) URL without credentials or fragment. */
 function endpoint(value: unknown): string {
   const raw = text(value, 'delivery.endpoint_url');
+  // The URL parser drops tabs, line breaks and edge spaces: the URL shown must be the one called.
+  if (/[\s\x00-\x1f\x7f]/.test(raw)) throw invalid('delivery.endpoint_url must not contain spaces or control characters');
   let url: URL;
   try {
     url = new URL(raw);

@@ -10,11 +10,13 @@ import { StreamStore, type StreamRow } from './stream-store';
 
 /** docs/api.md §12.5: where a poll stream's receiver asks, on the public port. */
 export const POLL_PATH = '/ssf/poll';
+/** The additional data of a sealed receiver credential: its purpose and its stream. */
+export const SEALED_FOR = 'ssf-stream-authorization:';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * docs/api.md §12.2: the event streams, in the admin API. A receiver's credential is sealed under
- * TOKEN_ENCRYPTION_KEY (the stream id as additional data) and never shown again; a poll token is
+ * TOKEN_ENCRYPTION_KEY (its purpose and the stream id as additional data) and never shown again; a poll token is
  * shown once, in the 201, and kept as its SHA-256 hash.
  */
 @Controller('admin/ssf/streams')
@@ -63,6 +65,13 @@ export class StreamsController {
   async update(@Param('stream_id') streamId: string, @Body() body: unknown) {
     const stream = await this.found(streamId);
     const change = streamChange(body, stream.method);
+    // A receiver's credential is for its endpoint: moving the endpoint to another origin without
+    // saying what becomes of the credential would send it to whoever answers there.
+    if (change.endpointUrl !== undefined && change.authorizationHeader === undefined && stream.sealedAuthorization !== null) {
+      if (new URL(change.endpointUrl).origin !== new URL(stream.endpointUrl!).origin) {
+        throw ProtocolError.invalidRequest('delivery.endpoint_url moves to another origin: give delivery.authorization_header again (or null)');
+      }
+    }
     const sealed =
       change.authorizationHeader === undefined ? undefined : change.authorizationHeader === null ? null : this.seal(change.authorizationHeader, streamId);
     const row = await this.streams.update(streamId, { ...change, sealedAuthorization: sealed });
@@ -80,8 +89,8 @@ export class StreamsController {
   @Post(':stream_id/status')
   @HttpCode(200)
   async setStatus(@Param('stream_id') streamId: string, @Body() body: unknown) {
-    const { status, reason } = statusRequest(body);
     await this.found(streamId);
+    const { status, reason } = statusRequest(body);
     const row = await this.streams.setStatus(streamId, status, reason ?? null);
     if (!row) throw ProtocolError.notFound('no such stream');
     return { stream_id: row.streamId, status: row.status, ...(row.reason !== null ? { reason: row.reason } : {}) };
@@ -95,7 +104,8 @@ export class StreamsController {
 
   private seal(credential: string, streamId: string): Buffer {
     if (!this.cipher) throw ProtocolError.invalidRequest('delivery.authorization_header needs TOKEN_ENCRYPTION_KEY: a receiver credential is kept encrypted');
-    return this.cipher.seal(credential, streamId);
+    // The purpose in the additional data: nothing sealed for another use (an outbox token, under its tenant) opens as a credential.
+    return this.cipher.seal(credential, `${SEALED_FOR}${streamId}`);
   }
 
   /** SSF 1.0 §8.1.1 stream configuration; the credential only as whether one is set. */

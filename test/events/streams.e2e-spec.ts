@@ -109,6 +109,7 @@ describe('Shared Signals: discovery and streams', () => {
       ['push without endpoint_url', push({ delivery: { method: PUSH } })],
       ['an endpoint that is not http(s)', push({ delivery: { method: PUSH, endpoint_url: 'ftp://r.example/events' } })],
       ['an endpoint with credentials', push({ delivery: { method: PUSH, endpoint_url: 'https://user:pw@r.example/events' } })],
+      ['an endpoint with a line break the URL parser would drop', push({ delivery: { method: PUSH, endpoint_url: 'https://r.exa\nmple/events' } })],
       ['a poll stream with a credential', { aud: 'x', delivery: { method: POLL, authorization_header: 'Bearer x' }, events_requested: [] }],
       [
         'a credential with a line break',
@@ -142,6 +143,12 @@ describe('Shared Signals: discovery and streams', () => {
         events_delivered: [SESSION_REVOKED],
         delivery: { method: PUSH, endpoint_url: 'https://receiver.example/v2', authorization_header_set: true },
       });
+      // The credential does not follow the endpoint to another origin unless the PATCH says so.
+      const moved = await gw.admin('PATCH', `/admin/ssf/streams/${stream.stream_id}`, { delivery: { endpoint_url: 'https://elsewhere.example/events' } });
+      expect(moved.status).toBe(400);
+      expect(moved.body.error_description).toMatch(/authorization_header/);
+      const samePlace = await gw.admin('PATCH', `/admin/ssf/streams/${stream.stream_id}`, { delivery: { endpoint_url: 'https://receiver.example/v3' } });
+      expect(samePlace.body.delivery).toMatchObject({ endpoint_url: 'https://receiver.example/v3', authorization_header_set: true });
       const cleared = await gw.admin('PATCH', `/admin/ssf/streams/${stream.stream_id}`, { delivery: { authorization_header: null } });
       expect(cleared.body.delivery.authorization_header_set).toBe(false);
       expect((await gw.admin('PATCH', `/admin/ssf/streams/${stream.stream_id}`, { delivery: { method: POLL } })).status).toBe(400);
@@ -168,6 +175,7 @@ describe('Shared Signals: discovery and streams', () => {
       expect((await gw.admin('DELETE', `/admin/ssf/streams/${stream.stream_id}`)).status).toBe(404);
       expect((await gw.admin('PATCH', `/admin/ssf/streams/${stream.stream_id}`, { description: 'x' })).status).toBe(404);
       expect((await gw.admin('POST', `/admin/ssf/streams/${stream.stream_id}/status`, { status: 'paused' })).status).toBe(404);
+      expect((await gw.admin('POST', `/admin/ssf/streams/${stream.stream_id}/status`, { status: 'bogus' })).status).toBe(404);
       expect((await gw.admin('GET', '/admin/ssf/streams?stream_id=not-a-uuid')).status).toBe(404);
     });
 
