@@ -3,6 +3,7 @@ import { PROFILE_NAMES, type ProfileName } from '../protocol/profiles';
 import { REVOCATION_LEVELS } from '../revocation/levels';
 import { UPSTREAM_DIALECTS } from '../upstream/upstream-outcome';
 import { IsBindAddress, IsCidrList, toList } from './env-validation';
+import { RESOURCE_SERVER_VARIABLES } from './resource-server-variables';
 import { aes256Key, boolean, code, custom, integer, oneOf, pattern, readableFile, signingJwk, url, type Variable } from './variable-kinds';
 
 /**
@@ -166,51 +167,7 @@ export const VARIABLES = {
     default: '1000',
     ...integer(0, 60000),
   },
-  AUTHZ_CHECK_TOKEN: {
-    feature: 'enforcement',
-    description:
-      'Set: a request to `/authz/check` must carry it in `x-authz-check-token`, else 403. Unset: the check takes any caller that reaches the management port.',
-    sensitive: true,
-    ...pattern(/^[\x21-\x7e]{16,}$/, 'must be at least 16 printable ASCII characters without spaces'),
-  },
-  TOKEN_STATUS_CACHE_ENTRIES: {
-    feature: 'enforcement',
-    description:
-      'Registered tokens kept in memory for introspection and the check (docs/api.md §11.6), the oldest going first; a revocation on any replica removes its entries as it commits. `0` turns the cache off.',
-    default: '100000',
-    ...integer(0, 10_000_000),
-  },
-  TOKEN_STATUS_CACHE_TTL_MS: {
-    feature: 'enforcement',
-    description: 'The longest an entry of the token status cache is kept (never past the token’s expiry).',
-    default: '60000',
-    ...integer(1000, 3_600_000),
-  },
-  ACCESS_TOKEN_JWKS_URI: {
-    feature: 'enforcement',
-    description:
-      "The `default` tenant's access-token keys: JWT access tokens (RFC 9068) signed by one of them are known without registration (docs/api.md §11.3). Fetched with the limits and caching of a client's `jwks_uri`. Other tenants name theirs with `access_token_jwks_uri` (docs/api.md §9).",
-    ...url(['https:', 'http:'], { plain: true }),
-  },
-  ACCESS_TOKEN_ISSUER: {
-    feature: 'enforcement',
-    description: "The `iss` of the `default` tenant's JWT access tokens, compared exactly (a trailing `/` counts). Other tenants: their `issuer`.",
-    defaultText: '`ISSUER`',
-    ...custom<string>('`http://…` or `https://…` URL', [IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })]),
-  },
-  ACCESS_TOKEN_CONSENT_CLAIM: {
-    feature: 'enforcement',
-    description: "The claim of a JWT access token that names its consent: what a consent revocation's rule matches (docs/api.md §11.3).",
-    default: 'consent_id',
-    ...pattern(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters'),
-  },
-  ACCESS_TOKEN_MAX_LIFETIME_S: {
-    feature: 'enforcement',
-    description:
-      'The longest a JWT access token lives (`exp` after `iat`): a longer-lived one is not known. A bulk or consent revocation keeps its rule this long, then drops it, when every token it matched has expired.',
-    default: '3600',
-    ...integer(1, 86400),
-  },
+  ...RESOURCE_SERVER_VARIABLES,
   SIGNING_KEY: {
     feature: 'signing',
     description:
@@ -224,19 +181,6 @@ export const VARIABLES = {
       'The key before a rotation, as it was or its public members only: published at `/jwks.json` after the current one, never used to sign. Drop it once nothing it signed is still in use.',
     sensitive: true,
     ...signingJwk({ publicEnough: true }),
-  },
-  UPSTREAM_INTROSPECTION_URL: {
-    feature: 'introspection-overlay',
-    description:
-      "The authorization server's RFC 7662 introspection endpoint. Set: a token that is neither registered, nor a known JWT, nor revoked here is introspected there, and revoked only if it is the caller's.",
-    ...url(['https:', 'http:'], { plain: true }),
-  },
-  INTROSPECTION_CACHE_MS: {
-    feature: 'introspection-overlay',
-    description:
-      "How long a positive upstream answer is kept in memory (never past the token's `exp`; a revocation on any replica removes it); `0` keeps none.",
-    default: '30000',
-    ...integer(0, 300_000),
   },
   LOG_LEVEL: { feature: 'logging', description: 'The pino level.', default: 'info', ...oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   LOG_FORMAT: {

@@ -15,8 +15,8 @@ import {
   REVOKE_BATCH_SQL,
   REVOKE_BULK_SQL,
   REVOKE_CONSENT_SQL,
-  REVOKE_UNREGISTERED_SQL,
 } from './revocation-statements';
+import { REVOKE_UNREGISTERED_SQL } from './unregistered-statements';
 import type { TokenType } from './token-types';
 
 /*
