@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, ROOT_LOGGER } from '../core.module';
 import { PreparedStatements } from '../database/pg-pool';
-import { CLOCK_SKEW_S, type AccessTokenClaims } from './access-token-claims';
+import type { RegisteredToken } from '../tokens/token-lookup';
+import { CLOCK_SKEW_S } from './access-token-claims';
 
 /** What a rule is kept beyond the longest lifetime: the `exp` skew, and as much again for the clocks of the replicas against the database's. */
 const RULE_MARGIN_S = 3 * CLOCK_SKEW_S;
@@ -25,9 +26,10 @@ VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + ($5::int + ${RULE
  * the claim does not match a rule that names it), and the token was issued at or before the rule
  * (`iat` has whole seconds: a token issued in the rule's second counts as before it). A rule
  * names at least one criterion, so a rule that matches is found by one of the three indexes: one
- * branch each, so that a tenant with many rules costs three index probes, not a scan.
+ * branch each, so that a tenant with many rules costs three index probes, not a scan. A token
+ * without an issue time (an upstream's may have none) is covered by every rule that matches it.
  */
-const RULE_MATCHES = `tenant = $1 AND expires_at > now() AND revoked_at >= $5::timestamptz
+const RULE_MATCHES = `tenant = $1 AND expires_at > now() AND ($5::timestamptz IS NULL OR revoked_at >= $5::timestamptz)
      AND (subject IS NULL OR subject = $2) AND (client_id IS NULL OR client_id = $3) AND (consent_id IS NULL OR consent_id = $4)`;
 const RULED_OUT_SQL = `
 SELECT EXISTS (SELECT 1 FROM revocation_rules WHERE subject = $2 AND ${RULE_MATCHES})
@@ -43,14 +45,14 @@ export class RevocationRules {
     this.statements = new PreparedStatements(db);
   }
 
-  async rulesOut(tenant: string, claims: AccessTokenClaims): Promise<boolean> {
-    const issuedAt = new Date(claims.iat * 1000);
+  /** Whether a rule covers a token the gateway knows without its registration (a JWT, an upstream's). */
+  async rulesOut(tenant: string, token: RegisteredToken): Promise<boolean> {
     const [row] = await this.statements.run<{ ruled_out: boolean }>('revgw_rules_out', RULED_OUT_SQL, [
       tenant,
-      claims.sub ?? null,
-      claims.clientId,
-      claims.consentId ?? null,
-      issuedAt,
+      token.subject,
+      token.clientId,
+      token.consentId,
+      token.issuedAt,
     ]);
     return row.ruled_out;
   }

@@ -1,10 +1,10 @@
-import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import { BrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { IntrospectionOverlayConfig } from '../config/config';
 import type { TokenType } from '../revocation/token-types';
 import { formEncode, postForm } from '../upstream/upstream-client';
-import { UpstreamFailure } from '../upstream/upstream-outcome';
+import { upstreamBreaker, UpstreamFailure } from '../upstream/upstream-outcome';
 
 /** What the upstream said of an active token (RFC 7662 §2.2), and what the gateway reads of it. */
 export interface UpstreamActive {
@@ -51,12 +51,7 @@ export class UpstreamIntrospection {
     this.agent = new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout, connections: 64 });
     // RFC 6749 §2.3.1: id and secret are form-encoded, then joined by a colon.
     this.authorization = `Basic ${Buffer.from(`${formEncode(config.clientId)}:${formEncode(config.clientSecret)}`).toString('base64')}`;
-    this.breaker = circuitBreaker(
-      handleWhen((error) => error instanceof UpstreamFailure && error.tripsBreaker),
-      { halfOpenAfter: config.breaker.resetMs, breaker: new ConsecutiveBreaker(config.breaker.failures) },
-    );
-    this.breaker.onBreak(() => logger.warn({ failures: config.breaker.failures }, 'upstream introspection circuit opened'));
-    this.breaker.onReset(() => logger.info('upstream introspection circuit closed'));
+    this.breaker = upstreamBreaker(config.breaker, logger, 'upstream introspection');
   }
 
   /** The upstream's answer: active (with what it says), or undefined for inactive; throws UpstreamFailure or UpstreamIntrospectionBusy. */

@@ -57,16 +57,18 @@ export class TokenStanding {
     const trust = this.trustOf(tenant, found);
     // A revocation is the one read without the rules (a ruled-out token is its client's to revoke).
     const claims = trust && (await this.verifier.verify(token, trust, { forRevocation: !withRules }));
-    if (claims) return jwtAccessToken(claims, !(withRules && (await this.rules.rulesOut(tenant, claims))));
-    // docs/api.md §11.4: neither registered, nor a known JWT, nor recorded as revoked; the
-    // upstream is the `default` tenant's authorization server.
-    if (!this.upstream || tenant !== 'default') return undefined;
-    const active = await this.upstream.introspect(token, interactionId);
-    if (!active) return undefined;
-    const known = upstreamToken(active, Date.now() + (active.size <= MAX_KEPT_ANSWER_BYTES ? this.config.introspectionOverlay!.cacheMs : 0));
-    // A bulk or consent revocation's rule covers the upstream's tokens as it covers JWTs (docs/api.md §11.3).
-    const ruledOut = withRules && (await this.rules.rulesOut(tenant, ruleClaims(known)));
-    return ruledOut ? { ...known, active: false } : known;
+    let known: RegisteredToken | undefined;
+    if (claims) {
+      known = jwtAccessToken(claims);
+    } else if (this.overlayFor(tenant)) {
+      // docs/api.md §11.4: neither registered, nor a known JWT, nor recorded as revoked; the
+      // upstream is the `default` tenant's authorization server.
+      const active = await this.upstream!.introspect(token, interactionId);
+      if (active) known = upstreamToken(active, Date.now() + (active.size <= MAX_KEPT_ANSWER_BYTES ? this.config.introspectionOverlay!.cacheMs : 0));
+    }
+    // A bulk or consent revocation's rule covers these tokens (docs/api.md §11.3).
+    if (known && withRules && (await this.rules.rulesOut(tenant, known))) return { ...known, active: false };
+    return known;
   }
 
   /**
@@ -84,7 +86,7 @@ export class TokenStanding {
 }
 
 /** A verified JWT access token as a token the gateway knows: no grant, its own `iss`, seen now. */
-function jwtAccessToken(claims: AccessTokenClaims, active: boolean): RegisteredToken {
+function jwtAccessToken(claims: AccessTokenClaims): RegisteredToken {
   return {
     origin: 'jwt',
     tokenType: 'access_token',
@@ -99,25 +101,13 @@ function jwtAccessToken(claims: AccessTokenClaims, active: boolean): RegisteredT
     registeredAt: new Date(),
     expiresAt: new Date(claims.exp * 1000),
     revokedAt: null,
-    active,
+    active: true,
     tenantIssuer: claims.iss,
   };
 }
 
 /** An upstream answer larger than this is not kept in memory (the cache is bounded in entries, each should stay small). */
 const MAX_KEPT_ANSWER_BYTES = 4096;
-
-/** What a rule matches of an upstream's token: its client, subject, consent and issue time (none: covered by any rule that matches). */
-function ruleClaims(token: RegisteredToken): AccessTokenClaims {
-  return {
-    iss: token.tenantIssuer ?? '',
-    clientId: token.clientId,
-    exp: Math.floor(token.expiresAt.getTime() / 1000),
-    iat: token.issuedAt ? Math.floor(token.issuedAt.getTime() / 1000) : 0,
-    ...(token.subject !== null ? { sub: token.subject } : {}),
-    ...(token.consentId !== null ? { consentId: token.consentId } : {}),
-  };
-}
 
 /**
  * An upstream's active answer as a token the gateway knows (docs/api.md §11.4): the answer itself

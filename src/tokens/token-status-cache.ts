@@ -19,7 +19,7 @@ export type CacheResult = 'hit' | 'miss' | 'bypass';
  * Unknown tokens are not kept: a token registered a moment later must be known at once.
  */
 export class TokenStatusCache {
-  private readonly entries = new Map<string, { token: RegisteredToken; epoch: string; until: number }>();
+  private readonly entries = new Map<string, { token: RegisteredToken; tenantEpoch: number; ruleEpoch: number; until: number }>();
   private readonly tenantEpochs = new Map<string, number>();
   /** Moves with a tenant's rules (docs/api.md §11.3): its JWT access tokens go, its registered tokens stay. */
   private readonly jwtEpochs = new Map<string, number>();
@@ -53,7 +53,7 @@ export class TokenStatusCache {
     const key = `${tenant}\u0000${hash.toString('base64url')}`;
     const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.until > now && hit.epoch === this.epochOf(tenant, hit.token.origin)) {
+    if (hit && hit.until > now && this.current(tenant, hit)) {
       this.onLookup('hit');
       return hit.token;
     }
@@ -67,7 +67,7 @@ export class TokenStatusCache {
     const until = Math.min(now + this.ttlMs, token.expiresAt.getTime(), token.cacheUntil ?? Infinity);
     if (until <= now) return token;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { token, epoch: this.epochOf(tenant, token.origin), until });
+    this.entries.set(key, { token, tenantEpoch: this.tenantEpochs.get(tenant) ?? 0, ruleEpoch: this.jwtEpochs.get(tenant) ?? 0, until });
     return token;
   }
 
@@ -104,8 +104,8 @@ export class TokenStatusCache {
    * An entry is current while its tenant's epoch has not moved, nor, for a token the rules cover
    * (a JWT, an upstream's, docs/api.md §11.3–§11.4), its tenant's rule epoch.
    */
-  private epochOf(tenant: string, origin: RegisteredToken['origin']): string {
-    const tenantEpoch = this.tenantEpochs.get(tenant) ?? 0;
-    return origin === 'registered' ? String(tenantEpoch) : `${tenantEpoch}/${this.jwtEpochs.get(tenant) ?? 0}`;
+  private current(tenant: string, entry: { token: RegisteredToken; tenantEpoch: number; ruleEpoch: number }): boolean {
+    if (entry.tenantEpoch !== (this.tenantEpochs.get(tenant) ?? 0)) return false;
+    return entry.token.origin === 'registered' || entry.ruleEpoch === (this.jwtEpochs.get(tenant) ?? 0);
   }
 }

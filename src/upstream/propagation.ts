@@ -1,4 +1,4 @@
-import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import { BrokenCircuitError, CircuitState, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics';
 import { ProtocolError } from '../protocol/protocol-error';
@@ -8,7 +8,7 @@ import type { TokenType } from '../revocation/token-types';
 import { Outbox, retryDelay, type OutboxRow } from './outbox';
 import type { Delivery, UpstreamClient } from './upstream-client';
 import type { UpstreamConfig } from '../config/config';
-import { UpstreamFailure } from './upstream-outcome';
+import { upstreamBreaker, UpstreamFailure } from './upstream-outcome';
 import type { TokenCipher } from './token-cipher';
 
 /** Rows one worker round claims at a time. */
@@ -55,13 +55,7 @@ export class UpstreamPropagation {
   }
 
   private closedBreaker(): CircuitBreakerPolicy {
-    const breaker = circuitBreaker(
-      handleWhen((error) => error instanceof UpstreamFailure && error.tripsBreaker),
-      { halfOpenAfter: this.config.breaker.resetMs, breaker: new ConsecutiveBreaker(this.config.breaker.failures) },
-    );
-    breaker.onBreak(() => this.logger.warn({ failures: this.config.breaker.failures }, 'upstream circuit opened'));
-    breaker.onReset(() => this.logger.info('upstream circuit closed'));
-    return breaker;
+    return upstreamBreaker(this.config.breaker, this.logger, 'upstream');
   }
 
   /** The outbox row the revocation statement writes for `token`. */

@@ -1,3 +1,5 @@
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import type { Logger } from 'pino';
 /** How the upstream is spoken to (UPSTREAM_DIALECT, docs/api.md §6). */
 export const UPSTREAM_DIALECTS = ['rfc7009', 'oam'] as const;
 export type UpstreamDialect = (typeof UPSTREAM_DIALECTS)[number];
@@ -64,4 +66,19 @@ function parseJson(body: string): unknown {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * docs/api.md §6: the circuit breaker of an upstream call (propagation, the introspection
+ * overlay): it opens after `failures` consecutive failures that say the upstream is unusable
+ * (`tripsBreaker`) and half-opens after `resetMs`; `what` names it in the log.
+ */
+export function upstreamBreaker(breaker: { readonly failures: number; readonly resetMs: number }, logger: Logger, what: string): CircuitBreakerPolicy {
+  const policy = circuitBreaker(
+    handleWhen((error) => error instanceof UpstreamFailure && error.tripsBreaker),
+    { halfOpenAfter: breaker.resetMs, breaker: new ConsecutiveBreaker(breaker.failures) },
+  );
+  policy.onBreak(() => logger.warn({ failures: breaker.failures }, `${what} circuit opened`));
+  policy.onReset(() => logger.info(`${what} circuit closed`));
+  return policy;
 }
