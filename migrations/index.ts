@@ -8,6 +8,7 @@ import { TokenStatusFeed1795420000000 } from './1795420000000-token-status-feed'
 import { SigningKeys1795410000000 } from './1795410000000-signing-keys';
 import { JwtAccessTokens1795430000000 } from './1795430000000-jwt-access-tokens';
 import { SsfStreams1795440000000 } from './1795440000000-ssf-streams';
+import { SsfSets1795450000000 } from './1795450000000-ssf-sets';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   TokenStatusFeed1795420000000,
   JwtAccessTokens1795430000000,
   SsfStreams1795440000000,
+  SsfSets1795450000000,
 ];

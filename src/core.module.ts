@@ -12,6 +12,7 @@ import { TokenStatusCache } from './tokens/token-status-cache';
 import { SigningKeys } from './signing/signing-keys';
 import { KeySets } from './client-auth/key-sets';
 import { UpstreamIntrospection } from './introspection/upstream-introspection';
+import { SetSignal } from './events/set-signal';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -35,6 +36,8 @@ export interface SharedServices {
   readonly keySets: KeySets;
   /** docs/api.md §11.4, with UPSTREAM_INTROSPECTION_URL: one client, one breaker, one bound on questions in flight. */
   readonly upstreamIntrospection: UpstreamIntrospection | null;
+  /** docs/api.md §12.4, §12.5: who waits for new security event tokens is told here. */
+  readonly setSignal: SetSignal;
 }
 
 @Global()
@@ -53,6 +56,7 @@ export class CoreModule {
       { provide: SigningKeys, useValue: shared.signingKeys },
       { provide: KeySets, useValue: shared.keySets },
       { provide: UpstreamIntrospection, useValue: shared.upstreamIntrospection },
+      { provide: SetSignal, useValue: shared.setSignal },
     ];
     return { module: CoreModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module';
 import { AuthzModule } from './authz/authz.module';
 import { StatusFeed } from './tokens/status-feed';
+import { SETS_CHANNEL, SetSignal } from './events/set-signal';
 import { KeySets } from './client-auth/key-sets';
 import { UpstreamIntrospection } from './introspection/upstream-introspection';
 import { TokenStatusCache } from './tokens/token-status-cache';
@@ -81,7 +82,8 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     throw error;
   }
   const metrics = new Metrics();
-  const { tokenStatus, feed } = tokenStatusOf(config, database, metrics, logger);
+  const setSignal = new SetSignal();
+  const { tokenStatus, feed } = tokenStatusOf(config, database, metrics, logger, setSignal);
   const shared: SharedServices = {
     config,
     dataSource: database.dataSource,
@@ -94,6 +96,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     signingKeys,
     keySets: new KeySets(),
     upstreamIntrospection: config.introspectionOverlay ? new UpstreamIntrospection(config.introspectionOverlay, logger) : null,
+    setSignal,
   };
   const apps: INestApplication[] = [];
   try {
@@ -234,9 +237,16 @@ function tlsOptions(config: AppConfig): (SecureServerOptions & ServerOptions) | 
 /**
  * docs/api.md §11.6: the token status kept in memory. One embedded database means one process,
  * whose own revocations are all there is to hear: memory is trusted from the start. On a database
- * server other replicas revoke too, so memory is trusted only while the change feed listens.
+ * server other replicas revoke too, so memory is trusted only while the change feed listens. The
+ * feed's connection also hears of new security event tokens (docs/api.md §12.4, §12.5).
  */
-function tokenStatusOf(config: AppConfig, database: Database, metrics: Metrics, logger: Logger): { tokenStatus: TokenStatusCache; feed?: StatusFeed } {
+function tokenStatusOf(
+  config: AppConfig,
+  database: Database,
+  metrics: Metrics,
+  logger: Logger,
+  setSignal: SetSignal,
+): { tokenStatus: TokenStatusCache; feed?: StatusFeed } {
   const counted = {
     hit: metrics.tokenStatusLookups.labels('hit'),
     miss: metrics.tokenStatusLookups.labels('miss'),
@@ -245,8 +255,14 @@ function tokenStatusOf(config: AppConfig, database: Database, metrics: Metrics, 
   const { maxEntries, ttlMs } = config.tokenStatusCache;
   const tokenStatus = new TokenStatusCache(maxEntries, ttlMs, database.embedded, (result) => counted[result].inc());
   metrics.tokenStatusFeedUp.set(tokenStatus.trusted ? 1 : 0);
-  if (database.embedded || maxEntries === 0 || !config.databaseUrl) return { tokenStatus };
-  const feed = new StatusFeed(config.databaseUrl, config.database.connectTimeoutMs, tokenStatus, logger, (up) => metrics.tokenStatusFeedUp.set(up ? 1 : 0));
+  if (database.embedded || !config.databaseUrl) return { tokenStatus };
+  const onState = (up: boolean) => {
+    metrics.tokenStatusFeedUp.set(up ? 1 : 0);
+    setSignal.listening(up);
+  };
+  const feed = new StatusFeed(config.databaseUrl, config.database.connectTimeoutMs, tokenStatus, logger, onState, {
+    [SETS_CHANNEL]: (payload) => setSignal.heard(payload),
+  });
   return { tokenStatus, feed };
 }
 

@@ -10,6 +10,7 @@ import type { AppConfig } from './config/config';
 import { APP_CONFIG } from './core.module';
 import { MetadataController } from './discovery/metadata.controller';
 import { SsfConfigurationController } from './events/ssf-configuration.controller';
+import { EventsModule } from './events/events.module';
 import { OpenApiController } from './discovery/openapi.controller';
 import { IntrospectionController } from './introspection/introspection.controller';
 import { IntrospectionPipeline } from './introspection/introspection-pipeline';
@@ -38,7 +39,7 @@ export class PublicApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: PublicApiModule,
-      imports: [UpstreamModule.register(config)],
+      imports: [UpstreamModule.register(config), EventsModule],
       // A profile switched off by PROFILES has no route at all (404).
       controllers: [MetadataController, SsfConfigurationController, OpenApiController, JwksController, ...[...config.profiles].map(controllerOf)],
       providers: [

@@ -80,6 +80,8 @@ export interface AppConfig {
     readonly ttlMs: number;
     readonly ipv6Prefix: number;
   };
+  /** docs/api.md §12: the push deliveries' timeout, and how long an undelivered SET is kept. */
+  readonly events: { readonly pushTimeoutMs: number; readonly retentionS: number };
   /** Set when unknown tokens are introspected at the upstream authorization server (docs/api.md §11.4). */
   readonly introspectionOverlay?: IntrospectionOverlayConfig;
   /** Set when revocations are propagated to an upstream authorization server (docs/api.md §6). */
@@ -193,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ttlMs: vars.THROTTLE_TTL_MS,
       ipv6Prefix: vars.THROTTLE_IPV6_PREFIX,
     },
+    events: { pushTimeoutMs: vars.SSF_PUSH_TIMEOUT_MS, retentionS: vars.SSF_RETENTION_S },
     introspectionOverlay: vars.UPSTREAM_INTROSPECTION_URL
       ? {
           url: vars.UPSTREAM_INTROSPECTION_URL,

@@ -3,7 +3,8 @@ import { custom, integer, pattern, url, type Variable } from './variable-kinds';
 
 /**
  * The variables of the resource-server side (docs/api.md §11): the enforcement check, the token
- * status in memory, JWT access tokens and the upstream introspection overlay. Part of the one
+ * status in memory, JWT access tokens, the upstream introspection overlay and the revocation
+ * events (docs/api.md §12). Part of the one
  * table in variables.ts, which spreads them in.
  */
 export const RESOURCE_SERVER_VARIABLES = {
@@ -64,5 +65,19 @@ export const RESOURCE_SERVER_VARIABLES = {
       "How long a positive upstream answer is kept in memory (never past the token's `exp`; a revocation on any replica removes it); `0` keeps none.",
     default: '30000',
     ...integer(0, 300_000),
+  },
+  SSF_PUSH_TIMEOUT_MS: {
+    feature: 'events',
+    description:
+      "How long a push delivery waits for the receiver's answer (docs/api.md §12.4); past it the SET is tried again later. A delivery is never in flight twice: its lease is this plus a margin.",
+    default: '5000',
+    ...integer(100, 60_000),
+  },
+  SSF_RETENTION_S: {
+    feature: 'events',
+    description:
+      'How long a security event token not yet delivered (push) or acknowledged (poll) is kept; older ones are dropped and counted as `expired` (docs/api.md §12.5).',
+    default: '604800',
+    ...integer(60, 31_536_000),
   },
 } satisfies Record<string, Variable>;

@@ -80,6 +80,10 @@ export const FEATURES = {
       "Tokens the gateway does not know, introspected at the bank's authorization server (docs/api.md §11.4), with the gateway's upstream credentials (`UPSTREAM_CLIENT_ID`, `UPSTREAM_CLIENT_SECRET`) and `UPSTREAM_TIMEOUT_MS`.",
     switchedOnBy: 'UPSTREAM_INTROSPECTION_URL',
   },
+  events: {
+    title: 'Revocation events',
+    about: 'The Shared Signals transmitter (docs/api.md §12): how long a push waits for its receiver, and how long undelivered security event tokens are kept.',
+  },
   logging: { title: 'Logging', about: 'JSON lines on stdout (docs/api.md §10); secrets never reach them.' },
 } as const satisfies Record<string, FeatureInfo>;
 

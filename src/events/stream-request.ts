@@ -131,6 +131,13 @@ export function statusRequest(body: unknown): { status: StreamStatus; reason?: s
   return { status: body.status as StreamStatus, ...(body.reason !== undefined ? { reason: text(body.reason, 'reason', 1024) } : {}) };
 }
 
+/** SSF 1.0 §8.1.4.2: a verification request's optional `state`, echoed in the verification event. */
+export function verificationRequest(body: unknown): { state?: string } {
+  if (body === undefined || body === null) return {};
+  if (!isObject(body)) throw invalid('the body must be a JSON object');
+  return body.state !== undefined ? { state: text(body.state, 'state', 1024) } : {};
+}
+
 /** SSF 1.0 §8.1.1: the events a stream gets are those it asked for that the transmitter makes. */
 export function eventsDelivered(requested: readonly string[]): string[] {
   return requested.filter((event) => EVENTS_SUPPORTED.includes(event));

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { PreparedStatements } from '../database/pg-pool';
+import { VERIFICATION_SQL } from './event-statements';
 import type { DeliveryMethod, StreamStatus } from './stream-request';
 
 /** A stream as stored (docs/api.md §12.2): the credential sealed, the poll token hashed. */
@@ -43,6 +44,15 @@ export interface StreamUpdate {
   readonly sealedAuthorization?: Buffer | null;
 }
 
+/** What a poll needs of its stream (docs/api.md §12.5). */
+export interface PollTarget {
+  readonly method: DeliveryMethod;
+  readonly status: StreamStatus;
+  readonly iss: string;
+  readonly aud: string | string[];
+  readonly pollTokenHash: Buffer | null;
+}
+
 /** The event streams (docs/api.md §12.2), by primary key; a tenant's by its index. */
 @Injectable()
 export class StreamStore {
@@ -82,6 +92,15 @@ export class StreamStore {
     return row;
   }
 
+  async pollTarget(streamId: string): Promise<PollTarget | undefined> {
+    const [row] = await this.statements.run<PollTarget>(
+      'revgw_stream_poll_target',
+      `SELECT delivery_method AS method, status, iss, aud, poll_token_hash AS "pollTokenHash" FROM ssf_streams WHERE stream_id = $1`,
+      [streamId],
+    );
+    return row;
+  }
+
   async update(streamId: string, change: StreamUpdate): Promise<StreamRow | undefined> {
     const [row] = await this.statements.run<StreamRow>(
       'revgw_stream_update',
@@ -106,16 +125,37 @@ export class StreamStore {
     return row;
   }
 
+  /**
+   * SSF 1.0 §8.1.2.1: a disabled stream "will not hold any events for later transmission": its
+   * pending SETs go in the same statement (a paused one keeps them).
+   */
   async setStatus(streamId: string, status: StreamStatus, reason: string | null): Promise<StreamRow | undefined> {
     const [row] = await this.statements.run<StreamRow>(
       'revgw_stream_status',
-      `UPDATE ssf_streams SET status = $2, reason = $3, updated_at = now() WHERE stream_id = $1 RETURNING ${COLUMNS}`,
+      `WITH changed AS (
+         UPDATE ssf_streams SET status = $2, reason = $3, updated_at = now() WHERE stream_id = $1 RETURNING *
+       ), dropped AS (
+         DELETE FROM ssf_sets WHERE stream_id = $1 AND $2 = 'disabled' AND EXISTS (SELECT 1 FROM changed)
+       )
+       SELECT ${COLUMNS} FROM changed`,
       [streamId, status, reason],
     );
     return row;
   }
 
+  /** docs/api.md §12.2: its pending SETs go with it. */
   async delete(streamId: string): Promise<boolean> {
-    return (await this.statements.run('revgw_stream_delete', 'DELETE FROM ssf_streams WHERE stream_id = $1 RETURNING 1', [streamId])).length > 0;
+    const rows = await this.statements.run(
+      'revgw_stream_delete',
+      `WITH gone AS (DELETE FROM ssf_streams WHERE stream_id = $1 RETURNING stream_id), dropped AS (DELETE FROM ssf_sets WHERE stream_id IN (SELECT stream_id FROM gone))
+       SELECT 1 FROM gone`,
+      [streamId],
+    );
+    return rows.length > 0;
+  }
+
+  /** docs/api.md §12.2 `POST …/verify`: answers whether a verification SET was written (a disabled stream makes none). */
+  async verify(streamId: string, state: string | null, txn: string): Promise<boolean> {
+    return (await this.statements.run('revgw_stream_verify', VERIFICATION_SQL, [streamId, state, txn])).length > 0;
   }
 }

@@ -1,11 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { requestContext } from '../protocol/request-context';
+import { SetSignal } from './set-signal';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../core.module';
 import { ProtocolError } from '../protocol/protocol-error';
 import { TenantRegistry } from '../tenancy/tenant-registry';
 import { TokenCipher } from '../upstream/token-cipher';
-import { EVENTS_SUPPORTED, eventsDelivered, POLL, PUSH, statusRequest, streamChange, streamRequest } from './stream-request';
+import { EVENTS_SUPPORTED, eventsDelivered, POLL, PUSH, statusRequest, streamChange, streamRequest, verificationRequest } from './stream-request';
 import { StreamStore, type StreamRow } from './stream-store';
 
 /** docs/api.md §12.5: where a poll stream's receiver asks, on the public port. */
@@ -26,6 +29,7 @@ export class StreamsController {
   constructor(
     private readonly streams: StreamStore,
     private readonly tenants: TenantRegistry,
+    private readonly signal: SetSignal,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.cipher = config.encryption ? new TokenCipher(config.encryption.key, config.encryption.previous) : undefined;
@@ -93,7 +97,21 @@ export class StreamsController {
     const { status, reason } = statusRequest(body);
     const row = await this.streams.setStatus(streamId, status, reason ?? null);
     if (!row) throw ProtocolError.notFound('no such stream');
+    // Resumed: its pump and its polls here look at once (other replicas hear the trigger).
+    this.signal.wake([streamId]);
     return { stream_id: row.streamId, status: row.status, ...(row.reason !== null ? { reason: row.reason } : {}) };
+  }
+
+  /**
+   * SSF 1.0 §8.1.4.2: a verification event, delivered like any other (a paused stream's when it
+   * resumes; a disabled stream makes none), `txn` this request's interaction id.
+   */
+  @Post(':stream_id/verify')
+  @HttpCode(204)
+  async verify(@Param('stream_id') streamId: string, @Body() body: unknown, @Req() request: FastifyRequest): Promise<void> {
+    await this.found(streamId);
+    const { state } = verificationRequest(body);
+    if (await this.streams.verify(streamId, state ?? null, requestContext(request.raw)!.interactionId)) this.signal.wake([streamId]);
   }
 
   private async found(streamId: string): Promise<StreamRow> {

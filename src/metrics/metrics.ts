@@ -130,8 +130,9 @@ export class Metrics {
   });
 
   /**
-   * docs/api.md §10, §12: security event tokens sent to receivers. Declared at start, as every
-   * metric is; the transmitter that counts them is the next step (docs/api.md §12).
+   * docs/api.md §10, §12: security event tokens and their receivers. Outcomes: push `delivered`
+   * (a 2xx), `rejected` (a 4xx, not retried), `retried` (anything else); poll `acknowledged`,
+   * `error` (in `setErrs`); both `expired` (past SSF_RETENTION_S).
    */
   readonly setDeliveries = new Counter({
     name: 'revgw_set_deliveries_total',
@@ -140,10 +141,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly setPending = new Gauge({
+  /** Filled at scrape time by the transmitter (see `observeSets`). */
+  private pendingSets?: () => Promise<number>;
+
+  readonly setPending: Gauge = new Gauge({
     name: 'revgw_set_pending',
     help: 'Security event tokens written and not yet delivered or acknowledged.',
     registers: [this.registry],
+    collect: () => this.collect(this.setPending, this.pendingSets),
   });
 
   readonly setDeliveryLag = new Histogram({
@@ -182,6 +187,8 @@ export class Metrics {
     for (const result of ['active', 'inactive']) this.introspections.inc({ result }, 0);
     for (const result of ['allow', 'deny', 'error']) this.authzChecks.inc({ result }, 0);
     for (const result of ['hit', 'miss', 'bypass']) this.tokenStatusLookups.inc({ result }, 0);
+    for (const outcome of ['delivered', 'rejected', 'retried', 'expired']) this.setDeliveries.inc({ method: 'push', outcome }, 0);
+    for (const outcome of ['acknowledged', 'error', 'expired']) this.setDeliveries.inc({ method: 'poll', outcome }, 0);
     for (const outcome of UPSTREAM_OUTCOMES) this.upstreamRequests.inc({ outcome }, 0);
     for (const method of AUTH_FAILURE_METHODS) this.clientAuthFailures.inc({ method }, 0);
     for (const header of FAPI_HEADERS) this.fapiHeaderRejections.inc({ header }, 0);
@@ -207,11 +214,20 @@ export class Metrics {
     this.outboxCounts = counts;
   }
 
+  observeSets(pending: () => Promise<number>): void {
+    this.pendingSets = pending;
+  }
+
   /** One small query per gauge and scrape, so each value is current when it is read. */
-  private async collectOutbox(which: 'pending' | 'dead', gauge: Gauge): Promise<void> {
-    if (!this.outboxCounts) return gauge.set(0);
+  private collectOutbox(which: 'pending' | 'dead', gauge: Gauge): Promise<void> {
+    const counts = this.outboxCounts;
+    return this.collect(gauge, counts && (async () => (await counts())[which]));
+  }
+
+  private async collect(gauge: Gauge, read: (() => Promise<number>) | undefined): Promise<void> {
+    if (!read) return gauge.set(0);
     try {
-      gauge.set((await this.outboxCounts())[which]);
+      gauge.set(await read());
     } catch {
       // The database is away: keep the last value; /health/ready reports the outage.
     }

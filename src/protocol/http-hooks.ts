@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { isAuthzCheck } from '../authz/check-route';
 import { parseForm } from './form';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
+import { jsonShapeProblem } from './json-body';
 import { ProtocolError } from './protocol-error';
 import { matchedProfile } from './profiles';
 import { setRequestContext } from './request-context';
@@ -47,10 +48,25 @@ function hostHeaders(rawHeaders: readonly string[]): number {
   return count;
 }
 
-/** The public port speaks forms only: any other media type is `invalid_request` (RFC 7009 §2.1). */
+/**
+ * The public port speaks forms (RFC 7009 §2.1, RFC 7662 §2.1), except the SSF poll endpoint, which
+ * speaks JSON (RFC 8936 §2.4) and only it; any other media type is `invalid_request`. A poll may
+ * acknowledge up to 10,000 SETs, so its body may be larger.
+ */
 export function acceptFormsOnly(fastify: FastifyInstance): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT }, (_request, body, done) =>
     done(null, parseForm(body as string)),
   );
+  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: POLL_BODY_LIMIT }, (request, body, done) => {
+    if (request.routeOptions.url !== POLL_ROUTE) return done(ProtocolError.invalidRequest('unsupported content type'), undefined);
+    const problem = jsonShapeProblem(body as string);
+    if (problem) return done(ProtocolError.invalidRequest(problem), undefined);
+    void parseJson(request, body as string, done);
+  });
 }
+
+/** docs/api.md §12.5: the poll endpoint's route, and the most its body may hold (10,000 acknowledgements and errors). */
+export const POLL_ROUTE = '/ssf/poll/:stream_id';
+const POLL_BODY_LIMIT = 1024 * 1024;

@@ -7,6 +7,7 @@ import { ProtocolError } from '../protocol/protocol-error';
 import { TenantRegistry } from '../tenancy/tenant-registry';
 import type { RegisteredToken } from '../tokens/token-lookup';
 import { TokenStatusCache } from '../tokens/token-status-cache';
+import { SetSignal } from '../events/set-signal';
 import { GroupCommit, statementSlots } from '../database/group-commit';
 import type { RevocationLevel } from './levels';
 import {
@@ -53,6 +54,7 @@ export class RevocationEngine {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: Metrics,
     private readonly status: TokenStatusCache,
+    private readonly signal: SetSignal,
   ) {
     // Half the pool for revocation statements: the rest stays free for client lookups, jti
     // inserts and outbox updates, and requests beyond that wait for the next batch instead of
@@ -121,7 +123,12 @@ export class RevocationEngine {
       throw error;
     }
     // An unknown token or another client's changed nothing.
-    if (result.outcome === 'revoked') this.status.forgetTenant(tenant);
+    if (result.outcome === 'revoked') {
+      this.status.forgetTenant(tenant);
+      // docs/api.md §12.4: its security events, if it made any, are delivered at once. The
+      // database tells every replica when it is heard; when it is not (embedded), this does.
+      if (!this.signal.hearing) this.signal.wake('all');
+    }
     return result;
   }
 

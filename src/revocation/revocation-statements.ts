@@ -1,3 +1,5 @@
+import { eventCtes } from '../events/event-statements';
+
 /*
  * The revocation statements: a client's tokens (one request, or many waiting together), a CDR
  * arrangement, and the operator's bulk revocation. Each revokes its tokens, marks its consent and
@@ -110,7 +112,7 @@ WITH req AS (
   UPDATE tokens t SET revoked_at = now() FROM locked l
    WHERE t.token_hash = l.token_hash AND t.tenant = l.tenant AND t.revoked_at IS NULL
      AND revgw_family_unchanged((SELECT bool_or(changed) FROM locked) OR EXISTS (SELECT 1 FROM unlocked))
-  RETURNING l.idx, t.token_hash, t.token_type
+  RETURNING l.idx, t.tenant, t.token_hash, t.token_type, t.grant_id, t.subject
 ), consent AS (
   UPDATE consents k SET revoked_at = now()
     FROM (SELECT DISTINCT tenant, consent_id FROM owned WHERE level = 'RELATED_CONSENT') o
@@ -139,7 +141,12 @@ WITH req AS (
    WHERE a.sealed IS NOT NULL AND (SELECT count(*) FROM revoked) >= 0 AND (SELECT count(*) FROM event) >= 0
      AND (a.outcome = 'revoked' OR (a.outcome = 'unknown' AND NOT EXISTS (SELECT 1 FROM tokens x WHERE x.token_hash = a.token_hash)))
   RETURNING id, sealed_token, token_type, level
-)
+)${eventCtes({
+  revoked: `SELECT v.tenant, v.token_hash, v.token_type, v.grant_id, v.subject, r.interaction_id AS txn, v.idx AS ord, NULL::text AS jwt_iss, NULL::text AS jwt_jti
+              FROM revoked v JOIN req r ON r.idx = v.idx`,
+  tenants: '$1::text[]',
+  initiator: 'user',
+})}
 SELECT a.idx::int, a.outcome, a.token_type, a.access AS revoked_access, a.refresh AS revoked_refresh, a.presented AS presented_revoked,
        ob.id::text AS outbox_id, ob.token_type AS outbox_token_type, ob.level AS outbox_level
   FROM answer a LEFT JOIN outbox ob ON ob.sealed_token = a.sealed
@@ -200,7 +207,7 @@ WITH consent AS (
   UPDATE tokens t SET revoked_at = now() FROM victims v
    WHERE t.token_hash = v.token_hash AND t.tenant = $1 AND t.revoked_at IS NULL
      AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims) OR EXISTS (SELECT 1 FROM unlocked))
-  RETURNING t.token_type
+  RETURNING t.token_hash, t.token_type, t.grant_id, t.subject
 ), marked AS (
   UPDATE consents k SET revoked_at = now() FROM owned o
    WHERE k.tenant = $1 AND k.consent_id = o.consent_id AND k.revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
@@ -215,7 +222,11 @@ WITH consent AS (
          $6
    WHERE (SELECT count(*) FROM marked) >= 0
   RETURNING outcome
-)
+)${eventCtes({
+  revoked: `SELECT $1::text AS tenant, token_hash, token_type, grant_id, subject, $4::uuid::text AS txn, 0 AS ord, NULL::text AS jwt_iss, NULL::text AS jwt_jti FROM revoked`,
+  tenants: 'ARRAY[$1::text]',
+  initiator: 'user',
+})}
 ${COUNTED_ROW}`;
 
 /**
@@ -258,7 +269,7 @@ WITH matched AS MATERIALIZED (
   UPDATE tokens t SET revoked_at = now() FROM victims v
    WHERE t.tenant = $1 AND t.token_hash = v.token_hash AND t.revoked_at IS NULL
      AND revgw_family_unchanged((SELECT bool_or(changed) FROM victims) OR EXISTS (SELECT 1 FROM unlocked))
-  RETURNING t.token_type
+  RETURNING t.token_hash, t.token_type, t.grant_id, t.subject
 ), consent AS (
   UPDATE consents SET revoked_at = now()
    WHERE $5::boolean AND tenant = $1 AND consent_id = $4 AND revoked_at IS NULL AND (SELECT count(*) FROM revoked) >= 0
@@ -269,5 +280,10 @@ WITH matched AS MATERIALIZED (
   SELECT $6::uuid, $1, $3, 'admin', (SELECT count(*) FROM revoked), 'revoked'
    WHERE (SELECT count(*) FROM consent) >= 0
   RETURNING outcome
-)
+)${eventCtes({
+  revoked: `SELECT $1::text AS tenant, token_hash, token_type, grant_id, subject, $6::uuid::text AS txn, 0 AS ord, NULL::text AS jwt_iss, NULL::text AS jwt_jti FROM revoked`,
+  tenants: 'ARRAY[$1::text]',
+  initiator: 'admin',
+  bySubject: { when: '$2::text IS NOT NULL AND $3::text IS NULL AND $4::text IS NULL', subject: '$2', txn: '$6::uuid::text' },
+})}
 ${COUNTED_ROW}`;

@@ -222,6 +222,8 @@ export class RevocationStore {
       request.outbox?.sealed ?? null,
       request.outbox?.leaseMs ?? null,
       token.tokenType,
+      token.origin === 'jwt' && token.jti !== undefined ? token.tenantIssuer : null,
+      token.origin === 'jwt' && token.jti !== undefined ? token.jti : null,
     ]);
     return row;
   }

@@ -33,6 +33,8 @@ export class StatusFeed {
   /** This replica's own channel for its pings, and the echo being waited for. */
   private readonly pingChannel = `revgw_feed_${randomBytes(8).toString('hex')}`;
   private awaitedEcho?: { payload: string; heard: () => void };
+  /** Whether the last ping echoed (the cache is trusted only then, and only when it keeps entries). */
+  private hearing = false;
 
   constructor(
     private readonly url: string,
@@ -40,6 +42,8 @@ export class StatusFeed {
     private readonly cache: TokenStatusCache,
     private readonly logger: Logger,
     private readonly onState: (up: boolean) => void = () => undefined,
+    /** Other channels heard on the same connection, and what each message does (src/events/set-signal.ts). */
+    private readonly channels: Readonly<Record<string, (payload: string) => void>> = {},
   ) {}
 
   /** Starts listening in the background; the cache is trusted only once the first LISTEN is done. */
@@ -74,6 +78,7 @@ export class StatusFeed {
           await client.connect();
           await client.query(`LISTEN ${STATUS_CHANNEL}`);
           await client.query(`LISTEN ${this.pingChannel}`);
+          for (const channel of Object.keys(this.channels)) await client.query(`LISTEN ${channel}`);
         })(),
         this.connectTimeoutMs * 2,
         'connecting and listening',
@@ -104,7 +109,8 @@ export class StatusFeed {
     try {
       await withTimeout(Promise.all([client.query('SELECT pg_notify($1, $2)', [this.pingChannel, payload]), echoed]), PING_TIMEOUT_MS, 'the echo of a ping');
       if (this.client !== client) return;
-      if (!this.cache.trusted) {
+      if (!this.hearing) {
+        this.hearing = true;
         // What was revoked while nobody listened is unknown: start from nothing.
         this.retryMs = RECONNECT_MS.first;
         this.cache.trusted = true;
@@ -126,6 +132,8 @@ export class StatusFeed {
       if (awaited && message.payload === awaited.payload) awaited.heard();
       return;
     }
+    const other = this.channels[message.channel];
+    if (other) return other(message.payload ?? '');
     if (message.channel !== STATUS_CHANNEL) return;
     const [kind, tenant, hashes] = (message.payload ?? '').split(' ');
     if (kind === 'tokens' && tenant && hashes) {
@@ -145,7 +153,8 @@ export class StatusFeed {
   private lost(client: Client, error: unknown): void {
     if (this.gone.has(client)) return;
     this.gone.add(client);
-    const wasUp = this.client === client && this.cache.trusted;
+    const wasUp = this.client === client && this.hearing;
+    this.hearing = false;
     if (this.client === client) this.client = undefined;
     this.cache.trusted = false;
     if (wasUp) {

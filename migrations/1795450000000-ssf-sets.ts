@@ -1,0 +1,75 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * docs/api.md §12.3–§12.5: the security event tokens waiting for their receivers, one row per SET
+ * and stream, written by the revoking statement itself (so a revocation that commits has its
+ * events, and one that rolls back has none). A row holds what the SET says; it is signed when it
+ * is first sent or polled (`signed` keeps the signature of a SET sent again, so a receiver sees
+ * the same bytes). `created_at` is the SET's `iat` and where its delivery lag starts.
+ *
+ * Push delivery leases a row the way the upstream outbox does: `attempts` counts and fences
+ * claims, `next_attempt_at` is the lease while `leased`, else the backoff. No foreign key to the
+ * stream: a revocation must never wait on (or fail because of) a stream being deleted; a row
+ * whose stream is gone is never delivered and goes with the retention pruning.
+ *
+ * A statement trigger tells the replicas which streams have new SETs (`revgw_sets`, a comma
+ * separated list of stream ids), and a stream's status change does too, so a push stream
+ * resumed or a poll waiting wakes at once rather than at its next look.
+ */
+export class SsfSets1795450000000 implements MigrationInterface {
+  name = 'SsfSets1795450000000';
+
+  async up(db: QueryRunner): Promise<void> {
+    await db.query(`
+      CREATE TABLE ssf_sets (
+        id              bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT ssf_sets_pkey PRIMARY KEY,
+        stream_id       uuid NOT NULL,
+        jti             uuid NOT NULL DEFAULT gen_random_uuid(),
+        event_type      text NOT NULL,
+        sub_id          jsonb NOT NULL,
+        event           jsonb NOT NULL,
+        txn             text NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        attempts        integer NOT NULL DEFAULT 0,
+        leased          boolean NOT NULL DEFAULT false,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        signed          text
+      )`);
+    // A stream's due SETs, oldest first (push claims, poll reads).
+    await db.query(`CREATE INDEX ssf_sets_due_idx ON ssf_sets (stream_id, next_attempt_at, id)`);
+    // A poll's acknowledgements, by jti.
+    await db.query(`CREATE UNIQUE INDEX ssf_sets_jti_idx ON ssf_sets (stream_id, jti)`);
+    // Retention pruning.
+    await db.query(`CREATE INDEX ssf_sets_created_idx ON ssf_sets (created_at)`);
+    await db.query(`
+      CREATE FUNCTION revgw_sets_added() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        streams text;
+      BEGIN
+        SELECT string_agg(DISTINCT stream_id::text, ',') INTO streams FROM added;
+        IF streams IS NOT NULL THEN
+          PERFORM pg_notify('revgw_sets', left(streams, 7900));
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await db.query(`
+      CREATE TRIGGER revgw_sets_added AFTER INSERT ON ssf_sets
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revgw_sets_added()`);
+    await db.query(`
+      CREATE FUNCTION revgw_stream_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('revgw_sets', NEW.stream_id::text);
+        RETURN NULL;
+      END $$`);
+    await db.query(`
+      CREATE TRIGGER revgw_stream_changed AFTER UPDATE OF status ON ssf_streams
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION revgw_stream_changed()`);
+  }
+
+  async down(db: QueryRunner): Promise<void> {
+    await db.query(`DROP TRIGGER revgw_stream_changed ON ssf_streams`);
+    await db.query(`DROP FUNCTION revgw_stream_changed()`);
+    await db.query(`DROP TABLE ssf_sets`);
+    await db.query(`DROP FUNCTION revgw_sets_added()`);
+  }
+}

@@ -1,0 +1,95 @@
+import { SESSION_REVOKED, TOKEN_REVOKED } from './stream-request';
+
+/*
+ * docs/api.md §12.3: the security events of a revocation, written by the revoking statement itself
+ * as CTEs appended to it, so they commit with the revocation and its audit row, or not at all.
+ * What is written is what the SET will say; it is signed later, by whoever delivers it (the push
+ * worker or a poll), outside the revocation's locks.
+ */
+
+export const VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
+
+/** A revocation's cause, as the events say it (docs/api.md §12.3). */
+export type Initiator = 'user' | 'admin';
+
+const REASON_ADMIN: Record<Initiator, string> = {
+  user: 'Revoked at the request of the client acting for the user',
+  admin: 'Revoked by the operator',
+};
+
+/** RFC 4648 §5 base64url of a bytea, unpadded (a 32-byte hash is one line of base64: no line breaks to remove). */
+const base64url = (bytes: string) => `translate(rtrim(encode(${bytes}, 'base64'), '='), '+/', '-_')`;
+
+export interface EventSource {
+  /**
+   * A query of the tokens the statement revoked, with columns `tenant`, `token_hash`,
+   * `token_type`, `grant_id` (null: names no grant), `subject`, `txn` (the interaction id),
+   * `ord` (which of them names a grant first), `jwt_iss` and `jwt_jti` (a JWT access token's, else null).
+   */
+  readonly revoked: string;
+  /** The tenants whose streams may get events (an expression of type text[]). */
+  readonly tenants: string;
+  readonly initiator: Initiator;
+  /**
+   * docs/api.md §12.3: a bulk revocation by subject alone gives one session-revoked for the
+   * subject instead of one per grant: a boolean expression saying so, the subject and the request's
+   * interaction id. Absent: one per grant touched.
+   */
+  readonly bySubject?: { readonly when: string; readonly subject: string; readonly txn: string };
+}
+
+/**
+ * The CTEs (each starting with a comma) that write the SETs of `source` for every enabled or paused
+ * stream of its tenants that requested the type; a disabled stream gets none (docs/api.md §12.2).
+ * Nothing references them: PostgreSQL runs a data-modifying CTE to completion whether or not its
+ * output is read.
+ */
+export function eventCtes(source: EventSource): string {
+  const reason = source.initiator === 'user' ? 'api' : 'admin';
+  const sessionEvent = `jsonb_build_object('event_timestamp', extract(epoch FROM now())::bigint, 'initiating_entity', '${source.initiator}',
+                        'reason_admin', jsonb_build_object('en', '${REASON_ADMIN[source.initiator]}'))`;
+  const perGrant = source.bySubject ? `NOT (${source.bySubject.when})` : 'true';
+  return `
+, set_streams AS MATERIALIZED (
+  SELECT s.stream_id, s.tenant, s.iss, '${TOKEN_REVOKED}' = ANY (s.events_requested) AS tokens, '${SESSION_REVOKED}' = ANY (s.events_requested) AS sessions
+    FROM ssf_streams s WHERE s.tenant = ANY (${source.tenants}) AND s.status <> 'disabled'
+), set_revoked AS MATERIALIZED (
+  ${source.revoked}
+), token_sets AS (
+  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
+  SELECT s.stream_id, '${TOKEN_REVOKED}',
+         CASE WHEN v.jwt_jti IS NOT NULL THEN jsonb_build_object('format', 'jwt_id', 'iss', v.jwt_iss, 'jti', v.jwt_jti)
+              ELSE jsonb_build_object('format', 'opaque', 'id', ${base64url('v.token_hash')}) END,
+         jsonb_build_object('token_type', v.token_type, 'reason', '${reason}'), v.txn
+    FROM set_revoked v JOIN set_streams s ON s.tenant = v.tenant AND s.tokens
+), session_sets AS (
+  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
+  SELECT s.stream_id, '${SESSION_REVOKED}',
+         jsonb_build_object('format', 'complex', 'session', jsonb_build_object('format', 'opaque', 'id', g.grant_id))
+           || CASE WHEN g.subject IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('user', jsonb_build_object('format', 'iss_sub', 'iss', s.iss, 'sub', g.subject)) END,
+         ${sessionEvent}, g.txn
+    FROM (SELECT DISTINCT ON (tenant, grant_id) tenant, grant_id, subject, txn FROM set_revoked
+           WHERE grant_id IS NOT NULL AND ${perGrant} ORDER BY tenant, grant_id, ord) g
+    JOIN set_streams s ON s.tenant = g.tenant AND s.sessions
+)${
+    source.bySubject
+      ? `, subject_sets AS (
+  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
+  SELECT s.stream_id, '${SESSION_REVOKED}', jsonb_build_object('format', 'iss_sub', 'iss', s.iss, 'sub', ${source.bySubject.subject}::text),
+         ${sessionEvent}, ${source.bySubject.txn}::text
+    FROM set_streams s WHERE s.sessions AND (${source.bySubject.when})
+)`
+      : ''
+  }`;
+}
+
+/**
+ * docs/api.md §12.2 `POST …/verify`: one verification SET for the stream, unless it is disabled
+ * (which makes none); `state` is echoed when given. Answers whether one was written.
+ */
+export const VERIFICATION_SQL = `
+INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
+SELECT stream_id, '${VERIFICATION}', jsonb_build_object('format', 'opaque', 'id', stream_id::text),
+       CASE WHEN $2::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('state', $2::text) END, $3
+  FROM ssf_streams WHERE stream_id = $1 AND status <> 'disabled'
+RETURNING jti`;
