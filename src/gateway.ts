@@ -82,7 +82,7 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
     throw error;
   }
   const metrics = new Metrics();
-  const setSignal = new SetSignal();
+  const setSignal = new SetSignal(database.embedded);
   const { tokenStatus, feed } = tokenStatusOf(config, database, metrics, logger, setSignal);
   const shared: SharedServices = {
     config,

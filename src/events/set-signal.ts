@@ -5,18 +5,28 @@ type Listener = (streamIds: readonly string[] | 'all') => void;
 
 /**
  * Tells who waits for SETs that some may have come: the push worker's pumps and the polls
- * waiting for a first SET (docs/api.md §12.5). What is heard on the database's `revgw_sets`
- * channel names the streams; a revocation committed by this process, heard before the database
- * says it, names none (`all`). While nothing is heard from the database (`hearing` false:
- * embedded, or the listening connection lost), a wait lasts at most FALLBACK_CHECK_MS, so what
- * other replicas write is still found.
+ * waiting for a first SET (docs/api.md §12.5). On a database server, what is heard on its
+ * `revgw_sets` channel names the streams, whichever replica wrote them; while nothing is heard
+ * (the listening connection lost), a wait lasts at most FALLBACK_CHECK_MS, so what other replicas
+ * write is still found, and this process's own writes wake everyone at once. On the embedded
+ * database this process is the only writer: its own writes are all there is to hear.
  */
 export class SetSignal {
   /** docs/api.md §12.5: how often a waiting poll looks again while nothing is heard from the database. */
   static readonly FALLBACK_CHECK_MS = 1000;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly listeners = new Set<Listener>();
-  hearing = false;
+  private hearing: boolean;
+
+  /** `alone`: the embedded database, which no other process writes. */
+  constructor(private readonly alone: boolean) {
+    this.hearing = alone;
+  }
+
+  /** This process committed SETs (of streams it does not name): wakes everyone unless the database will say which. */
+  committed(): void {
+    if (this.alone || !this.hearing) this.wake('all');
+  }
 
   /** `payload`: the trigger's comma-separated stream ids. */
   heard(payload: string): void {
@@ -25,6 +35,7 @@ export class SetSignal {
 
   /** The listening connection is up (or down again); coming up, what was missed meanwhile is looked for. */
   listening(up: boolean): void {
+    if (this.alone) return;
     this.hearing = up;
     if (up) this.wake('all');
   }

@@ -56,11 +56,13 @@ function hostHeaders(rawHeaders: readonly string[]): number {
 export function acceptFormsOnly(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT }, (_request, body, done) =>
-    done(null, parseForm(body as string)),
-  );
+  const unsupported = () => ProtocolError.invalidRequest('unsupported content type');
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT }, (request, body, done) => {
+    if (request.routeOptions.url === POLL_ROUTE) return done(unsupported(), undefined);
+    done(null, parseForm(body as string));
+  });
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: POLL_BODY_LIMIT }, (request, body, done) => {
-    if (request.routeOptions.url !== POLL_ROUTE) return done(ProtocolError.invalidRequest('unsupported content type'), undefined);
+    if (request.routeOptions.url !== POLL_ROUTE) return done(unsupported(), undefined);
     const problem = jsonShapeProblem(body as string);
     if (problem) return done(ProtocolError.invalidRequest(problem), undefined);
     void parseJson(request, body as string, done);

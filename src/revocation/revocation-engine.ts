@@ -125,9 +125,8 @@ export class RevocationEngine {
     // An unknown token or another client's changed nothing.
     if (result.outcome === 'revoked') {
       this.status.forgetTenant(tenant);
-      // docs/api.md §12.4: its security events, if it made any, are delivered at once. The
-      // database tells every replica when it is heard; when it is not (embedded), this does.
-      if (!this.signal.hearing) this.signal.wake('all');
+      // docs/api.md §12.4: its security events, if it made any, go at once.
+      this.signal.committed();
     }
     return result;
   }
