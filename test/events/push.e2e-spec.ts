@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { AccessTokenIssuer } from '../support/access-tokens';
 import { basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 import { ISSUER } from '../support/keys';
 import { SetReceiver, type ReceivedSet } from '../support/set-receiver';
 import { publishedKeyFor } from '../support/signing-jwks';
@@ -18,15 +20,23 @@ describe('Shared Signals: events and push delivery', () => {
   let gw: TestGateway;
   let receiver: SetReceiver;
   const auth = { authorization: basic('tpp', 'tpp-secret-value') };
+  const as = new AccessTokenIssuer('https://as.bank.example');
 
   beforeAll(async () => {
-    gw = await startTestGateway({ TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'), SSF_PUSH_TIMEOUT_MS: '500' });
+    await as.start();
+    gw = await startTestGateway({
+      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      SSF_PUSH_TIMEOUT_MS: '500',
+      ACCESS_TOKEN_JWKS_URI: as.jwks.url,
+      ACCESS_TOKEN_ISSUER: as.issuer,
+    });
     await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
     receiver = await SetReceiver.start();
   });
   afterAll(async () => {
     await gw.stop();
     await receiver.stop();
+    await as.stop();
   });
   const streams: string[] = [];
   afterEach(async () => {
@@ -175,5 +185,92 @@ describe('Shared Signals: events and push delivery', () => {
     expect(metrics).toMatch(/revgw_set_deliveries_total\{method="push",outcome="rejected"\} [1-9]/);
     const [{ count }] = await gw.database.dataSource.query(`SELECT count(*)::int AS count FROM ssf_sets WHERE stream_id = $1`, [id]);
     expect(count).toBe(0);
+  });
+
+  it('a JWT access token nobody registered: token-revoked names it by iss and jti; no session-revoked (it names no grant)', async () => {
+    await stream();
+    const jwt = await as.mint('tpp');
+    const { jti } = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+    expect((await gw.post('/token/revoke', { token: jwt }, auth)).status).toBe(200);
+    const [set] = await receiver.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(receiver.received).toHaveLength(1);
+    expect(set.claims.sub_id).toEqual({ format: 'jwt_id', iss: as.issuer, jti });
+    expect(set.claims.events[TOKEN_REVOKED]).toEqual({ token_type: 'access_token', reason: 'api' });
+  });
+
+  it('a CDR arrangement: token-revoked per token and session-revoked per grant, initiated by the user', async () => {
+    await stream();
+    const key = await signingKey('ES256');
+    await gw.admin('PUT', '/admin/clients/cdr-tpp', { auth_method: 'private_key_jwt', jwks: { keys: [key.publicJwk] } });
+    const consent = `arr-${randomUUID()}`;
+    const [rt, at] = [newToken('rt'), newToken('at')];
+    await register([
+      { token: rt, token_type: 'refresh_token', client_id: 'cdr-tpp', consent_id: consent, grant_id: 'g-cdr' },
+      { token: at, token_type: 'access_token', client_id: 'cdr-tpp', consent_id: consent, grant_id: 'g-cdr', refresh_token: rt },
+    ]);
+    const assertion = await clientAssertion(key, 'cdr-tpp', { aud: `${ISSUER}/arrangements/revoke` });
+    expect((await gw.post('/arrangements/revoke', assertionForm(assertion, { cdr_arrangement_id: consent }))).status).toBe(204);
+    const sets = await receiver.waitFor(3);
+    expect(sets.filter((s) => typeOf(s) === TOKEN_REVOKED)).toHaveLength(2);
+    const [session] = sets.filter((s) => typeOf(s) === SESSION_REVOKED);
+    expect(session.claims.sub_id.session).toEqual({ format: 'opaque', id: 'g-cdr' });
+    expect(session.claims.events[SESSION_REVOKED].initiating_entity).toBe('user');
+  });
+
+  it('only the streams of the revocation’s tenant, and only the event types each requested', async () => {
+    await gw.admin('PUT', '/admin/tenants/bank-b', { issuer: 'https://as.bank-b.example' });
+    await stream({}, 'bank-b');
+    await stream({ events_requested: [SESSION_REVOKED] });
+    await register([{ token: newToken('at'), token_type: 'access_token', grant_id: 'g-types' }]);
+    const token = newToken('at');
+    await register([{ token, token_type: 'access_token', grant_id: 'g-types' }]);
+    expect((await gw.post('/token/revoke', { token }, auth)).status).toBe(200);
+    const [set] = await receiver.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received).toHaveLength(1);
+    expect(typeOf(set)).toBe(SESSION_REVOKED);
+    expect(set.claims.iss).toBe(ISSUER);
+  });
+
+  it('a paused stream keeps its SETs and delivers them when resumed; a disabled one makes none', async () => {
+    const id = await stream();
+    await gw.admin('POST', `/admin/ssf/streams/${id}/status`, { status: 'paused' });
+    await gw.admin('POST', `/admin/ssf/streams/${id}/verify`, { state: 'while-paused' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(receiver.attempts).toHaveLength(0);
+    await gw.admin('POST', `/admin/ssf/streams/${id}/status`, { status: 'enabled' });
+    const [set] = await receiver.waitFor(1);
+    expect(set.claims.events[VERIFICATION].state).toBe('while-paused');
+    await gw.admin('POST', `/admin/ssf/streams/${id}/status`, { status: 'disabled' });
+    expect((await gw.admin('POST', `/admin/ssf/streams/${id}/verify`, {})).status).toBe(204);
+    await gw.admin('POST', `/admin/ssf/streams/${id}/status`, { status: 'enabled' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(receiver.attempts).toHaveLength(1);
+  });
+
+  it('a receiver slower than SSF_PUSH_TIMEOUT_MS, or cutting the connection: tried again, and delivered once it answers', async () => {
+    const id = await stream();
+    let slow = 2;
+    receiver.behave = () => (slow-- > 0 ? (slow === 1 ? { status: 202, delayMs: 1500 } : 'destroy') : { status: 202 });
+    await gw.admin('POST', `/admin/ssf/streams/${id}/verify`, { state: 'slow' });
+    await eventually(async () => receiver.attempts.length >= 3, 15_000, 'three attempts');
+    // The slow answer's 202 came after the gateway gave up: its SET was delivered again, never twice at once.
+    expect(receiver.maxConcurrentPerSet).toBe(1);
+    expect(new Set(receiver.attempts.map((a) => a.claims.jti)).size).toBe(1);
+  });
+
+  it('a receiver refusing connections: the SETs wait, and are all delivered when it is back', async () => {
+    const id = await stream();
+    await receiver.down();
+    for (let i = 0; i < 5; i++) await gw.admin('POST', `/admin/ssf/streams/${id}/verify`, { state: `down-${i}` });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const metrics = await (await fetch(`${gw.managementUrl}/metrics`)).text();
+    expect(metrics).toMatch(/revgw_set_pending [1-9]/);
+    expect(metrics).toMatch(/revgw_set_deliveries_total\{method="push",outcome="retried"\} [1-9]/);
+    await receiver.up();
+    const sets = await receiver.waitFor(5, 15_000);
+    expect(sets.map((s) => s.claims.events[VERIFICATION].state).sort()).toEqual(['down-0', 'down-1', 'down-2', 'down-3', 'down-4']);
+    await eventually(async () => /revgw_set_pending 0/.test(await (await fetch(`${gw.managementUrl}/metrics`)).text()), 5000, 'nothing pending');
   });
 });

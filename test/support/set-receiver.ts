@@ -87,7 +87,14 @@ export class SetReceiver {
         const now = (this.inFlight.get(jti) ?? 0) + 1;
         this.inFlight.set(jti, now);
         this.maxConcurrentPerSet = Math.max(this.maxConcurrentPerSet, now);
-        const done = () => this.inFlight.set(jti, (this.inFlight.get(jti) ?? 1) - 1);
+        // In flight until answered or until the transmitter gives up on it (closes the connection).
+        let finished = false;
+        const done = () => {
+          if (finished) return;
+          finished = true;
+          this.inFlight.set(jti, (this.inFlight.get(jti) ?? 1) - 1);
+        };
+        response.on('close', done);
         const behaviour = this.behave(set);
         if (behaviour === 'destroy') {
           done();
@@ -95,6 +102,7 @@ export class SetReceiver {
           return;
         }
         setTimeout(() => {
+          if (finished) return;
           done();
           if (behaviour.status >= 200 && behaviour.status < 300) this.received.push(set);
           response.writeHead(behaviour.status, { 'content-type': 'application/json' }).end(behaviour.body ?? '');
