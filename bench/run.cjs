@@ -17,10 +17,11 @@ const { randomBytes, randomUUID } = require('node:crypto');
 const autocannon = require('autocannon');
 const { ROOT, ADMIN, log, freePort, waitFor, start, stop, peakRssMb, cpuMeter, sql, seedInSql, admin, printResult, main } = require('./support.cjs');
 
-// `--scenario introspect|check|freshness`: the enforcement side (bench/enforcement.cjs).
+// `--scenario introspect|check|freshness`: the enforcement side (bench/enforcement.cjs);
+// `--scenario events`: revocation events (bench/events.cjs).
 const scenario = process.argv.includes('--scenario') ? process.argv[process.argv.indexOf('--scenario') + 1] : 'revoke';
 if (scenario !== 'revoke') {
-  require('./enforcement.cjs');
+  require(scenario === 'events' ? './events.cjs' : './enforcement.cjs');
   return;
 }
 const arg = (name, fallback) => {

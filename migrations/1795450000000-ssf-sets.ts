@@ -55,6 +55,31 @@ export class SsfSets1795450000000 implements MigrationInterface {
     await db.query(`
       CREATE TRIGGER revgw_sets_added AFTER INSERT ON ssf_sets
         REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION revgw_sets_added()`);
+    // A bulk revocation's events, written as one row by its statement and made into SETs after it,
+    // in chunks (src/events/set-expander.ts): its locks are not held while 100,000 SETs are written.
+    await db.query(`
+      CREATE TABLE ssf_set_bundles (
+        id              bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT ssf_set_bundles_pkey PRIMARY KEY,
+        txn             text NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        reason          text NOT NULL,
+        session_event   jsonb NOT NULL,
+        token_streams   uuid[] NOT NULL,
+        session_streams uuid[] NOT NULL,
+        token_hashes    bytea[] NOT NULL,
+        token_types     text[] NOT NULL,
+        grant_ids       text[] NOT NULL,
+        grant_subjects  text[] NOT NULL,
+        tokens_done     integer NOT NULL DEFAULT 0,
+        grants_done     integer NOT NULL DEFAULT 0
+      )`);
+    await db.query(`
+      CREATE FUNCTION revgw_set_bundle_added() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('revgw_sets', 'bundle');
+        RETURN NULL;
+      END $$`);
+    await db.query(`CREATE TRIGGER revgw_set_bundle_added AFTER INSERT ON ssf_set_bundles FOR EACH STATEMENT EXECUTE FUNCTION revgw_set_bundle_added()`);
     await db.query(`
       CREATE FUNCTION revgw_stream_changed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -69,6 +94,8 @@ export class SsfSets1795450000000 implements MigrationInterface {
   async down(db: QueryRunner): Promise<void> {
     await db.query(`DROP TRIGGER revgw_stream_changed ON ssf_streams`);
     await db.query(`DROP FUNCTION revgw_stream_changed()`);
+    await db.query(`DROP TABLE ssf_set_bundles`);
+    await db.query(`DROP FUNCTION revgw_set_bundle_added()`);
     await db.query(`DROP TABLE ssf_sets`);
     await db.query(`DROP FUNCTION revgw_sets_added()`);
   }

@@ -20,6 +20,14 @@ const REASON_ADMIN: Record<Initiator, string> = {
 /** RFC 4648 §5 base64url of a bytea, unpadded (a 32-byte hash is one line of base64: no line breaks to remove). */
 const base64url = (bytes: string) => `translate(rtrim(encode(${bytes}, 'base64'), '='), '+/', '-_')`;
 
+/** docs/api.md §12.3: a registered token's `sub_id`, from its hash. */
+export const opaqueTokenSubId = (hash: string) => `jsonb_build_object('format', 'opaque', 'id', ${base64url(hash)})`;
+
+/** docs/api.md §12.3: a grant's `sub_id`, with its user when the subject is known. */
+export const sessionSubId = (grant: string, subject: string, iss: string) =>
+  `jsonb_build_object('format', 'complex', 'session', jsonb_build_object('format', 'opaque', 'id', ${grant}))
+     || CASE WHEN ${subject} IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('user', jsonb_build_object('format', 'iss_sub', 'iss', ${iss}, 'sub', ${subject})) END`;
+
 export interface EventSource {
   /**
    * A query of the tokens the statement revoked, with columns `tenant`, `token_hash`,
@@ -36,6 +44,27 @@ export interface EventSource {
    * interaction id. Absent: one per grant touched.
    */
   readonly bySubject?: { readonly when: string; readonly subject: string; readonly txn: string };
+  /**
+   * A revocation of any size (the bulk one): its per-token and per-grant events are written as one
+   * bundle (the request's interaction id, `txn`), made into SETs after the statement, in chunks
+   * (src/events/set-expander.ts), so the statement and its locks do not wait for 100,000 rows.
+   */
+  readonly bundle?: { readonly txn: string };
+}
+
+/** The CTE that writes a bundle of the revoked tokens and grants, for the streams that asked for each type. */
+function bundleCte(txn: string, reason: string, sessionEvent: string, perGrant: string): string {
+  return `
+, set_bundle AS (
+  INSERT INTO ssf_set_bundles (txn, reason, session_event, token_streams, session_streams, token_hashes, token_types, grant_ids, grant_subjects)
+  SELECT ${txn}::text, '${reason}', ${sessionEvent},
+         ARRAY(SELECT stream_id FROM set_streams WHERE tokens), ARRAY(SELECT stream_id FROM set_streams WHERE sessions AND ${perGrant}),
+         t.hashes, t.types, COALESCE(g.ids, '{}'), COALESCE(g.subjects, '{}')
+    FROM (SELECT array_agg(token_hash) AS hashes, array_agg(token_type) AS types FROM set_revoked) t,
+         (SELECT array_agg(grant_id) AS ids, array_agg(subject) AS subjects
+            FROM (SELECT DISTINCT ON (grant_id) grant_id, subject FROM set_revoked WHERE grant_id IS NOT NULL ORDER BY grant_id, ord) d) g
+   WHERE EXISTS (SELECT 1 FROM set_streams WHERE tokens OR (sessions AND ${perGrant})) AND EXISTS (SELECT 1 FROM set_revoked)
+)`;
 }
 
 /**
@@ -49,29 +78,14 @@ export function eventCtes(source: EventSource): string {
   const sessionEvent = `jsonb_build_object('event_timestamp', extract(epoch FROM now())::bigint, 'initiating_entity', '${source.initiator}',
                         'reason_admin', jsonb_build_object('en', '${REASON_ADMIN[source.initiator]}'))`;
   const perGrant = source.bySubject ? `NOT (${source.bySubject.when})` : 'true';
+  const perToken = source.bundle ? bundleCte(source.bundle.txn, reason, sessionEvent, perGrant) : tokenCtes(reason, sessionEvent, perGrant);
   return `
 , set_streams AS MATERIALIZED (
   SELECT s.stream_id, s.tenant, s.iss, '${TOKEN_REVOKED}' = ANY (s.events_requested) AS tokens, '${SESSION_REVOKED}' = ANY (s.events_requested) AS sessions
     FROM ssf_streams s WHERE s.tenant = ANY (${source.tenants}) AND s.status <> 'disabled'
 ), set_revoked AS MATERIALIZED (
   ${source.revoked}
-), token_sets AS (
-  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
-  SELECT s.stream_id, '${TOKEN_REVOKED}',
-         CASE WHEN v.jwt_jti IS NOT NULL THEN jsonb_build_object('format', 'jwt_id', 'iss', v.jwt_iss, 'jti', v.jwt_jti)
-              ELSE jsonb_build_object('format', 'opaque', 'id', ${base64url('v.token_hash')}) END,
-         jsonb_build_object('token_type', v.token_type, 'reason', '${reason}'), v.txn
-    FROM set_revoked v JOIN set_streams s ON s.tenant = v.tenant AND s.tokens
-), session_sets AS (
-  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
-  SELECT s.stream_id, '${SESSION_REVOKED}',
-         jsonb_build_object('format', 'complex', 'session', jsonb_build_object('format', 'opaque', 'id', g.grant_id))
-           || CASE WHEN g.subject IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('user', jsonb_build_object('format', 'iss_sub', 'iss', s.iss, 'sub', g.subject)) END,
-         ${sessionEvent}, g.txn
-    FROM (SELECT DISTINCT ON (tenant, grant_id) tenant, grant_id, subject, txn FROM set_revoked
-           WHERE grant_id IS NOT NULL AND ${perGrant} ORDER BY tenant, grant_id, ord) g
-    JOIN set_streams s ON s.tenant = g.tenant AND s.sessions
-)${
+)${perToken}${
     source.bySubject
       ? `, subject_sets AS (
   INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
@@ -81,6 +95,26 @@ export function eventCtes(source: EventSource): string {
 )`
       : ''
   }`;
+}
+
+/** The CTEs that write one SET per revoked token and one per grant touched, for the streams that asked for each type. */
+function tokenCtes(reason: string, sessionEvent: string, perGrant: string): string {
+  return `
+, token_sets AS (
+  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
+  SELECT s.stream_id, '${TOKEN_REVOKED}',
+         CASE WHEN v.jwt_jti IS NOT NULL THEN jsonb_build_object('format', 'jwt_id', 'iss', v.jwt_iss, 'jti', v.jwt_jti)
+              ELSE ${opaqueTokenSubId('v.token_hash')} END,
+         jsonb_build_object('token_type', v.token_type, 'reason', '${reason}'), v.txn
+    FROM set_revoked v JOIN set_streams s ON s.tenant = v.tenant AND s.tokens
+), session_sets AS (
+  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
+  SELECT s.stream_id, '${SESSION_REVOKED}',
+         ${sessionSubId('g.grant_id', 'g.subject', 's.iss')}, ${sessionEvent}, g.txn
+    FROM (SELECT DISTINCT ON (tenant, grant_id) tenant, grant_id, subject, txn FROM set_revoked
+           WHERE grant_id IS NOT NULL AND ${perGrant} ORDER BY tenant, grant_id, ord) g
+    JOIN set_streams s ON s.tenant = g.tenant AND s.sessions
+)`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { SigningKeys } from '../signing/signing-keys';
 import { TokenCipher } from '../upstream/token-cipher';
 import { PollController } from './poll.controller';
 import { PushDelivery } from './push-delivery';
+import { SetExpander } from './set-expander';
 import { SetPruner } from './set-pruner';
 import { SetPusher } from './set-pusher';
 import { SetSignal } from './set-signal';
@@ -17,8 +18,8 @@ import { SEALED_FOR } from './streams.controller';
 
 /**
  * The transmitter's delivery side (docs/api.md §12.4, §12.5), in the public application, once per
- * process: the poll endpoint, the push worker and the retention pruning. The SETs themselves are
- * written by the revocation statements.
+ * process: the poll endpoint, the push worker, the expansion of bulk revocations' bundles and the
+ * retention pruning. The SETs themselves are written by the revocation statements.
  */
 @Module({
   controllers: [PollController],
@@ -33,6 +34,11 @@ import { SEALED_FOR } from './streams.controller';
         metrics.observeSets(() => store.pending());
         return store;
       },
+    },
+    {
+      provide: SetExpander,
+      inject: [DataSource, SetSignal, ROOT_LOGGER],
+      useFactory: (db: DataSource, signal: SetSignal, logger: Logger) => new SetExpander(db, signal, logger),
     },
     {
       provide: PushDelivery,

@@ -285,5 +285,6 @@ WITH matched AS MATERIALIZED (
   tenants: 'ARRAY[$1::text]',
   initiator: 'admin',
   bySubject: { when: '$2::text IS NOT NULL AND $3::text IS NULL AND $4::text IS NULL', subject: '$2', txn: '$6::uuid::text' },
+  bundle: { txn: '$6::uuid::text' },
 })}
 ${COUNTED_ROW}`;

@@ -1,11 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { IN_A_YEAR, newToken, startReplicas } from '../support/gateway';
+import { EXPAND_CHUNK } from '../../src/events/set-expander';
+import { eventually, IN_A_YEAR, newToken, startReplicas, startTestGateway } from '../support/gateway';
+import { ISSUER } from '../support/keys';
 import { sample, scrape } from '../support/metrics';
 import { SetReceiver } from '../support/set-receiver';
 
 const PUSH = 'urn:ietf:rfc:8935';
 const POLL = 'urn:ietf:rfc:8936';
 const TOKEN_REVOKED = 'https://schemas.openid.net/secevent/oauth/event-type/token-revoked';
+const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
 
 /** docs/api.md §12.4, §12.5: replicas share the SETs of one database (a server: the embedded one has one process). */
 (process.env.DATABASE_URL ? describe : describe.skip)('Shared Signals across replicas', () => {
@@ -74,4 +77,48 @@ const TOKEN_REVOKED = 'https://schemas.openid.net/secevent/oauth/event-type/toke
       await replicas.stop();
     }
   });
+});
+
+(process.env.DATABASE_URL ? describe : describe.skip)('Shared Signals: a bulk revocation larger than one expansion chunk', () => {
+  it('revokes at once and then makes one token-revoked per token and one session-revoked per grant, every one, none twice', async () => {
+    const gw = await startTestGateway({});
+    try {
+      await gw.admin('PUT', '/admin/clients/big', { auth_method: 'client_secret_basic', secret: 'big-secret-value' });
+      const created = await gw.admin('POST', '/admin/ssf/streams', {
+        aud: 'rs',
+        delivery: { method: POLL },
+        events_requested: [TOKEN_REVOKED, SESSION_REVOKED],
+      });
+      const count = EXPAND_CHUNK + 2500;
+      await gw.database.dataSource.query(
+        `INSERT INTO tokens (tenant, token_hash, token_type, client_id, grant_id, subject, expires_at)
+         SELECT 'default', sha256(convert_to('big.' || i, 'UTF8')), 'access_token', 'big', 'g' || (i % ($1::int / 2)), 'psu-' || i, now() + interval '1 day'
+           FROM generate_series(1, $1::int) AS i`,
+        [count],
+      );
+      expect((await gw.admin('POST', '/admin/revocations', { client_id: 'big' })).body).toEqual({ revoked: count });
+      const [{ bundles }] = await gw.database.dataSource.query(`SELECT count(*)::int AS bundles FROM ssf_set_bundles`);
+      expect(bundles).toBeLessThanOrEqual(1);
+      await eventually(async () => (await gw.database.dataSource.query(`SELECT count(*)::int AS n FROM ssf_set_bundles`))[0].n === 0, 30_000, 'expanded');
+      const rows = await gw.database.dataSource.query(
+        `SELECT event_type, count(*)::int AS n, count(DISTINCT sub_id)::int AS distinct_subjects, count(DISTINCT jti)::int AS jtis FROM ssf_sets WHERE stream_id = $1 GROUP BY 1`,
+        [created.body.stream_id],
+      );
+      const by = Object.fromEntries(rows.map((r: { event_type: string }) => [r.event_type, r]));
+      expect(by[TOKEN_REVOKED]).toEqual({ event_type: TOKEN_REVOKED, n: count, distinct_subjects: count, jtis: count });
+      expect(by[SESSION_REVOKED]).toEqual({ event_type: SESSION_REVOKED, n: count / 2, distinct_subjects: count / 2, jtis: count / 2 });
+      const [sample] = await gw.database.dataSource.query(`SELECT sub_id, event FROM ssf_sets WHERE stream_id = $1 AND event_type = $2 LIMIT 1`, [
+        created.body.stream_id,
+        SESSION_REVOKED,
+      ]);
+      expect(sample.sub_id).toEqual({
+        format: 'complex',
+        session: { format: 'opaque', id: expect.stringMatching(/^g\d+$/) },
+        user: { format: 'iss_sub', iss: ISSUER, sub: expect.stringMatching(/^psu-/) },
+      });
+      expect(sample.event).toMatchObject({ initiating_entity: 'admin' });
+    } finally {
+      await gw.stop();
+    }
+  }, 120_000);
 });
