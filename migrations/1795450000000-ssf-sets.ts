@@ -35,6 +35,10 @@ export class SsfSets1795450000000 implements MigrationInterface {
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
         signed          text
       )`);
+    // SSF 1.0 §8.1.2.1, a disabled stream holds no events: when it was last disabled. A revocation
+    // whose snapshot saw it enabled may write SETs for it after the disable deleted its SETs; they
+    // are older than this and never delivered (src/events/stream-store.ts setStatus).
+    await db.query(`ALTER TABLE ssf_streams ADD COLUMN disabled_at timestamptz`);
     // A stream's due SETs, oldest first (push claims, poll reads).
     await db.query(`CREATE INDEX ssf_sets_due_idx ON ssf_sets (stream_id, next_attempt_at, id)`);
     // A poll's acknowledgements, by jti.
@@ -48,7 +52,8 @@ export class SsfSets1795450000000 implements MigrationInterface {
       BEGIN
         SELECT string_agg(DISTINCT stream_id::text, ',') INTO streams FROM added;
         IF streams IS NOT NULL THEN
-          PERFORM pg_notify('revgw_sets', left(streams, 7900));
+          -- NOTIFY takes under 8000 bytes: past about 200 streams, everyone looks.
+          PERFORM pg_notify('revgw_sets', CASE WHEN length(streams) > 7900 THEN 'all' ELSE streams END);
         END IF;
         RETURN NULL;
       END $$`);
@@ -98,5 +103,6 @@ export class SsfSets1795450000000 implements MigrationInterface {
     await db.query(`DROP FUNCTION revgw_set_bundle_added()`);
     await db.query(`DROP TABLE ssf_sets`);
     await db.query(`DROP FUNCTION revgw_sets_added()`);
+    await db.query(`ALTER TABLE ssf_streams DROP COLUMN disabled_at`);
   }
 }

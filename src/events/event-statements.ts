@@ -32,7 +32,8 @@ export interface EventSource {
   /**
    * A query of the tokens the statement revoked, with columns `tenant`, `token_hash`,
    * `token_type`, `grant_id` (null: names no grant), `subject`, `txn` (the interaction id),
-   * `ord` (which of them names a grant first), `jwt_iss` and `jwt_jti` (a JWT access token's, else null).
+   * `ord` (the request: each request's grants get their own session-revoked, also when requests
+   * share a statement), `jwt_iss` and `jwt_jti` (a JWT access token's, else null).
    */
   readonly revoked: string;
   /** The tenants whose streams may get events (an expression of type text[]). */
@@ -111,7 +112,7 @@ function tokenCtes(reason: string, sessionEvent: string, perGrant: string): stri
   INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
   SELECT s.stream_id, '${SESSION_REVOKED}',
          ${sessionSubId('g.grant_id', 'g.subject', 's.iss')}, ${sessionEvent}, g.txn
-    FROM (SELECT DISTINCT ON (tenant, grant_id) tenant, grant_id, subject, txn FROM set_revoked
+    FROM (SELECT DISTINCT ON (tenant, grant_id, ord) tenant, grant_id, subject, txn FROM set_revoked
            WHERE grant_id IS NOT NULL AND ${perGrant} ORDER BY tenant, grant_id, ord) g
     JOIN set_streams s ON s.tenant = g.tenant AND s.sessions
 )`;

@@ -1,3 +1,5 @@
+import { JsonText } from '../protocol/http-hooks';
+import { jsonShapeProblem } from '../protocol/json-body';
 import { ProtocolError } from '../protocol/protocol-error';
 
 /** docs/api.md §12.5 (RFC 8936 §2.4): what one poll asks for and acknowledges. */
@@ -12,8 +14,8 @@ export interface PollRequest {
 
 export const DEFAULT_MAX_EVENTS = 100;
 export const MAX_EVENTS = 1000;
-/** The most jtis one poll may acknowledge or report, in `ack` and `setErrs` together. */
-export const MAX_ACKNOWLEDGED = 10_000;
+/** The most jtis one poll may acknowledge or report, in `ack` and `setErrs` together: two polls' worth. */
+export const MAX_ACKNOWLEDGED = 2 * MAX_EVENTS;
 const JTI = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const refuse = (description: string) => ProtocolError.invalidRequest(description);
@@ -23,7 +25,23 @@ const refuse = (description: string) => ProtocolError.invalidRequest(description
  * most 1000 (RFC 8936 §2.4: the transmitter may return fewer); unknown members are ignored (RFC
  * 8936 §2.4 leaves room for extensions); a wrong type is a 400 naming the member.
  */
-export function pollRequest(body: unknown): PollRequest {
+export function pollRequest(received: JsonText | undefined): PollRequest {
+  return readPoll(received === undefined ? undefined : parsed(received.text));
+}
+
+/** The body's JSON, its shape bounded before it is parsed (src/protocol/json-body.ts). */
+function parsed(text: string): unknown {
+  const problem = jsonShapeProblem(text);
+  if (problem) throw refuse(problem);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw refuse('the body is not JSON');
+  }
+}
+
+/** A parsed poll body, read (exported for its tests). */
+export function readPoll(body: unknown): PollRequest {
   if (body === undefined || body === null) return { maxEvents: DEFAULT_MAX_EVENTS, returnImmediately: false, ack: [], setErrs: [] };
   if (typeof body !== 'object' || Array.isArray(body)) throw refuse('the body must be a JSON object');
   const { maxEvents, returnImmediately, ack, setErrs } = body as Record<string, unknown>;

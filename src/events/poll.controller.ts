@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { bearerToken } from '../authz/bearer';
 import { ROOT_LOGGER } from '../core.module';
 import { Metrics } from '../metrics/metrics';
-import { POLL_ROUTE } from '../protocol/http-hooks';
+import { POLL_ROUTE, type JsonText } from '../protocol/http-hooks';
 import { ProtocolError } from '../protocol/protocol-error';
 import { SigningKeys } from '../signing/signing-keys';
 import { pollRequest, type PollRequest } from './poll-request';
@@ -46,7 +46,7 @@ export class PollController implements BeforeApplicationShutdown {
 
   @Post(POLL_ROUTE)
   @HttpCode(200)
-  async poll(@Param('stream_id') streamId: string, @Headers('authorization') authorization: string | undefined, @Body() body: unknown) {
+  async poll(@Param('stream_id') streamId: string, @Headers('authorization') authorization: string | undefined, @Body() body: JsonText | undefined) {
     const stream = UUID.test(streamId) ? await this.streams.pollTarget(streamId) : undefined;
     if (!stream) throw ProtocolError.notFound('no such stream');
     // docs/api.md §12.5: a push stream is a 400 whatever the token.
@@ -60,10 +60,16 @@ export class PollController implements BeforeApplicationShutdown {
     const deadline = Date.now() + (request.returnImmediately ? 0 : LONG_POLL_MS);
     let current: PollTarget | undefined = stream;
     for (;;) {
-      const rows = current?.status === 'enabled' ? await this.sets.poll(streamId, Math.max(request.maxEvents, 1) + 1) : [];
-      const left = deadline - Date.now();
-      if (rows.length > 0 || left <= 0 || this.closing || request.maxEvents === 0) return this.answer(stream, rows, request.maxEvents);
-      await this.signal.waitFor(streamId, left);
+      // Armed before looking: a SET committed after the look wakes the wait.
+      const armed = this.signal.arm(streamId);
+      try {
+        const rows = current?.status === 'enabled' ? await this.sets.poll(streamId, Math.max(request.maxEvents, 1) + 1) : [];
+        const left = deadline - Date.now();
+        if (rows.length > 0 || left <= 0 || this.closing || request.maxEvents === 0) return await this.answer(stream, rows, request.maxEvents);
+        await armed.wait(left);
+      } finally {
+        armed.cancel();
+      }
       // Its status may have changed while waiting (resumed, paused, deleted).
       current = await this.streams.pollTarget(streamId);
     }
@@ -78,12 +84,14 @@ export class PollController implements BeforeApplicationShutdown {
     for (const lag of acknowledged) this.metrics.setDeliveryLag.observe(lag);
     if (acknowledged.length > 0) this.metrics.setDeliveries.inc({ method: 'poll', outcome: 'acknowledged' }, acknowledged.length);
     if (failed.length > 0) this.metrics.setDeliveries.inc({ method: 'poll', outcome: 'error' }, failed.length);
-    for (const { jti, err } of request.setErrs) {
-      // The receiver's code only when it has the shape of one; never its description.
-      this.logger.warn(
-        { stream_id: streamId, jti, err: /^[a-z_]{1,64}$/.test(err) ? err : 'unrecognised' },
-        'security event token reported in error by its receiver',
-      );
+    if (request.setErrs.length > 0) {
+      // One line per poll, counted by the receiver's codes (only those shaped like one; never its descriptions).
+      const byCode: Record<string, number> = {};
+      for (const { err } of request.setErrs) {
+        const code = /^[a-z_]{1,64}$/.test(err) ? err : 'unrecognised';
+        byCode[code] = (byCode[code] ?? 0) + 1;
+      }
+      this.logger.warn({ stream_id: streamId, errors: byCode, first_jti: request.setErrs[0].jti }, 'security event tokens reported in error by their receiver');
     }
   }
 
@@ -91,8 +99,8 @@ export class PollController implements BeforeApplicationShutdown {
     const given = rows.slice(0, maxEvents);
     const signed = await Promise.all(given.map(async (set) => ({ set, jws: await signedSet(this.keys, stream, set) })));
     // Signed once: the next poll gives the same bytes for the same jti.
-    await this.sets.keepSigned(signed.filter(({ set }) => set.signed === null).map(({ set, jws }) => ({ id: set.id, signed: jws })));
-    return { sets: Object.fromEntries(signed.map(({ set, jws }) => [set.jti, jws])), moreAvailable: rows.length > given.length };
+    const kept = await this.sets.keepSigned(signed.filter(({ set }) => set.signed === null).map(({ set, jws }) => ({ id: set.id, signed: jws })));
+    return { sets: Object.fromEntries(signed.map(({ set, jws }) => [set.jti, kept.get(set.id) ?? jws])), moreAvailable: rows.length > given.length };
   }
 }
 

@@ -13,6 +13,8 @@ import type { ClaimedSet, PushTarget, Retry, SetStore, Settled } from './set-sto
 export const PUSH_BATCH = 64;
 /** How often each replica looks at the push streams and their due SETs, whatever it hears. */
 const LOOK_EVERY_MS = 1000;
+/** The soonest a notification naming an unknown stream makes this replica look at the streams again. */
+const LOOK_SOON_MS = 250;
 /** While a receiver fails every delivery, it is probed with one SET at most this far apart. */
 const PROBE_AT_MOST_MS = 5000;
 
@@ -38,6 +40,9 @@ export interface PushDeliveryOptions {
  */
 export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly pumps = new Map<string, StreamPump>();
+  /** Pumps of streams gone, finishing their batch. */
+  private readonly retiring = new Set<Promise<void>>();
+  private lookedAt = 0;
   private timer?: NodeJS.Timeout;
   private looking?: Promise<void>;
   private stopping = false;
@@ -59,7 +64,9 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
       for (const id of streams) {
         const pump = this.pumps.get(id);
         if (pump) pump.kick();
-        else this.look();
+        // A stream without a pump here: a push stream made or resumed elsewhere, or (mostly) a
+        // poll stream; looked for at most every LOOK_SOON_MS, and every second anyway.
+        else if (Date.now() - this.lookedAt > LOOK_SOON_MS) this.look();
       }
     });
     this.timer = setInterval(() => this.look(), LOOK_EVERY_MS);
@@ -72,22 +79,25 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
     clearInterval(this.timer);
     await this.looking;
     await Promise.all([...this.pumps.values()].map((pump) => pump.stop()));
+    await Promise.all(this.retiring);
     await this.pusher.close();
   }
 
   /** Starts a pump for every enabled push stream, stops those of streams gone, and kicks the rest. */
   private look(): void {
     if (this.looking || this.stopping) return;
+    this.lookedAt = Date.now();
     this.looking = this.store
       .pushStreams()
       .then(
-        async (ids) => {
+        (ids) => {
           const enabled = new Set(ids);
           for (const [id, pump] of this.pumps) {
-            if (!enabled.has(id)) {
-              this.pumps.delete(id);
-              await pump.stop();
-            }
+            if (enabled.has(id)) continue;
+            // Not awaited: a batch in flight to a slow receiver must not hold up the other streams.
+            this.pumps.delete(id);
+            const stopped: Promise<void> = pump.stop().finally(() => this.retiring.delete(stopped));
+            this.retiring.add(stopped);
           }
           if (this.stopping) return;
           for (const id of enabled) {

@@ -12,7 +12,7 @@ const LOOK_EVERY_MS = 1000;
 
 /** The oldest bundle, locked for this expansion (replicas skip each other's). */
 const CLAIM_SQL = `
-SELECT id::text AS id, cardinality(token_hashes) AS tokens, cardinality(grant_ids) AS grants, tokens_done AS "tokensDone", grants_done AS "grantsDone"
+SELECT id::text AS id, array_cat(token_streams, session_streams)::text[] AS streams, cardinality(token_hashes) AS tokens, cardinality(grant_ids) AS grants, tokens_done AS "tokensDone", grants_done AS "grantsDone"
   FROM ssf_set_bundles ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`;
 
 /**
@@ -87,19 +87,24 @@ export class SetExpander implements OnApplicationBootstrap, OnApplicationShutdow
   private async expandAll(): Promise<void> {
     do {
       this.again = false;
-      while (!this.stopping && (await this.expandChunk())) this.signal.wake('all');
+      for (;;) {
+        const streams = this.stopping ? undefined : await this.expandChunk();
+        if (!streams) break;
+        // The database tells every replica's pumps and polls; this tells this one's at once.
+        this.signal.wake(streams);
+      }
     } while (this.again && !this.stopping);
   }
 
-  /** One chunk of the oldest bundle not being expanded elsewhere; answers whether there was one. */
-  async expandChunk(): Promise<boolean> {
+  /** One chunk of the oldest bundle not being expanded elsewhere; answers its streams, or undefined when there was none. */
+  async expandChunk(): Promise<string[] | undefined> {
     return this.statements.transaction(async (run) => {
-      const [bundle] = await run<{ id: string; tokens: number | null; grants: number | null; tokensDone: number; grantsDone: number }>(
+      const [bundle] = await run<{ id: string; streams: string[]; tokens: number | null; grants: number | null; tokensDone: number; grantsDone: number }>(
         'revgw_bundle_claim',
         CLAIM_SQL,
         [],
       );
-      if (!bundle) return false;
+      if (!bundle) return undefined;
       const [tokens, grants] = [bundle.tokens ?? 0, bundle.grants ?? 0];
       let { tokensDone, grantsDone } = bundle;
       if (tokensDone < tokens) {
@@ -112,8 +117,9 @@ export class SetExpander implements OnApplicationBootstrap, OnApplicationShutdow
         grantsDone = to;
       }
       if (tokensDone >= tokens && grantsDone >= grants) await run('revgw_bundle_done', 'DELETE FROM ssf_set_bundles WHERE id = $1', [bundle.id]);
-      else await run('revgw_bundle_progress', 'UPDATE ssf_set_bundles SET tokens_done = $2, grants_done = $3 WHERE id = $1', [bundle.id, tokensDone, grantsDone]);
-      return true;
+      else
+        await run('revgw_bundle_progress', 'UPDATE ssf_set_bundles SET tokens_done = $2, grants_done = $3 WHERE id = $1', [bundle.id, tokensDone, grantsDone]);
+      return bundle.streams;
     });
   }
 }

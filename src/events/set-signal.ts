@@ -30,14 +30,14 @@ export class SetSignal {
 
   /** `payload`: the trigger's comma-separated stream ids. */
   heard(payload: string): void {
-    this.wake(payload.split(',').filter((id) => id.length > 0));
+    this.wake(payload === 'all' ? 'all' : payload.split(',').filter((id) => id.length > 0));
   }
 
-  /** The listening connection is up (or down again); coming up, what was missed meanwhile is looked for. */
+  /** The listening connection is up, or lost: either way everyone looks again (what was missed; waits bounded anew). */
   listening(up: boolean): void {
     if (this.alone) return;
     this.hearing = up;
-    if (up) this.wake('all');
+    this.wake('all');
   }
 
   wake(streamIds: readonly string[] | 'all'): void {
@@ -54,20 +54,46 @@ export class SetSignal {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves when the stream may have new SETs, or after `ms` (at most FALLBACK_CHECK_MS while not hearing). */
-  waitFor(streamId: string, ms: number): Promise<void> {
-    const bound = this.hearing ? ms : Math.min(ms, SetSignal.FALLBACK_CHECK_MS);
-    return new Promise((resolve) => {
-      const stream = this.waiters.get(streamId) ?? new Set();
-      this.waiters.set(streamId, stream);
-      const done = () => {
-        clearTimeout(timer);
-        stream.delete(done);
-        if (stream.size === 0 && this.waiters.get(streamId) === stream) this.waiters.delete(streamId);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, bound));
-      stream.add(done);
-    });
+  /**
+   * Starts listening for the stream's SETs now, before the caller looks for them, so that none
+   * committed between its look and its wait goes unheard. `wait` resolves when the stream may have
+   * new SETs (heard since arming), or after `ms` — at most FALLBACK_CHECK_MS while not hearing.
+   * `cancel` when done.
+   */
+  arm(streamId: string): { wait(ms: number): Promise<void>; cancel(): void } {
+    let woken = false;
+    let resolveWait: (() => void) | undefined;
+    const stream = this.waiters.get(streamId) ?? new Set();
+    this.waiters.set(streamId, stream);
+    const wake = () => {
+      woken = true;
+      resolveWait?.();
+    };
+    stream.add(wake);
+    const cancel = () => {
+      stream.delete(wake);
+      if (stream.size === 0 && this.waiters.get(streamId) === stream) this.waiters.delete(streamId);
+    };
+    const wait = (ms: number) =>
+      woken
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(0, this.hearing ? ms : Math.min(ms, SetSignal.FALLBACK_CHECK_MS)));
+            resolveWait = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+    return { wait, cancel };
+  }
+
+  /** Arms and waits at once (src/events/set-signal.spec.ts). */
+  async waitFor(streamId: string, ms: number): Promise<void> {
+    const armed = this.arm(streamId);
+    try {
+      await armed.wait(ms);
+    } finally {
+      armed.cancel();
+    }
   }
 }

@@ -49,6 +49,9 @@ export interface Retry extends Settled {
 const SET_COLUMNS = `e.id::text AS id, e.jti::text AS jti, e.event_type AS "eventType", e.sub_id AS "subId", e.event, e.txn,
   extract(epoch FROM e.created_at)::bigint::int AS iat, e.signed`;
 
+/** A SET made for a stream that was disabled meanwhile is never delivered (migration 1795450000000). */
+const SINCE_ENABLED = `(s.disabled_at IS NULL OR e.created_at > s.disabled_at)`;
+
 /**
  * Claims a push stream's due SETs, while the stream is enabled, for one delivery each (the outbox
  * discipline of src/upstream/outbox.ts): `FOR UPDATE SKIP LOCKED` lets replicas claim disjoint
@@ -58,11 +61,11 @@ const SET_COLUMNS = `e.id::text AS id, e.jti::text AS jti, e.event_type AS "even
  */
 const CLAIM_SQL = `
 WITH stream AS (
-  SELECT stream_id, iss, aud, endpoint_url, sealed_authorization FROM ssf_streams
+  SELECT stream_id, iss, aud, endpoint_url, sealed_authorization, disabled_at FROM ssf_streams
    WHERE stream_id = $1 AND status = 'enabled' AND delivery_method = '${PUSH}'
 ), due AS (
-  SELECT e.id FROM ssf_sets e
-   WHERE e.stream_id = $1 AND EXISTS (SELECT 1 FROM stream) AND (e.next_attempt_at <= clock_timestamp() OR ($4::boolean AND NOT e.leased))
+  SELECT e.id FROM ssf_sets e, stream s
+   WHERE e.stream_id = $1 AND ${SINCE_ENABLED} AND (e.next_attempt_at <= clock_timestamp() OR ($4::boolean AND NOT e.leased))
    ORDER BY e.next_attempt_at, e.id
    LIMIT $2
    FOR UPDATE SKIP LOCKED
@@ -88,10 +91,14 @@ UPDATE ssf_sets e SET leased = false, next_attempt_at = clock_timestamp() + d.de
 const CATCH_UP_SQL = `UPDATE ssf_sets SET next_attempt_at = clock_timestamp() WHERE stream_id = $1 AND NOT leased AND next_attempt_at > clock_timestamp()`;
 
 /** A poll's SETs: the oldest first, one more than asked to tell whether more are available. */
-const POLL_SQL = `SELECT ${SET_COLUMNS} FROM ssf_sets e WHERE e.stream_id = $1 ORDER BY e.next_attempt_at, e.id LIMIT $2`;
+const POLL_SQL = `
+SELECT ${SET_COLUMNS} FROM ssf_sets e JOIN ssf_streams s ON s.stream_id = e.stream_id
+ WHERE e.stream_id = $1 AND ${SINCE_ENABLED} ORDER BY e.next_attempt_at, e.id LIMIT $2`;
 
+/** Keeps the first signature of each SET, and answers it: two polls signing one SET at once give the same bytes. */
 const KEEP_SIGNED_SQL = `
-UPDATE ssf_sets e SET signed = d.signed FROM unnest($1::bigint[], $2::text[]) AS d(id, signed) WHERE e.id = d.id AND e.signed IS NULL`;
+UPDATE ssf_sets e SET signed = COALESCE(e.signed, d.signed) FROM unnest($1::bigint[], $2::text[]) AS d(id, signed) WHERE e.id = d.id
+RETURNING e.id::text AS id, e.signed`;
 
 /** RFC 8936 §2.4: acknowledged (or reported in error) SETs are gone. */
 const ACKNOWLEDGED_SQL = `
@@ -101,13 +108,14 @@ RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag`;
 const PUSH_STREAMS_SQL = `SELECT stream_id AS "streamId" FROM ssf_streams WHERE delivery_method = '${PUSH}' AND status = 'enabled'`;
 
 /** What a stream of neither kind still holds is not counted: it is nobody's to deliver. */
-const PENDING_SQL = `SELECT count(*)::int AS pending FROM ssf_sets e JOIN ssf_streams s ON s.stream_id = e.stream_id`;
+const PENDING_SQL = `SELECT count(*)::int AS pending FROM ssf_sets e JOIN ssf_streams s ON s.stream_id = e.stream_id WHERE ${SINCE_ENABLED}`;
 
 /** docs/api.md §12.5 SSF_RETENTION_S: a batch of the oldest past retention, by the streams' method. */
 const PRUNE_SQL = `
 WITH gone AS (
   DELETE FROM ssf_sets WHERE id IN (
-    SELECT id FROM ssf_sets WHERE created_at < now() - $1::int * interval '1 second' ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+    SELECT id FROM ssf_sets WHERE created_at < now() - $1::int * interval '1 second' AND NOT (leased AND next_attempt_at > now())
+     ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
   RETURNING stream_id
 )
 SELECT s.delivery_method AS method, count(*)::int AS expired FROM gone g LEFT JOIN ssf_streams s ON s.stream_id = g.stream_id GROUP BY 1`;
@@ -159,9 +167,14 @@ export class SetStore {
     return this.statements.run<StoredSet>('revgw_sets_poll', POLL_SQL, [streamId, limit]);
   }
 
-  async keepSigned(rows: ReadonlyArray<{ id: string; signed: string }>): Promise<void> {
-    if (rows.length === 0) return;
-    await this.statements.run('revgw_sets_keep_signed', KEEP_SIGNED_SQL, [rows.map((r) => r.id), rows.map((r) => r.signed)]);
+  /** Answers, by id, the signature each SET keeps (this one, or one kept first by another poll). */
+  async keepSigned(rows: ReadonlyArray<{ id: string; signed: string }>): Promise<Map<string, string>> {
+    if (rows.length === 0) return new Map();
+    const kept = await this.statements.run<{ id: string; signed: string }>('revgw_sets_keep_signed', KEEP_SIGNED_SQL, [
+      rows.map((r) => r.id),
+      rows.map((r) => r.signed),
+    ]);
+    return new Map(kept.map((row) => [row.id, row.signed]));
   }
 
   /** Deletes the stream's SETs of these jtis (each a UUID); answers the lag of each one deleted. */

@@ -132,14 +132,20 @@ export class StreamStore {
   async setStatus(streamId: string, status: StreamStatus, reason: string | null): Promise<StreamRow | undefined> {
     const [row] = await this.statements.run<StreamRow>(
       'revgw_stream_status',
-      `WITH changed AS (
-         UPDATE ssf_streams SET status = $2, reason = $3, updated_at = now() WHERE stream_id = $1 RETURNING *
-       ), dropped AS (
-         DELETE FROM ssf_sets WHERE stream_id = $1 AND $2 = 'disabled' AND EXISTS (SELECT 1 FROM changed)
-       )
-       SELECT ${COLUMNS} FROM changed`,
+      `UPDATE ssf_streams SET status = $2, reason = $3, updated_at = now() WHERE stream_id = $1 RETURNING ${COLUMNS}`,
       [streamId, status, reason],
     );
+    // Once the status has committed, no revocation that starts sees the stream enabled. One that
+    // started before may still write SETs for it: they are older than this transaction, which
+    // marks the time and drops what is there.
+    if (row?.status === 'disabled') {
+      await this.statements.run(
+        'revgw_stream_disabled',
+        `WITH marked AS (UPDATE ssf_streams SET disabled_at = now() WHERE stream_id = $1 AND status = 'disabled' RETURNING 1)
+         DELETE FROM ssf_sets WHERE stream_id = $1 AND EXISTS (SELECT 1 FROM marked)`,
+        [streamId],
+      );
+    }
     return row;
   }
 

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { isAuthzCheck } from '../authz/check-route';
 import { parseForm } from './form';
 import { INTERACTION_ID_HEADER, resolveInteractionId } from './interaction-id';
-import { jsonShapeProblem } from './json-body';
 import { ProtocolError } from './protocol-error';
 import { matchedProfile } from './profiles';
 import { setRequestContext } from './request-context';
@@ -50,25 +49,31 @@ function hostHeaders(rawHeaders: readonly string[]): number {
 
 /**
  * The public port speaks forms (RFC 7009 §2.1, RFC 7662 §2.1), except the SSF poll endpoint, which
- * speaks JSON (RFC 8936 §2.4) and only it; any other media type is `invalid_request`. A poll may
- * acknowledge up to 10,000 SETs, so its body may be larger.
+ * speaks JSON (RFC 8936 §2.4) and only it; any other media type is `invalid_request`. A poll's
+ * body is handed over as text, parsed only once the stream and its token are known
+ * (src/events/poll-request.ts), within the poll route's own body limit.
  */
 export function acceptFormsOnly(fastify: FastifyInstance): void {
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   const unsupported = () => ProtocolError.invalidRequest('unsupported content type');
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: PUBLIC_BODY_LIMIT }, (request, body, done) => {
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
     if (request.routeOptions.url === POLL_ROUTE) return done(unsupported(), undefined);
     done(null, parseForm(body as string));
   });
-  fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: POLL_BODY_LIMIT }, (request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (request.routeOptions.url !== POLL_ROUTE) return done(unsupported(), undefined);
-    const problem = jsonShapeProblem(body as string);
-    if (problem) return done(ProtocolError.invalidRequest(problem), undefined);
-    void parseJson(request, body as string, done);
+    done(null, new JsonText(body as string));
+  });
+  fastify.addHook('onRoute', (route) => {
+    route.bodyLimit = route.url === POLL_ROUTE ? POLL_BODY_LIMIT : PUBLIC_BODY_LIMIT;
   });
 }
 
-/** docs/api.md §12.5: the poll endpoint's route, and the most its body may hold (10,000 acknowledgements and errors). */
+/** A JSON body not parsed yet (the poll route's). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/** docs/api.md §12.5: the poll endpoint's route, and the most its body may hold (2,000 acknowledgements with their errors). */
 export const POLL_ROUTE = '/ssf/poll/:stream_id';
-const POLL_BODY_LIMIT = 1024 * 1024;
+const POLL_BODY_LIMIT = 256 * 1024;

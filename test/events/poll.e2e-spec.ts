@@ -217,6 +217,17 @@ describe('Shared Signals: poll delivery', () => {
       expect(form.status).toBe(400);
     });
 
+    it('413: a body over the route’s limit, read no further (16 KiB elsewhere, 256 KiB here)', async () => {
+      const big = JSON.stringify({ token: 'x'.repeat(100 * 1024) });
+      const revoke = await fetch(`${gw.publicUrl}/token/revoke`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: big });
+      expect(revoke.status).toBe(413);
+      const huge = JSON.stringify({ ack: Array.from({ length: 8000 }, () => randomUUID()) });
+      expect((await poll(stream.url, stream.token, JSON.parse(huge))).status).toBe(413);
+      // Within the limit, 2,000 acknowledgements are taken (RFC 8936 §2.4: the jtis of two full polls).
+      const many = await poll(stream.url, stream.token, { returnImmediately: true, ack: Array.from({ length: 2000 }, () => randomUUID()) });
+      expect(many.status).toBe(200);
+    });
+
     it('JSON is taken on this route only: a JSON body to a revocation endpoint is still refused', async () => {
       const response = await fetch(`${gw.publicUrl}/token/revoke`, {
         method: 'POST',

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { EXPAND_CHUNK } from '../../src/events/set-expander';
 import { eventually, IN_A_YEAR, newToken, startReplicas, startTestGateway } from '../support/gateway';
 import { ISSUER } from '../support/keys';
@@ -121,4 +122,43 @@ const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/ses
       await gw.stop();
     }
   }, 120_000);
+});
+
+(process.env.DATABASE_URL ? describe : describe.skip)('Shared Signals: a stream disabled while a revocation waits', () => {
+  it('the revocation that saw it enabled and committed after the disable leaves nothing to deliver, even once it is enabled again', async () => {
+    const gw = await startTestGateway({ DATABASE_LOCK_TIMEOUT_MS: '4000' });
+    const holder = new Client({ connectionString: (gw.database.dataSource.options as { url: string }).url });
+    await holder.connect();
+    try {
+      await gw.admin('PUT', '/admin/clients/tpp', { auth_method: 'client_secret_basic', secret: 'tpp-secret-value' });
+      const created = await gw.admin('POST', '/admin/ssf/streams', { aud: 'rs', delivery: { method: POLL }, events_requested: [TOKEN_REVOKED] });
+      const token = newToken('at');
+      await gw.admin('POST', '/admin/tokens', { tokens: [{ token, token_type: 'access_token', client_id: 'tpp', grant_id: 'g', expires_at: IN_A_YEAR }] });
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM tokens WHERE token_hash = sha256(convert_to($1, 'UTF8')) FOR UPDATE`, [token]);
+      const revoking = fetch(`${gw.publicUrl}/token/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('tpp:tpp-secret-value').toString('base64')}` },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await gw.admin('POST', `/admin/ssf/streams/${created.body.stream_id}/status`, { status: 'disabled' })).status).toBe(200);
+      await holder.query('COMMIT');
+      expect((await revoking).status).toBe(200);
+      // Written by the revocation all the same: its snapshot saw the stream enabled.
+      const [{ n }] = await gw.database.dataSource.query(`SELECT count(*)::int AS n FROM ssf_sets WHERE stream_id = $1`, [created.body.stream_id]);
+      expect(n).toBe(1);
+      await gw.admin('POST', `/admin/ssf/streams/${created.body.stream_id}/status`, { status: 'enabled' });
+      const answer = await fetch(`${gw.publicUrl}/ssf/poll/${created.body.stream_id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${created.body.poll_token}` },
+        body: JSON.stringify({ returnImmediately: true }),
+      });
+      expect(await answer.json()).toEqual({ sets: {}, moreAvailable: false });
+      expect(await (await fetch(`${gw.managementUrl}/metrics`)).text()).toMatch(/revgw_set_pending 0/);
+    } finally {
+      await holder.end();
+      await gw.stop();
+    }
+  });
 });
