@@ -421,6 +421,13 @@ describe('gateway Deployment', () => {
         const key = envOf(container, 'TOKEN_ENCRYPTION_KEY');
         assert.ok(key?.valueFrom?.secretKeyRef && key.valueFrom.secretKeyRef.optional !== true, 'upstream needs TOKEN_ENCRYPTION_KEY');
       }
+      // docs/api.md §12.2: event streams seal receiver credentials with the key, upstream or not.
+      if (name === 'events') {
+        assert.equal(configMap.data.UPSTREAM_REVOCATION_URL, undefined);
+        assert.ok(envOf(container, 'TOKEN_ENCRYPTION_KEY')?.valueFrom?.secretKeyRef, 'TOKEN_ENCRYPTION_KEY without upstream');
+        assert.equal(configMap.data.SSF_PUSH_TIMEOUT_MS, '3000');
+        assert.equal(configMap.data.SSF_RETENTION_S, '86400');
+      }
     });
   }
 });

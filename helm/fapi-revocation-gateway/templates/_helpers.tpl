@@ -230,12 +230,16 @@ Secret-backed environment of the gateway container.
       key: {{ ternary $keys.upstreamClientSecret "UPSTREAM_CLIENT_SECRET" $external }}
       optional: {{ $external }}
 {{- end }}
-{{- if .Values.upstream.enabled }}
+{{- /* The outbox needs the key; event streams use it whenever it is there (docs/api.md §12.2). */}}
+{{- if or .Values.upstream.enabled .Values.upstream.tokenEncryptionKey $external }}
 - name: TOKEN_ENCRYPTION_KEY
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
       key: {{ ternary $keys.tokenEncryptionKey "TOKEN_ENCRYPTION_KEY" $external }}
+      {{- if and $external (not .Values.upstream.enabled) }}
+      optional: true
+      {{- end }}
 {{- if or $external .Values.upstream.tokenEncryptionKeyPrevious }}
 - name: TOKEN_ENCRYPTION_KEY_PREVIOUS
   valueFrom:
