@@ -2,22 +2,22 @@
 // test: it prints numbers; the last line is one JSON object (other tools read it).
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run -s bench -- --scenario events
-//     [--rate 500] [--duration 60] [--saturate 10] [--connections 20] [--bulk 100000]
+//     [--rate 500] [--duration 60] [--saturate 10] [--connections 20] [--bulk 100000] [--statement-timeout ms]
 //
 // On a fresh database on that server, one gateway (dist/, as `npm start` runs it) and a receiver
 // in this process that answers 202 at once:
 // 1. `--rate` revocations/s for `--duration` s, no stream: the revocation's own latency;
 // 2. the same with two push streams (token-revoked): each SET's time from the revoking 2xx to the
 //    receiver's 202, and how many of the expected SETs arrived;
-// 3. as many revocations as `--connections` connections get through in `--saturate` s, without and
-//    then with the two streams: the throughput the events cost;
+// 3. as many revocations as `--connections` connections get through in `--saturate` s, with the two
+//    streams, with them paused (SETs written, not sent), and without them: what the events cost;
 // 4. a bulk revocation of `--bulk` tokens of one subject: how long until every SET (two per token)
 //    is delivered, and the drain rate.
 const { createHash, randomUUID } = require('node:crypto');
 const { createServer } = require('node:http');
 const { performance } = require('node:perf_hooks');
 const autocannon = require('autocannon');
-const { ADMIN, log, freePort, waitFor, start, stop, sql, admin, printResult, main } = require('./support.cjs');
+const { ADMIN, log, freePort, waitFor, start, stop, sql, admin, printResult, main, cpuMeter } = require('./support.cjs');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +29,7 @@ const options = {
   saturate: arg('saturate', 10),
   connections: arg('connections', 20),
   bulk: arg('bulk', 100000),
+  statementTimeoutMs: arg('statement-timeout', 0),
 };
 const SECRET = 'bench-secret-0123456789abcdef0123';
 const TOKEN_REVOKED = 'https://schemas.openid.net/secevent/oauth/event-type/token-revoked';
@@ -78,8 +79,11 @@ main(async () => {
       THROTTLE_IP_LIMIT: '0',
       THROTTLE_CLIENT_LIMIT: '0',
       LOG_LEVEL: 'warn',
+      // `--statement-timeout`: the bulk revocation of `--bulk` tokens must fit in it (5 s by default).
+      ...(options.statementTimeoutMs ? { DATABASE_STATEMENT_TIMEOUT_MS: String(options.statementTimeoutMs) } : {}),
     },
     [],
+    process.env.BENCH_GATEWAY_LOG ? { logFile: process.env.BENCH_GATEWAY_LOG } : {},
   );
   const result = { scenario: 'events', rate: options.rate, duration_s: options.duration, connections: options.connections };
   try {
@@ -108,6 +112,7 @@ main(async () => {
     /** One phase of revocations, each of another token; answers autocannon's result and each token's 2xx time. */
     const revoke = async ({ rate, duration }) => {
       const answered = new Map();
+      const cpu = cpuMeter(gateway.pid);
       const result = await autocannon({
         url: issuer,
         connections: options.connections,
@@ -135,7 +140,8 @@ main(async () => {
           },
         ],
       });
-      return { result, answered };
+      // The gateway's CPU per revocation (its deliveries included), and PostgreSQL's.
+      return { result, answered, cpu: cpu(result.requests.total) };
     };
 
     // 1. No stream.
@@ -182,56 +188,65 @@ main(async () => {
     log(`two streams: ${result.revocations_per_s} revocations/s; SETs ${lags.length}/${expected}, 2xx → 202 p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`);
 
     // 3. Saturation, with the streams, then without.
+    const setStatus = async (status) => {
+      for (const stream of (await (await fetch(`${managementUrl}/admin/ssf/streams`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()).streams) {
+        await fetch(`${managementUrl}/admin/ssf/streams/${stream.stream_id}/status`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ status }),
+        });
+      }
+    };
     const withStreams = await revoke({ duration: options.saturate });
     result.revocation_rps_with_streams = Math.round(withStreams.result.requests.average);
     await new Promise((resolve) => setTimeout(resolve, 5000));
-    for (const stream of (await (await fetch(`${managementUrl}/admin/ssf/streams`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()).streams) {
-      await fetch(`${managementUrl}/admin/ssf/streams/${stream.stream_id}/status`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ status: 'disabled' }),
-      });
-    }
+    // Paused: the SETs are written, not sent — what the writing alone costs.
+    await setStatus('paused');
+    const paused = await revoke({ duration: options.saturate });
+    result.revocation_rps_with_streams_paused = Math.round(paused.result.requests.average);
+    await setStatus('disabled');
     const withoutStreams = await revoke({ duration: options.saturate });
     result.revocation_rps_without_streams = Math.round(withoutStreams.result.requests.average);
+    result.gateway_cpu_ms_per_revocation = { with_streams: withStreams.cpu.gateway, paused: paused.cpu.gateway, without_streams: withoutStreams.cpu.gateway };
+    result.postgres_cpu_ms_per_revocation = {
+      with_streams: withStreams.cpu.postgres,
+      paused: paused.cpu.postgres,
+      without_streams: withoutStreams.cpu.postgres,
+    };
     result.throughput_ratio = round(result.revocation_rps_with_streams / result.revocation_rps_without_streams);
     log(
-      `saturated: ${result.revocation_rps_without_streams} revocations/s without streams, ${result.revocation_rps_with_streams} with (ratio ${result.throughput_ratio})`,
+      `saturated: ${result.revocation_rps_without_streams} revocations/s without streams, ${result.revocation_rps_with_streams} with (ratio ${result.throughput_ratio}), ${result.revocation_rps_with_streams_paused} with both paused`,
     );
 
     // 4. The bulk revocation, to two enabled streams.
-    for (const stream of (await (await fetch(`${managementUrl}/admin/ssf/streams`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()).streams) {
-      await fetch(`${managementUrl}/admin/ssf/streams/${stream.stream_id}/status`, {
+    if (options.bulk > 0) {
+      await setStatus('enabled');
+      sink.arrived.clear();
+      const bulkStarted = performance.now();
+      const response = await fetch(`${managementUrl}/admin/revocations`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ status: 'enabled' }),
+        body: JSON.stringify({ subject: 'bulk-psu' }),
       });
+      const bulkAnswered = performance.now();
+      if (response.status !== 200) throw new Error(`the bulk revocation answered ${response.status}: ${await response.text()}`);
+      const { revoked } = await response.json();
+      const bulkExpected = revoked * streams.length;
+      const bulkDeadline = Date.now() + 600000;
+      while (sink.arrived.size < bulkExpected && Date.now() < bulkDeadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      const times = [...sink.arrived.values()].sort((x, y) => x - y);
+      Object.assign(result, {
+        bulk_tokens: revoked,
+        bulk_revocation_ms: Math.round(bulkAnswered - bulkStarted),
+        bulk_sets_expected: bulkExpected,
+        bulk_sets_delivered: sink.arrived.size,
+        bulk_seconds_to_deliver: round((times[times.length - 1] - bulkAnswered) / 1000),
+        bulk_drain_sets_per_s: Math.round(sink.arrived.size / ((times[times.length - 1] - times[0]) / 1000)),
+      });
+      log(
+        `bulk: ${revoked} tokens revoked in ${result.bulk_revocation_ms} ms; ${sink.arrived.size}/${bulkExpected} SETs delivered ${result.bulk_seconds_to_deliver} s after, ${result.bulk_drain_sets_per_s} SETs/s`,
+      );
     }
-    sink.arrived.clear();
-    const bulkStarted = performance.now();
-    const response = await fetch(`${managementUrl}/admin/revocations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ subject: 'bulk-psu' }),
-    });
-    const bulkAnswered = performance.now();
-    if (response.status !== 200) throw new Error(`the bulk revocation answered ${response.status}: ${await response.text()}`);
-    const { revoked } = await response.json();
-    const bulkExpected = revoked * streams.length;
-    const bulkDeadline = Date.now() + 600000;
-    while (sink.arrived.size < bulkExpected && Date.now() < bulkDeadline) await new Promise((resolve) => setTimeout(resolve, 200));
-    const times = [...sink.arrived.values()].sort((x, y) => x - y);
-    Object.assign(result, {
-      bulk_tokens: revoked,
-      bulk_revocation_ms: Math.round(bulkAnswered - bulkStarted),
-      bulk_sets_expected: bulkExpected,
-      bulk_sets_delivered: sink.arrived.size,
-      bulk_seconds_to_deliver: round((times[times.length - 1] - bulkAnswered) / 1000),
-      bulk_drain_sets_per_s: Math.round(sink.arrived.size / ((times[times.length - 1] - times[0]) / 1000)),
-    });
-    log(
-      `bulk: ${revoked} tokens revoked in ${result.bulk_revocation_ms} ms; ${sink.arrived.size}/${bulkExpected} SETs delivered ${result.bulk_seconds_to_deliver} s after, ${result.bulk_drain_sets_per_s} SETs/s`,
-    );
   } finally {
     await stop(gateway);
     sink.server.close();

@@ -22,6 +22,16 @@ export class PreparedStatements {
   }
 
   /**
+   * One statement planned for this execution (an unnamed statement): for a table whose size swings
+   * by orders of magnitude, such as a queue. A connection's cached generic plan is made from the
+   * table as it was then — nearly empty, say — and kept: on the SET table it joined 64 claimed
+   * rows back by scanning all 200,000 (100 ms a claim instead of 2). Planning costs ~0.3 ms.
+   */
+  async planned<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
+    return this.withClient(async (client) => (await client.query<Row>(text, values)).rows);
+  }
+
+  /**
    * Several prepared statements in one transaction on one connection: committed if `work`
    * returns, rolled back if it throws (a failed statement has aborted the transaction anyway).
    *

@@ -122,7 +122,10 @@ SELECT s.delivery_method AS method, count(*)::int AS expired FROM gone g LEFT JO
 
 export const METHOD_LABEL: Record<string, 'push' | 'poll'> = { [PUSH]: 'push', [POLL]: 'poll' };
 
-/** The SET table behind a narrow interface. */
+/**
+ * The SET table behind a narrow interface. Its statements are planned at each execution
+ * (PreparedStatements.planned): the table goes from empty to millions of rows and back.
+ */
 export class SetStore {
   private readonly statements: PreparedStatements;
 
@@ -131,12 +134,12 @@ export class SetStore {
   }
 
   async pushStreams(): Promise<string[]> {
-    return (await this.statements.run<{ streamId: string }>('revgw_sets_push_streams', PUSH_STREAMS_SQL, [])).map((row) => row.streamId);
+    return (await this.statements.planned<{ streamId: string }>(PUSH_STREAMS_SQL, [])).map((row) => row.streamId);
   }
 
   /** Up to `limit` due SETs of an enabled push stream, with the stream as it is now; none when it is not enabled. */
   async claim(streamId: string, limit: number, leaseMs: number, probe: boolean): Promise<{ target?: PushTarget; sets: ClaimedSet[] }> {
-    const rows = await this.statements.run<ClaimedSet & Omit<PushTarget, 'streamId'>>('revgw_sets_claim', CLAIM_SQL, [streamId, limit, leaseMs, probe]);
+    const rows = await this.statements.planned<ClaimedSet & Omit<PushTarget, 'streamId'>>(CLAIM_SQL, [streamId, limit, leaseMs, probe]);
     if (rows.length === 0) return { sets: [] };
     const { iss, aud, endpointUrl, sealedAuthorization } = rows[0];
     return { target: { streamId, iss, aud, endpointUrl, sealedAuthorization }, sets: rows };
@@ -145,52 +148,44 @@ export class SetStore {
   /** Deletes the settled rows still held by these claims; answers the lag of each one deleted. */
   async settled(rows: readonly Settled[]): Promise<number[]> {
     if (rows.length === 0) return [];
-    const deleted = await this.statements.run<{ lag: number }>('revgw_sets_settled', SETTLED_SQL, [rows.map((r) => r.id), rows.map((r) => r.attempts)]);
+    const deleted = await this.statements.planned<{ lag: number }>(SETTLED_SQL, [rows.map((r) => r.id), rows.map((r) => r.attempts)]);
     return deleted.map((row) => row.lag);
   }
 
   async retry(rows: readonly Retry[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.statements.run('revgw_sets_retry', RETRY_SQL, [
-      rows.map((r) => r.id),
-      rows.map((r) => r.attempts),
-      rows.map((r) => r.delayMs),
-      rows.map((r) => r.signed),
-    ]);
+    await this.statements.planned(RETRY_SQL, [rows.map((r) => r.id), rows.map((r) => r.attempts), rows.map((r) => r.delayMs), rows.map((r) => r.signed)]);
   }
 
   async catchUp(streamId: string): Promise<void> {
-    await this.statements.run('revgw_sets_catch_up', CATCH_UP_SQL, [streamId]);
+    await this.statements.planned(CATCH_UP_SQL, [streamId]);
   }
 
   async poll(streamId: string, limit: number): Promise<StoredSet[]> {
-    return this.statements.run<StoredSet>('revgw_sets_poll', POLL_SQL, [streamId, limit]);
+    return this.statements.planned<StoredSet>(POLL_SQL, [streamId, limit]);
   }
 
   /** Answers, by id, the signature each SET keeps (this one, or one kept first by another poll). */
   async keepSigned(rows: ReadonlyArray<{ id: string; signed: string }>): Promise<Map<string, string>> {
     if (rows.length === 0) return new Map();
-    const kept = await this.statements.run<{ id: string; signed: string }>('revgw_sets_keep_signed', KEEP_SIGNED_SQL, [
-      rows.map((r) => r.id),
-      rows.map((r) => r.signed),
-    ]);
+    const kept = await this.statements.planned<{ id: string; signed: string }>(KEEP_SIGNED_SQL, [rows.map((r) => r.id), rows.map((r) => r.signed)]);
     return new Map(kept.map((row) => [row.id, row.signed]));
   }
 
   /** Deletes the stream's SETs of these jtis (each a UUID); answers the lag of each one deleted. */
   async acknowledged(streamId: string, jtis: readonly string[]): Promise<number[]> {
     if (jtis.length === 0) return [];
-    return (await this.statements.run<{ lag: number }>('revgw_sets_acknowledged', ACKNOWLEDGED_SQL, [streamId, jtis])).map((row) => row.lag);
+    return (await this.statements.planned<{ lag: number }>(ACKNOWLEDGED_SQL, [streamId, jtis])).map((row) => row.lag);
   }
 
   async pending(): Promise<number> {
-    const [row] = await this.statements.run<{ pending: number }>('revgw_sets_pending', PENDING_SQL, []);
+    const [row] = await this.statements.planned<{ pending: number }>(PENDING_SQL, []);
     return row.pending;
   }
 
   /** One batch of SETs past retention; answers how many went, by method (a deleted stream's are not counted). */
   async prune(retentionS: number, batch: number): Promise<{ method: 'push' | 'poll' | undefined; expired: number }[]> {
-    const rows = await this.statements.run<{ method: string | null; expired: number }>('revgw_sets_prune', PRUNE_SQL, [retentionS, batch]);
+    const rows = await this.statements.planned<{ method: string | null; expired: number }>(PRUNE_SQL, [retentionS, batch]);
     return rows.map((row) => ({ method: row.method === null ? undefined : METHOD_LABEL[row.method], expired: row.expired }));
   }
 }

@@ -45,6 +45,10 @@ const API_METRICS = {
   revgw_outbox_pending: [],
   revgw_outbox_dead: [],
   revgw_outbox_dead_letters_total: [],
+  // docs/api.md §10, §12.
+  revgw_set_deliveries_total: ['method', 'outcome'],
+  revgw_set_pending: [],
+  revgw_set_delivery_lag_seconds_bucket: ['le'],
 };
 const TARGET_LABELS = ['namespace', 'job', 'pod', 'instance', 'service', 'container', 'endpoint'];
 const STANDARD_LABELS = [
@@ -595,6 +599,7 @@ describe('monitoring', () => {
       'RevocationGatewayHighThrottlingRate',
       'RevocationGatewayUpstreamFailures',
       'RevocationGatewayOutboxBacklog',
+      'RevocationGatewaySetBacklog',
       'RevocationGatewayOutboxDeadLetters',
     ]) {
       assert.ok(names.includes(required), `missing alert ${required}`);
@@ -620,6 +625,7 @@ describe('monitoring', () => {
       'revgw_upstream_requests_total',
       'revgw_outbox_pending',
       'revgw_outbox_dead',
+      'revgw_set_pending',
     ]) {
       assert.ok(used.has(metric), `no alert on ${metric}`);
     }
