@@ -9,6 +9,7 @@ import { SigningKeys1795410000000 } from './1795410000000-signing-keys';
 import { JwtAccessTokens1795430000000 } from './1795430000000-jwt-access-tokens';
 import { SsfStreams1795440000000 } from './1795440000000-ssf-streams';
 import { SsfSets1795450000000 } from './1795450000000-ssf-sets';
+import { TokenStatusTriggerLinear1795460000000 } from './1795460000000-token-status-trigger-linear';
 
 /** Every migration, oldest first. Listed by hand so the build and the tests load the same set. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   JwtAccessTokens1795430000000,
   SsfStreams1795440000000,
   SsfSets1795450000000,
+  TokenStatusTriggerLinear1795460000000,
 ];
