@@ -118,7 +118,8 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
     const { target, sets } = await this.store.claim(streamId, limit, leaseMs, probe);
     if (!target || sets.length === 0) return { claimed: 0, allFailed: false, delivered: 0 };
     const authorization = this.credential(target);
-    const outcomes = await Promise.all(sets.map((set) => this.deliverOne(target, set, authorization)));
+    const deadline = this.pusher.deadline();
+    const outcomes = await Promise.all(sets.map((set) => this.deliverOne(target, set, authorization, deadline)));
     const delivered: Settled[] = [];
     const rejected: Settled[] = [];
     const retries: Retry[] = [];
@@ -177,11 +178,12 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
     target: PushTarget,
     set: ClaimedSet,
     authorization: string | undefined | null,
+    deadline: AbortSignal,
   ): Promise<{ kind: 'delivered' } | { kind: 'rejected'; status: number; err?: string } | { kind: 'retry'; reason: string; signed?: string }> {
     // A credential that cannot be opened (TOKEN_ENCRYPTION_KEY gone or changed) is never replaced by none.
     if (authorization === null) return { kind: 'retry', reason: 'the stream credential cannot be opened with TOKEN_ENCRYPTION_KEY' };
     const signed = await signedSet(this.keys, target, set);
-    const outcome = await this.pusher.push(target.endpointUrl, signed, authorization);
+    const outcome = await this.pusher.push(target.endpointUrl, signed, authorization, deadline);
     return outcome.kind === 'retry' ? { ...outcome, signed } : outcome;
   }
 }

@@ -24,8 +24,12 @@ export class SetPusher {
     this.agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connections: 64 });
   }
 
-  async push(endpointUrl: string, set: string, authorization: string | undefined): Promise<PushOutcome> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+  /** A new deadline of SSF_PUSH_TIMEOUT_MS: one per batch, shared by the pushes sent together (one timer, not 64). */
+  deadline(): AbortSignal {
+    return AbortSignal.timeout(this.timeoutMs);
+  }
+
+  async push(endpointUrl: string, set: string, authorization: string | undefined, signal: AbortSignal): Promise<PushOutcome> {
     try {
       const response = await request(endpointUrl, {
         method: 'POST',

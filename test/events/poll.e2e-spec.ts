@@ -1,4 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/config';
+import { SetPruner } from '../../src/events/set-pruner';
+import { SetStore } from '../../src/events/set-store';
+import { Metrics } from '../../src/metrics/metrics';
 import { basic, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
 import { ISSUER } from '../support/keys';
 import { publishedKeyFor } from '../support/signing-jwks';
@@ -133,6 +138,22 @@ describe('Shared Signals: poll delivery', () => {
     await revokeTokens(1);
     const answer = await json(await poll(`${gw.publicUrl}/ssf/poll/${created.body.stream_id}`, created.body.poll_token, { returnImmediately: true }));
     expect(answer).toEqual({ sets: {}, moreAvailable: false });
+  });
+
+  it('SSF_RETENTION_S: a SET older than retention is pruned, counted expired, and polled no more', async () => {
+    const stream = await pollStream();
+    await revokeTokens(2);
+    // One of the two was written eight days ago (a week is the default retention).
+    await gw.database.dataSource.query(
+      `UPDATE ssf_sets SET created_at = now() - interval '8 days' WHERE id = (SELECT min(id) FROM ssf_sets WHERE stream_id = $1)`,
+      [stream.id],
+    );
+    const metrics = new Metrics();
+    const config = loadConfig({ ISSUER, ADMIN_API_TOKEN: 'unused-admin-token-0123456789' });
+    await new SetPruner(new SetStore(gw.database.dataSource), metrics, config, pino({ level: 'silent' })).prune();
+    expect(await metrics.registry.getSingleMetricAsString('revgw_set_deliveries_total')).toMatch(/method="poll",outcome="expired"\} 1/);
+    const answer = await json(await poll(stream.url, stream.token, { returnImmediately: true }));
+    expect(Object.keys(answer.sets)).toHaveLength(1);
   });
 
   it('DELETE drops its pending SETs; then the stream is a 404', async () => {
