@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { readBoundedText } from '../upstream/upstream-client';
 
 /** What a receiver's answer to one push means (docs/api.md §12.4). */
 export type PushOutcome =
@@ -39,7 +40,7 @@ export class SetPusher {
         body: set,
       });
       const status = response.statusCode;
-      const body = await readBounded(response.body);
+      const body = (await readBoundedText(response.body, MAX_ANSWER_BYTES)) ?? '';
       // RFC 8935 §2.2: "202 Accepted"; any 2xx is taken as delivered.
       if (status >= 200 && status < 300) return { kind: 'delivered' };
       // RFC 8935 §2.3: a 400 with an error code says the SET will never be accepted; so does any
@@ -56,20 +57,6 @@ export class SetPusher {
   close(): Promise<void> {
     return this.agent.destroy();
   }
-}
-
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    length += chunk.length;
-    if (length > MAX_ANSWER_BYTES) {
-      body.destroy();
-      return '';
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The `err` of an RFC 8935 §2.3 error body, when it is one of the shape codes have; the description is never kept (it is the receiver's text). */

@@ -93,18 +93,25 @@ export function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+/** A response body as text, or undefined (and the body dropped) once it passes `maxBytes`. */
+export async function readBoundedText(body: AsyncIterable<Buffer> & { destroy(): void }, maxBytes: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
     length += chunk.length;
-    if (length > MAX_ANSWER_BYTES) {
+    if (length > maxBytes) {
       body.destroy();
-      throw new UpstreamFailure('unexpected_response', `upstream answer longer than ${MAX_ANSWER_BYTES} bytes`);
+      return undefined;
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const text = await readBoundedText(body, MAX_ANSWER_BYTES);
+  if (text === undefined) throw new UpstreamFailure('unexpected_response', `upstream answer longer than ${MAX_ANSWER_BYTES} bytes`);
+  return text;
 }
 
 function failureOf(error: unknown, signal: AbortSignal): UpstreamFailure {
