@@ -24,6 +24,7 @@ export class SsfSets1795450000000 implements MigrationInterface {
       CREATE TABLE ssf_sets (
         id              bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT ssf_sets_pkey PRIMARY KEY,
         stream_id       uuid NOT NULL,
+        epoch           integer NOT NULL,
         jti             uuid NOT NULL DEFAULT gen_random_uuid(),
         event_type      text NOT NULL,
         sub_id          jsonb NOT NULL,
@@ -35,12 +36,13 @@ export class SsfSets1795450000000 implements MigrationInterface {
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
         signed          text
       )`);
-    // SSF 1.0 §8.1.2.1, a disabled stream holds no events: when it was last disabled. A revocation
-    // whose snapshot saw it enabled may write SETs for it after the disable deleted its SETs; they
-    // are older than this and never delivered (src/events/stream-store.ts setStatus).
-    await db.query(`ALTER TABLE ssf_streams ADD COLUMN disabled_at timestamptz`);
-    // A stream's due SETs, oldest first (push claims, poll reads).
-    await db.query(`CREATE INDEX ssf_sets_due_idx ON ssf_sets (stream_id, next_attempt_at, id)`);
+    // SSF 1.0 §8.1.2.1, a disabled stream holds no events: each disable starts a new epoch of the
+    // stream, and a SET belongs to the epoch its revocation saw. One written by a revocation whose
+    // snapshot saw the stream enabled, committing after the disable, is of the old epoch: never
+    // delivered, polled or counted, and pruned (src/events/stream-store.ts setStatus).
+    await db.query(`ALTER TABLE ssf_streams ADD COLUMN epoch integer NOT NULL DEFAULT 0`);
+    // A stream's due SETs of an epoch, oldest first (push claims, poll reads); an old epoch's, to prune.
+    await db.query(`CREATE INDEX ssf_sets_due_idx ON ssf_sets (stream_id, epoch, next_attempt_at, id)`);
     // A poll's acknowledgements, by jti.
     await db.query(`CREATE UNIQUE INDEX ssf_sets_jti_idx ON ssf_sets (stream_id, jti)`);
     // Retention pruning.
@@ -70,7 +72,9 @@ export class SsfSets1795450000000 implements MigrationInterface {
         reason          text NOT NULL,
         session_event   jsonb NOT NULL,
         token_streams   uuid[] NOT NULL,
+        token_epochs    integer[] NOT NULL,
         session_streams uuid[] NOT NULL,
+        session_epochs  integer[] NOT NULL,
         token_hashes    bytea[] NOT NULL,
         token_types     text[] NOT NULL,
         grant_ids       text[] NOT NULL,
@@ -103,6 +107,6 @@ export class SsfSets1795450000000 implements MigrationInterface {
     await db.query(`DROP FUNCTION revgw_set_bundle_added()`);
     await db.query(`DROP TABLE ssf_sets`);
     await db.query(`DROP FUNCTION revgw_sets_added()`);
-    await db.query(`ALTER TABLE ssf_streams DROP COLUMN disabled_at`);
+    await db.query(`ALTER TABLE ssf_streams DROP COLUMN epoch`);
   }
 }

@@ -57,9 +57,11 @@ export interface EventSource {
 function bundleCte(txn: string, reason: string, sessionEvent: string, perGrant: string): string {
   return `
 , set_bundle AS (
-  INSERT INTO ssf_set_bundles (txn, reason, session_event, token_streams, session_streams, token_hashes, token_types, grant_ids, grant_subjects)
+  INSERT INTO ssf_set_bundles (txn, reason, session_event, token_streams, token_epochs, session_streams, session_epochs, token_hashes, token_types, grant_ids, grant_subjects)
   SELECT ${txn}::text, '${reason}', ${sessionEvent},
-         ARRAY(SELECT stream_id FROM set_streams WHERE tokens), ARRAY(SELECT stream_id FROM set_streams WHERE sessions AND ${perGrant}),
+         ARRAY(SELECT stream_id FROM set_streams WHERE tokens ORDER BY stream_id), ARRAY(SELECT epoch FROM set_streams WHERE tokens ORDER BY stream_id),
+         ARRAY(SELECT stream_id FROM set_streams WHERE sessions AND ${perGrant} ORDER BY stream_id),
+         ARRAY(SELECT epoch FROM set_streams WHERE sessions AND ${perGrant} ORDER BY stream_id),
          t.hashes, t.types, COALESCE(g.ids, '{}'), COALESCE(g.subjects, '{}')
     FROM (SELECT array_agg(token_hash) AS hashes, array_agg(token_type) AS types FROM set_revoked) t,
          (SELECT array_agg(grant_id) AS ids, array_agg(subject) AS subjects
@@ -82,15 +84,15 @@ export function eventCtes(source: EventSource): string {
   const perToken = source.bundle ? bundleCte(source.bundle.txn, reason, sessionEvent, perGrant) : tokenCtes(reason, sessionEvent, perGrant);
   return `
 , set_streams AS MATERIALIZED (
-  SELECT s.stream_id, s.tenant, s.iss, '${TOKEN_REVOKED}' = ANY (s.events_requested) AS tokens, '${SESSION_REVOKED}' = ANY (s.events_requested) AS sessions
+  SELECT s.stream_id, s.epoch, s.tenant, s.iss, '${TOKEN_REVOKED}' = ANY (s.events_requested) AS tokens, '${SESSION_REVOKED}' = ANY (s.events_requested) AS sessions
     FROM ssf_streams s WHERE s.tenant = ANY (${source.tenants}) AND s.status <> 'disabled'
 ), set_revoked AS MATERIALIZED (
   ${source.revoked}
 )${perToken}${
     source.bySubject
       ? `, subject_sets AS (
-  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
-  SELECT s.stream_id, '${SESSION_REVOKED}', jsonb_build_object('format', 'iss_sub', 'iss', s.iss, 'sub', ${source.bySubject.subject}::text),
+  INSERT INTO ssf_sets (stream_id, epoch, event_type, sub_id, event, txn)
+  SELECT s.stream_id, s.epoch, '${SESSION_REVOKED}', jsonb_build_object('format', 'iss_sub', 'iss', s.iss, 'sub', ${source.bySubject.subject}::text),
          ${sessionEvent}, ${source.bySubject.txn}::text
     FROM set_streams s WHERE s.sessions AND (${source.bySubject.when})
 )`
@@ -102,15 +104,15 @@ export function eventCtes(source: EventSource): string {
 function tokenCtes(reason: string, sessionEvent: string, perGrant: string): string {
   return `
 , token_sets AS (
-  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
-  SELECT s.stream_id, '${TOKEN_REVOKED}',
+  INSERT INTO ssf_sets (stream_id, epoch, event_type, sub_id, event, txn)
+  SELECT s.stream_id, s.epoch, '${TOKEN_REVOKED}',
          CASE WHEN v.jwt_jti IS NOT NULL THEN jsonb_build_object('format', 'jwt_id', 'iss', v.jwt_iss, 'jti', v.jwt_jti)
               ELSE ${opaqueTokenSubId('v.token_hash')} END,
          jsonb_build_object('token_type', v.token_type, 'reason', '${reason}'), v.txn
     FROM set_revoked v JOIN set_streams s ON s.tenant = v.tenant AND s.tokens
 ), session_sets AS (
-  INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
-  SELECT s.stream_id, '${SESSION_REVOKED}',
+  INSERT INTO ssf_sets (stream_id, epoch, event_type, sub_id, event, txn)
+  SELECT s.stream_id, s.epoch, '${SESSION_REVOKED}',
          ${sessionSubId('g.grant_id', 'g.subject', 's.iss')}, ${sessionEvent}, g.txn
     FROM (SELECT DISTINCT ON (tenant, grant_id, ord) tenant, grant_id, subject, txn FROM set_revoked
            WHERE grant_id IS NOT NULL AND ${perGrant} ORDER BY tenant, grant_id, ord) g
@@ -123,8 +125,8 @@ function tokenCtes(reason: string, sessionEvent: string, perGrant: string): stri
  * (which makes none); `state` is echoed when given. Answers whether one was written.
  */
 export const VERIFICATION_SQL = `
-INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn)
-SELECT stream_id, '${VERIFICATION}', jsonb_build_object('format', 'opaque', 'id', stream_id::text),
+INSERT INTO ssf_sets (stream_id, epoch, event_type, sub_id, event, txn)
+SELECT stream_id, epoch, '${VERIFICATION}', jsonb_build_object('format', 'opaque', 'id', stream_id::text),
        CASE WHEN $2::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('state', $2::text) END, $3
   FROM ssf_streams WHERE stream_id = $1 AND status <> 'disabled'
 RETURNING jti`;

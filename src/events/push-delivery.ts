@@ -7,7 +7,7 @@ import { retryDelay } from '../upstream/outbox';
 import { signedSet } from './security-event-token';
 import type { SetPusher } from './set-pusher';
 import type { SetSignal } from './set-signal';
-import type { ClaimedSet, PushTarget, Retry, SetStore, Settled } from './set-store';
+import type { PushTarget, Retry, SetStore, Settled } from './set-store';
 
 /** SETs one stream has in flight at once, per replica. */
 export const PUSH_BATCH = 64;
@@ -118,8 +118,10 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
     const { target, sets } = await this.store.claim(streamId, limit, leaseMs, probe);
     if (!target || sets.length === 0) return { claimed: 0, allFailed: false, delivered: 0 };
     const authorization = this.credential(target);
-    const deadline = this.pusher.deadline();
-    const outcomes = await Promise.all(sets.map((set) => this.deliverOne(target, set, authorization, deadline)));
+    // Signed first: the deadline is the receiver's alone.
+    const signed = authorization === null ? [] : await Promise.all(sets.map((set) => signedSet(this.keys, target, set)));
+    const deadline = this.pusher.deadline(sets.length);
+    const outcomes = await Promise.all(sets.map((set, i) => this.deliverOne(target, signed[i], authorization, deadline)));
     const delivered: Settled[] = [];
     const rejected: Settled[] = [];
     const retries: Retry[] = [];
@@ -176,13 +178,12 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async deliverOne(
     target: PushTarget,
-    set: ClaimedSet,
+    signed: string | undefined,
     authorization: string | undefined | null,
     deadline: AbortSignal,
   ): Promise<{ kind: 'delivered' } | { kind: 'rejected'; status: number; err?: string } | { kind: 'retry'; reason: string; signed?: string }> {
     // A credential that cannot be opened (TOKEN_ENCRYPTION_KEY gone or changed) is never replaced by none.
-    if (authorization === null) return { kind: 'retry', reason: 'the stream credential cannot be opened with TOKEN_ENCRYPTION_KEY' };
-    const signed = await signedSet(this.keys, target, set);
+    if (authorization === null || signed === undefined) return { kind: 'retry', reason: 'the stream credential cannot be opened with TOKEN_ENCRYPTION_KEY' };
     const outcome = await this.pusher.push(target.endpointUrl, signed, authorization, deadline);
     return outcome.kind === 'retry' ? { ...outcome, signed } : outcome;
   }
@@ -234,13 +235,14 @@ class StreamPump {
       }
       try {
         const probing = this.outage > 0;
-        const { claimed, allFailed, delivered } = await this.delivery.deliverBatch(this.streamId, probing ? 1 : PUSH_BATCH, probing);
+        const { claimed, allFailed } = await this.delivery.deliverBatch(this.streamId, probing ? 1 : PUSH_BATCH, probing);
         if (claimed === 0) continue;
         if (allFailed) {
           this.outage++;
           this.probeAt = Date.now() + Math.min(PROBE_AT_MOST_MS, retryDelay(this.outage));
         } else {
-          if (this.outage > 0 && delivered > 0) await this.delivery.catchUp(this.streamId);
+          // The receiver answers again (a 2xx or a rejection): what waited on its backoff goes now.
+          if (this.outage > 0) await this.delivery.catchUp(this.streamId);
           this.outage = 0;
         }
         // A full batch, or one that ended an outage: there may be more at once.

@@ -6,13 +6,14 @@ import { opaqueTokenSubId, sessionSubId } from './event-statements';
 import type { SetSignal } from './set-signal';
 import { SESSION_REVOKED, TOKEN_REVOKED } from './stream-request';
 
-/** Tokens (and grants) made into SETs per transaction: ~0.3 s of inserts for two streams. */
-export const EXPAND_CHUNK = 10_000;
+/** SETs written per transaction (tokens or grants × their streams): ~0.3 s of inserts. */
+export const EXPAND_CHUNK = 20_000;
 const LOOK_EVERY_MS = 1000;
 
 /** The oldest bundle, locked for this expansion (replicas skip each other's). */
 const CLAIM_SQL = `
-SELECT id::text AS id, array_cat(token_streams, session_streams)::text[] AS streams, cardinality(token_hashes) AS tokens, cardinality(grant_ids) AS grants, tokens_done AS "tokensDone", grants_done AS "grantsDone"
+SELECT id::text AS id, array_cat(token_streams, session_streams)::text[] AS streams,
+       greatest(cardinality(token_streams), 1) AS "tokenStreams", greatest(cardinality(session_streams), 1) AS "sessionStreams", cardinality(token_hashes) AS tokens, cardinality(grant_ids) AS grants, tokens_done AS "tokensDone", grants_done AS "grantsDone"
   FROM ssf_set_bundles ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`;
 
 /**
@@ -20,26 +21,29 @@ SELECT id::text AS id, array_cat(token_streams, session_streams)::text[] AS stre
  * the streams that asked, unless disabled or deleted since; `iat` and the lag count from the revocation.
  */
 const TOKENS_SQL = `
-INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn, created_at)
-SELECT st.stream_id, '${TOKEN_REVOKED}', ${opaqueTokenSubId('t.hash')}, jsonb_build_object('token_type', t.type, 'reason', b.reason), b.txn, b.created_at
+INSERT INTO ssf_sets (stream_id, epoch, event_type, sub_id, event, txn, created_at)
+SELECT st.stream_id, st.epoch, '${TOKEN_REVOKED}', ${opaqueTokenSubId('t.hash')}, jsonb_build_object('token_type', t.type, 'reason', b.reason), b.txn, b.created_at
   FROM ssf_set_bundles b
+ CROSS JOIN LATERAL unnest(b.token_streams, b.token_epochs) AS bs(stream_id, epoch)
+  JOIN ssf_streams st ON st.stream_id = bs.stream_id AND st.epoch = bs.epoch AND st.status <> 'disabled'
  CROSS JOIN LATERAL unnest(b.token_hashes[$2:$3], b.token_types[$2:$3]) AS t(hash, type)
-  JOIN ssf_streams st ON st.stream_id = ANY (b.token_streams) AND st.status <> 'disabled'
  WHERE b.id = $1`;
 
 /** One chunk of a bundle's grants: a session-revoked SET per grant and stream. */
 const GRANTS_SQL = `
-INSERT INTO ssf_sets (stream_id, event_type, sub_id, event, txn, created_at)
-SELECT st.stream_id, '${SESSION_REVOKED}', ${sessionSubId('g.id', 'g.subject', 'st.iss')}, b.session_event, b.txn, b.created_at
+INSERT INTO ssf_sets (stream_id, epoch, event_type, sub_id, event, txn, created_at)
+SELECT st.stream_id, st.epoch, '${SESSION_REVOKED}', ${sessionSubId('g.id', 'g.subject', 'st.iss')}, b.session_event, b.txn, b.created_at
   FROM ssf_set_bundles b
+ CROSS JOIN LATERAL unnest(b.session_streams, b.session_epochs) AS bs(stream_id, epoch)
+  JOIN ssf_streams st ON st.stream_id = bs.stream_id AND st.epoch = bs.epoch AND st.status <> 'disabled'
  CROSS JOIN LATERAL unnest(b.grant_ids[$2:$3], b.grant_subjects[$2:$3]) AS g(id, subject)
-  JOIN ssf_streams st ON st.stream_id = ANY (b.session_streams) AND st.status <> 'disabled'
  WHERE b.id = $1`;
 
 /**
  * docs/api.md §12.3, for the bulk revocation: its statement writes its events as one bundle
  * (src/events/event-statements.ts); here, after it committed and released its locks, every
- * replica makes bundles into SETs, EXPAND_CHUNK tokens per transaction. Each chunk's SETs commit
+ * replica makes bundles into SETs, about EXPAND_CHUNK SETs per transaction. A stream disabled
+ * since (a new epoch) or deleted gets none. Each chunk's SETs commit
  * with the bundle's progress, so a crash between chunks repeats none and loses none.
  */
 export class SetExpander implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -99,20 +103,26 @@ export class SetExpander implements OnApplicationBootstrap, OnApplicationShutdow
   /** One chunk of the oldest bundle not being expanded elsewhere; answers its streams, or undefined when there was none. */
   async expandChunk(): Promise<string[] | undefined> {
     return this.statements.transaction(async (run) => {
-      const [bundle] = await run<{ id: string; streams: string[]; tokens: number | null; grants: number | null; tokensDone: number; grantsDone: number }>(
-        'revgw_bundle_claim',
-        CLAIM_SQL,
-        [],
-      );
+      const [bundle] = await run<{
+        id: string;
+        streams: string[];
+        tokenStreams: number;
+        sessionStreams: number;
+        tokens: number | null;
+        grants: number | null;
+        tokensDone: number;
+        grantsDone: number;
+      }>('revgw_bundle_claim', CLAIM_SQL, []);
       if (!bundle) return undefined;
       const [tokens, grants] = [bundle.tokens ?? 0, bundle.grants ?? 0];
       let { tokensDone, grantsDone } = bundle;
       if (tokensDone < tokens) {
-        const to = Math.min(tokens, tokensDone + EXPAND_CHUNK);
+        // Sized by the rows it writes, so that a tenant with many streams stays within the statement timeout.
+        const to = Math.min(tokens, tokensDone + Math.max(1, Math.floor(EXPAND_CHUNK / bundle.tokenStreams)));
         await run('revgw_bundle_tokens', TOKENS_SQL, [bundle.id, tokensDone + 1, to]);
         tokensDone = to;
       } else if (grantsDone < grants) {
-        const to = Math.min(grants, grantsDone + EXPAND_CHUNK);
+        const to = Math.min(grants, grantsDone + Math.max(1, Math.floor(EXPAND_CHUNK / bundle.sessionStreams)));
         await run('revgw_bundle_grants', GRANTS_SQL, [bundle.id, grantsDone + 1, to]);
         grantsDone = to;
       }

@@ -9,13 +9,15 @@ const EVERY_MS = 60_000;
 const BATCH = 10_000;
 
 /**
- * docs/api.md §12.5 SSF_RETENTION_S, off the hot path: once a minute on every replica, the SETs
- * older than retention go in batches (replicas skip each other's rows), counted as `expired`.
+ * docs/api.md §12.5 SSF_RETENTION_S, off the hot path: once a minute on every replica, the SETs of
+ * disabled streams' earlier epochs go, then those older than retention, counted as `expired`, in
+ * batches (replicas skip each other's rows).
  */
 @Injectable()
 export class SetPruner implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private round?: Promise<void>;
+  private stopping = false;
 
   constructor(
     private readonly sets: SetStore,
@@ -34,11 +36,14 @@ export class SetPruner implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.round;
   }
 
   async prune(): Promise<void> {
+    // A disabled stream's SETs (SSF 1.0 §8.1.2.1: it holds none), dropped off the admin request.
+    while ((await this.sets.pruneStale(BATCH)) === BATCH) if (this.stopping) return;
     for (;;) {
       const gone = await this.sets.prune(this.config.events.retentionS, BATCH);
       let total = 0;

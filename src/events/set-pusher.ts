@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
 import { readBoundedText } from '../upstream/upstream-client';
 
@@ -26,8 +27,11 @@ export class SetPusher {
   }
 
   /** A new deadline of SSF_PUSH_TIMEOUT_MS: one per batch, shared by the pushes sent together (one timer, not 64). */
-  deadline(): AbortSignal {
-    return AbortSignal.timeout(this.timeoutMs);
+  deadline(pushes: number): AbortSignal {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    // undici listens on it once per request.
+    setMaxListeners(pushes + 1, signal);
+    return signal;
   }
 
   async push(endpointUrl: string, set: string, authorization: string | undefined, signal: AbortSignal): Promise<PushOutcome> {

@@ -49,8 +49,8 @@ export interface Retry extends Settled {
 const SET_COLUMNS = `e.id::text AS id, e.jti::text AS jti, e.event_type AS "eventType", e.sub_id AS "subId", e.event, e.txn,
   extract(epoch FROM e.created_at)::bigint::int AS iat, e.signed`;
 
-/** A SET made for a stream that was disabled meanwhile is never delivered (migration 1795450000000). */
-const SINCE_ENABLED = `(s.disabled_at IS NULL OR e.created_at > s.disabled_at)`;
+/** A SET of an earlier epoch (the stream was disabled since its revocation saw it) is never delivered (migration 1795450000000). */
+const THIS_EPOCH = `e.epoch = s.epoch`;
 
 /**
  * Claims a push stream's due SETs, while the stream is enabled, for one delivery each (the outbox
@@ -61,11 +61,11 @@ const SINCE_ENABLED = `(s.disabled_at IS NULL OR e.created_at > s.disabled_at)`;
  */
 const CLAIM_SQL = `
 WITH stream AS (
-  SELECT stream_id, iss, aud, endpoint_url, sealed_authorization, disabled_at FROM ssf_streams
+  SELECT stream_id, epoch, iss, aud, endpoint_url, sealed_authorization FROM ssf_streams
    WHERE stream_id = $1 AND status = 'enabled' AND delivery_method = '${PUSH}'
 ), due AS (
   SELECT e.id FROM ssf_sets e, stream s
-   WHERE e.stream_id = $1 AND ${SINCE_ENABLED} AND (e.next_attempt_at <= clock_timestamp() OR ($4::boolean AND NOT e.leased))
+   WHERE e.stream_id = $1 AND ${THIS_EPOCH} AND (e.next_attempt_at <= clock_timestamp() OR ($4::boolean AND NOT e.leased))
    ORDER BY e.next_attempt_at, e.id
    LIMIT $2
    FOR UPDATE SKIP LOCKED
@@ -93,7 +93,7 @@ const CATCH_UP_SQL = `UPDATE ssf_sets SET next_attempt_at = clock_timestamp() WH
 /** A poll's SETs: the oldest first, one more than asked to tell whether more are available. */
 const POLL_SQL = `
 SELECT ${SET_COLUMNS} FROM ssf_sets e JOIN ssf_streams s ON s.stream_id = e.stream_id
- WHERE e.stream_id = $1 AND ${SINCE_ENABLED} ORDER BY e.next_attempt_at, e.id LIMIT $2`;
+ WHERE e.stream_id = $1 AND ${THIS_EPOCH} ORDER BY e.next_attempt_at, e.id LIMIT $2`;
 
 /** Keeps the first signature of each SET, and answers it: two polls signing one SET at once give the same bytes. */
 const KEEP_SIGNED_SQL = `
@@ -107,8 +107,19 @@ RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS lag`;
 
 const PUSH_STREAMS_SQL = `SELECT stream_id AS "streamId" FROM ssf_streams WHERE delivery_method = '${PUSH}' AND status = 'enabled'`;
 
-/** What a stream of neither kind still holds is not counted: it is nobody's to deliver. */
-const PENDING_SQL = `SELECT count(*)::int AS pending FROM ssf_sets e JOIN ssf_streams s ON s.stream_id = e.stream_id WHERE ${SINCE_ENABLED}`;
+/** Pending: the SETs of each stream's current epoch, and those bundles will make (a deleted or disabled stream's are nobody's to deliver). */
+const PENDING_SQL = `
+SELECT ((SELECT count(*) FROM ssf_sets e JOIN ssf_streams s ON s.stream_id = e.stream_id WHERE ${THIS_EPOCH})
+       + (SELECT coalesce(sum((cardinality(token_hashes) - tokens_done) * cardinality(token_streams)
+                            + (cardinality(grant_ids) - grants_done) * cardinality(session_streams)), 0) FROM ssf_set_bundles))::int AS pending`;
+
+/**
+ * SETs nobody will deliver: of an earlier epoch of their stream (disabled since), a batch at a
+ * time, by the due index. A deleted stream's go with it (src/events/stream-store.ts).
+ */
+const STALE_SQL = `
+DELETE FROM ssf_sets WHERE id IN (
+  SELECT e.id FROM ssf_streams s JOIN ssf_sets e ON e.stream_id = s.stream_id AND e.epoch < s.epoch LIMIT $1 FOR UPDATE OF e SKIP LOCKED)`;
 
 /** docs/api.md §12.5 SSF_RETENTION_S: a batch of the oldest past retention, by the streams' method. */
 const PRUNE_SQL = `
@@ -181,6 +192,11 @@ export class SetStore {
   async pending(): Promise<number> {
     const [row] = await this.statements.planned<{ pending: number }>(PENDING_SQL, []);
     return row.pending;
+  }
+
+  /** One batch of SETs of earlier epochs; answers how many went. */
+  async pruneStale(batch: number): Promise<number> {
+    return (await this.statements.planned(`${STALE_SQL} RETURNING 1`, [batch])).length;
   }
 
   /** One batch of SETs past retention; answers how many went, by method (a deleted stream's are not counted). */

@@ -126,26 +126,20 @@ export class StreamStore {
   }
 
   /**
-   * SSF 1.0 §8.1.2.1: a disabled stream "will not hold any events for later transmission": its
-   * pending SETs go in the same statement (a paused one keeps them).
+   * SSF 1.0 §8.1.2.1: a disabled stream "will not hold any events for later transmission". A
+   * disable starts a new epoch, in the one statement that changes the status: the SETs of the
+   * epoch before — those pending, and those a revocation still under way writes for it — are never
+   * delivered, polled or counted, and the pruner drops them (src/events/set-pruner.ts). A paused
+   * stream keeps its epoch and its SETs.
    */
   async setStatus(streamId: string, status: StreamStatus, reason: string | null): Promise<StreamRow | undefined> {
     const [row] = await this.statements.run<StreamRow>(
       'revgw_stream_status',
-      `UPDATE ssf_streams SET status = $2, reason = $3, updated_at = now() WHERE stream_id = $1 RETURNING ${COLUMNS}`,
+      `UPDATE ssf_streams SET status = $2, reason = $3, updated_at = now(),
+              epoch = epoch + CASE WHEN $2 = 'disabled' AND status <> 'disabled' THEN 1 ELSE 0 END
+        WHERE stream_id = $1 RETURNING ${COLUMNS}`,
       [streamId, status, reason],
     );
-    // Once the status has committed, no revocation that starts sees the stream enabled. One that
-    // started before may still write SETs for it: they are older than this transaction, which
-    // marks the time and drops what is there.
-    if (row?.status === 'disabled') {
-      await this.statements.run(
-        'revgw_stream_disabled',
-        `WITH marked AS (UPDATE ssf_streams SET disabled_at = now() WHERE stream_id = $1 AND status = 'disabled' RETURNING 1)
-         DELETE FROM ssf_sets WHERE stream_id = $1 AND EXISTS (SELECT 1 FROM marked)`,
-        [streamId],
-      );
-    }
     return row;
   }
 

@@ -48,6 +48,8 @@ describe('migrations', () => {
       'revocation_events',
       'revocation_rules',
       'signing_keys',
+      'ssf_set_bundles',
+      'ssf_sets',
       'ssf_streams',
       'tenants',
       'tokens',
@@ -77,7 +79,7 @@ describe('migrations', () => {
     for (let i = 0; i < migrations.length; i++) await dataSource.undoLastMigration({ transaction: 'each' });
     expect(await tables()).toEqual([]);
     expect(await dataSource.runMigrations({ transaction: 'each' })).toHaveLength(migrations.length);
-    expect(await tables()).toHaveLength(10);
+    expect(await tables()).toHaveLength(12);
   });
 
   it('uses the revocation indexes for the hot path and bulk lookups', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { EXPAND_CHUNK } from '../../src/events/set-expander';
+import { SetStore } from '../../src/events/set-store';
 import { eventually, IN_A_YEAR, newToken, startReplicas, startTestGateway } from '../support/gateway';
 import { ISSUER } from '../support/keys';
 import { sample, scrape } from '../support/metrics';
@@ -156,6 +157,8 @@ const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/ses
       });
       expect(await answer.json()).toEqual({ sets: {}, moreAvailable: false });
       expect(await (await fetch(`${gw.managementUrl}/metrics`)).text()).toMatch(/revgw_set_pending 0/);
+      // The pruner drops it: it is of the stream's epoch before the disable.
+      expect(await new SetStore(gw.database.dataSource).pruneStale(100)).toBe(1);
     } finally {
       await holder.end();
       await gw.stop();
