@@ -1,6 +1,7 @@
 import { JsonText } from '../protocol/http-hooks';
 import { jsonShapeProblem } from '../protocol/json-body';
 import { ProtocolError } from '../protocol/protocol-error';
+import { UUID } from './stream-request';
 
 /** docs/api.md §12.5 (RFC 8936 §2.4): what one poll asks for and acknowledges. */
 export interface PollRequest {
@@ -16,7 +17,6 @@ export const DEFAULT_MAX_EVENTS = 100;
 export const MAX_EVENTS = 1000;
 /** The most jtis one poll may acknowledge or report, in `ack` and `setErrs` together: two polls' worth. */
 export const MAX_ACKNOWLEDGED = 2 * MAX_EVENTS;
-const JTI = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const refuse = (description: string) => ProtocolError.invalidRequest(description);
 
@@ -63,7 +63,7 @@ export function readPoll(body: unknown): PollRequest {
   return {
     maxEvents: Math.min(maxEvents ?? DEFAULT_MAX_EVENTS, MAX_EVENTS),
     returnImmediately: returnImmediately ?? false,
-    ack: acked.filter((jti) => JTI.test(jti)).map((jti) => jti.toLowerCase()),
-    setErrs: errors.filter((e) => JTI.test(e.jti)).map((e) => ({ jti: e.jti.toLowerCase(), err: e.err })),
+    ack: acked.filter((jti) => UUID.test(jti.toLowerCase())).map((jti) => jti.toLowerCase()),
+    setErrs: errors.filter((e) => UUID.test(e.jti.toLowerCase())).map((e) => ({ jti: e.jti.toLowerCase(), err: e.err })),
   };
 }

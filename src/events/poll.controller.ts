@@ -11,12 +11,11 @@ import { pollRequest, type PollRequest } from './poll-request';
 import { signedSet } from './security-event-token';
 import { SetSignal } from './set-signal';
 import { SetStore } from './set-store';
-import { POLL } from './stream-request';
+import { POLL, RECEIVER_ERROR_CODE, UUID } from './stream-request';
 import { StreamStore, type PollTarget } from './stream-store';
 
 /** docs/api.md §12.5: the longest a poll waits for a first SET. */
 export const LONG_POLL_MS = 30_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * RFC 8936 poll delivery (docs/api.md §12.5), on the public port: the receiver's acknowledgements
@@ -88,7 +87,7 @@ export class PollController implements BeforeApplicationShutdown {
       // One line per poll, counted by the receiver's codes (only those shaped like one; never its descriptions).
       const byCode: Record<string, number> = {};
       for (const { err } of request.setErrs) {
-        const code = /^[a-z_]{1,64}$/.test(err) ? err : 'unrecognised';
+        const code = RECEIVER_ERROR_CODE.test(err) ? err : 'unrecognised';
         byCode[code] = (byCode[code] ?? 0) + 1;
       }
       this.logger.warn({ stream_id: streamId, errors: byCode, first_jti: request.setErrs[0].jti }, 'security event tokens reported in error by their receiver');

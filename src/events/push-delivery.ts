@@ -113,10 +113,10 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** One batch of a stream: claimed, pushed, settled. Answers how many were claimed and whether the receiver failed all of them. */
-  async deliverBatch(streamId: string, limit: number, probe: boolean): Promise<{ claimed: number; allFailed: boolean; delivered: number }> {
+  async deliverBatch(streamId: string, limit: number, probe: boolean): Promise<{ claimed: number; allFailed: boolean }> {
     const leaseMs = this.options.timeoutMs + 5000;
     const { target, sets } = await this.store.claim(streamId, limit, leaseMs, probe);
-    if (!target || sets.length === 0) return { claimed: 0, allFailed: false, delivered: 0 };
+    if (!target || sets.length === 0) return { claimed: 0, allFailed: false };
     const authorization = this.credential(target);
     // Signed first: the deadline is the receiver's alone.
     const signed = authorization === null ? [] : await Promise.all(sets.map((set) => signedSet(this.keys, target, set)));
@@ -151,7 +151,7 @@ export class PushDelivery implements OnApplicationBootstrap, OnApplicationShutdo
         'security event tokens not delivered: tried again later',
       );
     }
-    return { claimed: sets.length, allFailed: retries.length === sets.length, delivered: delivered.length };
+    return { claimed: sets.length, allFailed: retries.length === sets.length };
   }
 
   catchUp(streamId: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
 import { readBoundedText } from '../upstream/upstream-client';
+import { RECEIVER_ERROR_CODE } from './stream-request';
 
 /** What a receiver's answer to one push means (docs/api.md §12.4). */
 export type PushOutcome =
@@ -11,7 +12,6 @@ export type PushOutcome =
 
 /** A receiver's answer is a status and at most a small JSON error; anything longer is not read. */
 const MAX_ANSWER_BYTES = 16 * 1024;
-const ERROR_CODE = /^[a-z_]{1,64}$/;
 
 /**
  * RFC 8935 §2: one SET per `POST`, `Content-Type: application/secevent+jwt`, `Accept:
@@ -67,7 +67,7 @@ export class SetPusher {
 function errorCode(body: string): { err?: string } {
   try {
     const { err } = JSON.parse(body) as { err?: unknown };
-    return typeof err === 'string' && ERROR_CODE.test(err) ? { err } : {};
+    return typeof err === 'string' && RECEIVER_ERROR_CODE.test(err) ? { err } : {};
   } catch {
     return {};
   }

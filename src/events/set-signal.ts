@@ -86,14 +86,4 @@ export class SetSignal {
           });
     return { wait, cancel };
   }
-
-  /** Arms and waits at once (src/events/set-signal.spec.ts). */
-  async waitFor(streamId: string, ms: number): Promise<void> {
-    const armed = this.arm(streamId);
-    try {
-      await armed.wait(ms);
-    } finally {
-      armed.cancel();
-    }
-  }
 }

@@ -1,6 +1,10 @@
 import { ProtocolError } from '../protocol/protocol-error';
 
 /** docs/api.md §12: the delivery methods (RFC 8935 push, RFC 8936 poll). */
+/** A stream id or a jti: what the gateway makes (randomUUID, gen_random_uuid), lower-case. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The shape of an RFC 8935 §2.3 / RFC 8936 error code: only such a receiver-supplied value is logged. */
+export const RECEIVER_ERROR_CODE = /^[a-z_]{1,64}$/;
 export const PUSH = 'urn:ietf:rfc:8935';
 export const POLL = 'urn:ietf:rfc:8936';
 export type DeliveryMethod = typeof PUSH | typeof POLL;

@@ -8,14 +8,13 @@ import { APP_CONFIG } from '../core.module';
 import { ProtocolError } from '../protocol/protocol-error';
 import { TenantRegistry } from '../tenancy/tenant-registry';
 import { TokenCipher } from '../upstream/token-cipher';
-import { EVENTS_SUPPORTED, eventsDelivered, POLL, PUSH, statusRequest, streamChange, streamRequest, verificationRequest } from './stream-request';
+import { EVENTS_SUPPORTED, eventsDelivered, POLL, PUSH, statusRequest, streamChange, streamRequest, UUID, verificationRequest } from './stream-request';
 import { StreamStore, type StreamRow } from './stream-store';
 
 /** docs/api.md §12.5: where a poll stream's receiver asks, on the public port. */
 export const POLL_PATH = '/ssf/poll';
 /** The additional data of a sealed receiver credential: its purpose and its stream. */
 export const SEALED_FOR = 'ssf-stream-authorization:';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * docs/api.md §12.2: the event streams, in the admin API. A receiver's credential is sealed under
