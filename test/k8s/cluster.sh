@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# A single-node Kubernetes cluster on this machine, for the chart's install tests (docs/testing.md):
+#   cluster.sh up     start etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd
+#                     (runc, Debian's CNI plugins on a bridge), kubelet, kube-proxy (iptables) and
+#                     CoreDNS; import the images of ensure-images.sh; wait for the node to be Ready
+#   cluster.sh down   stop all of it and undo what it did to the host (mounts, network namespaces,
+#                     the bridge, iptables chains, cgroups, ip_forward); safe to run twice or after
+#                     a half-finished `up`
+# Everything lives in ${REVGW_K8S_STATE} (default /var/tmp/revgw-k8s); `up` writes env.sh there
+# (KUBECONFIG, the node's addresses). Test-only choices: static bearer tokens instead of client
+# certificates, the kubelet's API open to the node's loopback and bridge only, no cloud provider.
+# Runs as root (containerd, kubelet and kube-proxy need it).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+state="${REVGW_K8S_STATE:-/var/tmp/revgw-k8s}"
+node_name="revgw-node"
+pod_cidr="10.244.0.0/24"
+bridge_ip="10.244.0.1"
+service_cidr="10.96.0.0/16"
+etcd_port=23790
+say() { echo "cluster: $*" >&2; }
+
+pids_dir="${state}/pids"
+logs="${state}/logs"
+
+start() { # name command… — runs in the background, output in logs/<name>.log
+  local name="$1"
+  shift
+  nohup "$@" >"${logs}/${name}.log" 2>&1 </dev/null &
+  echo $! >"${pids_dir}/${name}"
+}
+
+wait_for() { # seconds description command…
+  local seconds="$1" what="$2"
+  shift 2
+  for _ in $(seq 1 "$((seconds * 2))"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  say "timed out after ${seconds}s waiting for ${what}"
+  return 1
+}
+
+kubeconfig() { # file user token
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+  - name: revgw
+    cluster:
+      server: https://${node_ip}:6443
+      certificate-authority: ${state}/pki/ca.crt
+users:
+  - name: $2
+    user:
+      token: $3
+contexts:
+  - name: revgw
+    context: {cluster: revgw, user: $2}
+current-context: revgw
+EOF
+}
+
+up() {
+  if [[ -e "${state}" ]]; then
+    say "${state} exists: a cluster may still run; running down first"
+    down
+  fi
+  local bin coredns
+  bin="$("${here}/ensure-k8s.sh")"
+  coredns="$("${here}/ensure-coredns.sh")"
+  images="$("${here}/ensure-images.sh")"
+  node_ip="$(ip -4 route get 1.1.1.1 | awk '{for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1)}')"
+  mkdir -p "${pids_dir}" "${logs}" "${state}/pki" "${state}/cni/net.d" "${state}/kube"
+  cat /proc/sys/net/ipv4/ip_forward >"${state}/ip_forward.before"
+  echo 1 >/proc/sys/net/ipv4/ip_forward
+
+  say "certificates and tokens"
+  (
+    cd "${state}/pki"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=revgw-test-ca" -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout apiserver.key -out apiserver.csr 2>/dev/null
+    printf 'subjectAltName=IP:%s,IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n' \
+      "${node_ip}" >apiserver.ext
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+  )
+  local t_admin t_kubelet t_cm t_sched t_proxy
+  t_admin="$(openssl rand -hex 16)" t_kubelet="$(openssl rand -hex 16)" t_cm="$(openssl rand -hex 16)"
+  t_sched="$(openssl rand -hex 16)" t_proxy="$(openssl rand -hex 16)"
+  cat >"${state}/pki/tokens.csv" <<EOF
+${t_admin},revgw-admin,revgw-admin,"system:masters"
+${t_kubelet},system:node:${node_name},system:node:${node_name},"system:nodes"
+${t_cm},system:kube-controller-manager,system:kube-controller-manager
+${t_sched},system:kube-scheduler,system:kube-scheduler
+${t_proxy},system:kube-proxy,system:kube-proxy
+EOF
+  chmod 600 "${state}/pki/tokens.csv"
+  kubeconfig "${state}/kube/admin.conf" revgw-admin "${t_admin}"
+  kubeconfig "${state}/kube/kubelet.conf" "system:node:${node_name}" "${t_kubelet}"
+  kubeconfig "${state}/kube/controller-manager.conf" system:kube-controller-manager "${t_cm}"
+  kubeconfig "${state}/kube/scheduler.conf" system:kube-scheduler "${t_sched}"
+  kubeconfig "${state}/kube/proxy.conf" system:kube-proxy "${t_proxy}"
+  cat >"${state}/env.sh" <<EOF
+export KUBECONFIG=${state}/kube/admin.conf
+export REVGW_K8S_BIN=${bin}
+export REVGW_K8S_NODE_IP=${node_ip}
+export REVGW_K8S_BRIDGE_IP=${bridge_ip}
+export REVGW_K8S_STATE=${state}
+export PATH=${bin}:\${PATH}
+EOF
+  export KUBECONFIG="${state}/kube/admin.conf"
+
+  say "etcd ($(etcd --version | head -n 1))"
+  start etcd etcd --name revgw --data-dir "${state}/etcd" \
+    --listen-client-urls "http://127.0.0.1:${etcd_port}" --advertise-client-urls "http://127.0.0.1:${etcd_port}" \
+    --listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
+    --initial-cluster revgw=http://127.0.0.1:23800 --listen-metrics-urls http://127.0.0.1:23810
+  wait_for 30 etcd curl -fsS "http://127.0.0.1:${etcd_port}/health"
+
+  say "kube-apiserver $("${bin}/kube-apiserver" --version)"
+  start kube-apiserver "${bin}/kube-apiserver" --etcd-servers "http://127.0.0.1:${etcd_port}" \
+    --advertise-address "${node_ip}" --secure-port 6443 \
+    --tls-cert-file "${state}/pki/apiserver.crt" --tls-private-key-file "${state}/pki/apiserver.key" \
+    --client-ca-file "${state}/pki/ca.crt" --requestheader-client-ca-file "${state}/pki/ca.crt" \
+    --requestheader-allowed-names front-proxy-client --token-auth-file "${state}/pki/tokens.csv" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --service-cluster-ip-range "${service_cidr}" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "${state}/pki/sa.key" --service-account-signing-key-file "${state}/pki/sa.key" \
+    --kubelet-preferred-address-types InternalIP --profiling=false
+  wait_for 90 "the API server to be ready" "${bin}/kubectl" get --raw /readyz
+
+  say "kube-controller-manager and kube-scheduler"
+  start kube-controller-manager "${bin}/kube-controller-manager" --kubeconfig "${state}/kube/controller-manager.conf" \
+    --authentication-kubeconfig "${state}/kube/controller-manager.conf" \
+    --authorization-kubeconfig "${state}/kube/controller-manager.conf" \
+    --service-account-private-key-file "${state}/pki/sa.key" --root-ca-file "${state}/pki/ca.crt" \
+    --use-service-account-credentials --service-cluster-ip-range "${service_cidr}" \
+    --bind-address 127.0.0.1 --leader-elect=false --profiling=false
+  start kube-scheduler "${bin}/kube-scheduler" --kubeconfig "${state}/kube/scheduler.conf" \
+    --authentication-kubeconfig "${state}/kube/scheduler.conf" --authorization-kubeconfig "${state}/kube/scheduler.conf" \
+    --bind-address 127.0.0.1 --leader-elect=false --profiling=false
+
+  say "containerd $(containerd --version | awk '{print $3}') with runc and the bridge CNI"
+  # The bridge exists before the first pod so that the node's services (PostgreSQL and Redis
+  # forwarders, DNS) can listen on its address, which only pods reach.
+  ip link add cni0 type bridge 2>/dev/null || true
+  ip addr add "${bridge_ip}/24" dev cni0 2>/dev/null || true
+  ip link set cni0 up
+  cat >"${state}/cni/net.d/10-revgw.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "revgw",
+  "plugins": [
+    {
+      "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+      "ipam": {"type": "host-local", "dataDir": "${state}/cni/ipam", "ranges": [[{"subnet": "${pod_cidr}", "gateway": "${bridge_ip}"}]],
+               "routes": [{"dst": "0.0.0.0/0"}]}
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "loopback"}
+  ]
+}
+EOF
+  cat >"${state}/containerd.toml" <<EOF
+version = 2
+root = "${state}/containerd/root"
+state = "${state}/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "${state}/containerd/containerd.sock"
+[ttrpc]
+  address = "${state}/containerd/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${state}/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "localhost/revgw-pause:3.10"
+  disable_apparmor = true
+  # This machine's root lacks CAP_SYS_RESOURCE: no container may ask for a lower OOM score than
+  # containerd's own (the kubelet gives the pause container -998, which runc would fail to set).
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${state}/cni/net.d"
+EOF
+  start containerd containerd --config "${state}/containerd.toml"
+  local ctr=(ctr --address "${state}/containerd/containerd.sock" --namespace k8s.io)
+  wait_for 30 containerd "${ctr[@]}" version
+  for archive in "${images}"/*.tar; do
+    "${ctr[@]}" images import --all-platforms "${archive}" >/dev/null
+  done
+  say "images: $("${ctr[@]}" images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
+
+  say "kubelet"
+  cat >"${state}/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+containerRuntimeEndpoint: unix://${state}/containerd/containerd.sock
+cgroupDriver: cgroupfs
+# Kubelet 1.34 still runs on the cgroup v1 hierarchy this machine mounts (1.35 refuses by default).
+failCgroupV1: false
+failSwapOn: false
+clusterDNS: ["${bridge_ip}"]
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+podLogsDir: ${state}/pod-logs
+address: ${node_ip}
+healthzBindAddress: 127.0.0.1
+readOnlyPort: 0
+# Test-only: the API server reads logs and execs without a kubelet client certificate.
+authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
+authorization: {mode: AlwaysAllow}
+# The machine's disk may be nearly full (it has been seen with 287 MB free): evict only when truly out.
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+maxPods: 60
+EOF
+  start kubelet "${bin}/kubelet" --config "${state}/kubelet.yaml" --kubeconfig "${state}/kube/kubelet.conf" \
+    --root-dir "${state}/kubelet" --cert-dir "${state}/kubelet/pki" --hostname-override "${node_name}" \
+    --node-ip "${node_ip}"
+
+  say "kube-proxy (iptables)"
+  cat >"${state}/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: ${state}/kube/proxy.conf}
+hostnameOverride: ${node_name}
+mode: iptables
+clusterCIDR: ${pod_cidr}
+# Leave the host's conntrack table size alone (a VM may not allow setting it).
+conntrack: {maxPerCore: 0}
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+EOF
+  start kube-proxy "${bin}/kube-proxy" --config "${state}/kube-proxy.yaml"
+
+  say "CoreDNS on ${bridge_ip}:53"
+  cat >"${state}/Corefile" <<EOF
+.:53 {
+    bind ${bridge_ip}
+    errors
+    health 127.0.0.1:18080
+    ready 127.0.0.1:18181
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig ${state}/kube/admin.conf revgw
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 30
+    loadbalance
+    forward . /etc/resolv.conf
+}
+EOF
+  start coredns "${coredns}" -conf "${state}/Corefile"
+  wait_for 30 CoreDNS curl -fsS http://127.0.0.1:18181/ready
+
+  wait_for 120 "node ${node_name} to be Ready" "${bin}/kubectl" wait --for=condition=Ready "node/${node_name}" --timeout=1s
+  say "up: node ${node_name} Ready ($("${bin}/kubectl" get node "${node_name}" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion}'))"
+}
+
+stop_pid() { # name [signal]
+  local f="${pids_dir}/$1"
+  [[ -f "${f}" ]] || return 0
+  local pid
+  pid="$(cat "${f}")"
+  kill "-${2:-TERM}" "${pid}" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.25; done
+  kill -KILL "${pid}" 2>/dev/null || true
+  rm -f "${f}"
+}
+
+down() {
+  [[ -d "${state}" ]] || return 0
+  say "down"
+  # shellcheck disable=SC1091
+  [[ -f "${state}/env.sh" ]] && source "${state}/env.sh"
+  # The kubelet first, so that nothing restarts the containers that are stopped next.
+  stop_pid kubelet
+  local sock="${state}/containerd/containerd.sock"
+  if [[ -S "${sock}" ]] && ctr --address "${sock}" version >/dev/null 2>&1; then
+    local ctr=(ctr --address "${sock}" --namespace k8s.io)
+    for task in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks kill -s SIGKILL "${task}" 2>/dev/null || true; done
+    for _ in $(seq 1 20); do
+      [[ -z "$("${ctr[@]}" tasks ls 2>/dev/null | awk 'NR > 1 && $3 != "STOPPED"')" ]] && break
+      sleep 0.5
+    done
+    for task in $("${ctr[@]}" tasks ls -q 2>/dev/null); do "${ctr[@]}" tasks delete -f "${task}" 2>/dev/null || true; done
+  fi
+  for name in coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do stop_pid "${name}"; done
+  pkill -KILL -f "containerd-shim-runc-v2 .*-address ${sock}" 2>/dev/null || true
+  # kube-proxy's and the kubelet's iptables chains (KUBE-*), the bridge plugin's masquerading (CNI-*).
+  if [[ -x "${REVGW_K8S_BIN:-/nonexistent}/kube-proxy" ]]; then "${REVGW_K8S_BIN}/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
+  for save in iptables-save ip6tables-save; do
+    if "${save}" 2>/dev/null | grep -qE 'KUBE-|CNI-'; then
+      "${save}" | grep -vE 'KUBE-|CNI-' | "${save/-save/-restore}" || say "could not clean the ${save%-save} chains"
+    fi
+  done
+  # Mounts under the state folder (pod volumes, overlay snapshots, sandbox /dev/shm), innermost first.
+  findmnt -rn -o TARGET | grep -F "${state}/" | sort -r | while read -r m; do umount -l "${m}" 2>/dev/null || true; done
+  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/ {print $1}'); do ip netns delete "${ns}" 2>/dev/null || true; done
+  ip link delete cni0 2>/dev/null || true
+  find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  if [[ -f "${state}/ip_forward.before" ]]; then cat "${state}/ip_forward.before" >/proc/sys/net/ipv4/ip_forward; fi
+  rm -rf "${state}"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  *)
+    echo "usage: $0 up|down" >&2
+    exit 2
+    ;;
+esac
