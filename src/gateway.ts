@@ -32,6 +32,7 @@ import { clientErrorHandlerFor, connectHandlerFor, expectationHandlerFor, framew
 import { validationPipe } from './protocol/validation';
 import { closeRedis, openRedis } from './redis/redis';
 import { PublicApiModule } from './public-api.module';
+import { closeDraining, KEEP_ALIVE_DRAIN_MS } from './health/connection-drain';
 import { SigningKeys } from './signing/signing-keys';
 import { Outbox } from './upstream/outbox';
 import { Throttle } from './throttling/throttle';
@@ -129,12 +130,14 @@ export async function startGateway(config: AppConfig, logger: Logger = createRoo
       readiness: shared.readiness,
       signingKeys,
       async close() {
-        // docs/api.md §1: readiness says 503 at once; the public port stops taking requests and lets
-        // in-flight ones finish; the management port stays up meanwhile, so probes keep getting
-        // that 503 rather than a refused connection; then the Redis connection and the pools close.
+        // docs/api.md §1: readiness says 503 at once; the public port stops taking connections, gives
+        // its open keep-alive connections a last answer (with `Connection: close`) and lets in-flight
+        // requests finish; the management port stays up meanwhile, so probes keep getting that 503
+        // rather than a refused connection; then the Redis connection and the pools close.
         shared.readiness.draining = true;
-        await publicApp.close();
-        await managementApp.close();
+        const drainMs = Math.min(KEEP_ALIVE_DRAIN_MS, Math.floor(config.shutdownGraceMs / 4));
+        await closeDraining(publicApp.getHttpServer(), () => publicApp.close(), drainMs);
+        await closeDraining(managementApp.getHttpServer(), () => managementApp.close(), drainMs);
         await feed?.stop();
         await shared.upstreamIntrospection?.close();
         if (shared.redis) await closeRedis(shared.redis);

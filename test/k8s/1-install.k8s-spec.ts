@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { admin, CHART, FULLNAME, gatewayPods, helm, json, NAMESPACE, RELEASE, serviceUrl, sql, VALUES } from './support/cluster';
 
-const SECRET = 'k8s-client-secret-0123456789abcdef';
-const basic = `Basic ${Buffer.from(`k8s-tpp:${SECRET}`).toString('base64')}`;
+import { CLIENT_ID, CLIENT_SECRET, registerClient } from './support/load';
+
+const basic = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
 
 describe('helm install on a real cluster', () => {
   beforeAll(async () => {
@@ -49,10 +50,10 @@ describe('helm install on a real cluster', () => {
   it('revokes a token through the public Service, and the revocation is in the database', async () => {
     const management = await serviceUrl(`${FULLNAME}-management`);
     const publicUrl = await serviceUrl(FULLNAME);
-    await admin(management, 'PUT', '/admin/clients/k8s-tpp', { auth_method: 'client_secret_basic', secret: SECRET });
+    await registerClient(management);
     const token = `k8s-install-${randomUUID()}`;
     await admin(management, 'POST', '/admin/tokens', {
-      tokens: [{ token, token_type: 'access_token', client_id: 'k8s-tpp', grant_id: 'g-install', expires_at: '2030-01-01T00:00:00Z' }],
+      tokens: [{ token, token_type: 'access_token', client_id: CLIENT_ID, grant_id: 'g-install', expires_at: '2030-01-01T00:00:00Z' }],
     });
     const interactionId = randomUUID();
     const response = await fetch(`${publicUrl}/token/revoke`, {
