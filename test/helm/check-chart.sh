@@ -31,3 +31,19 @@ node src/build-dist.cjs
 
 echo "helm $("${HELM_BIN}" version --short) at ${HELM_BIN}"
 node --test-reporter=spec test/helm/validate.mjs
+
+# The PrometheusRule's alerts, with Prometheus' own tools (Debian's prometheus package): the rules
+# must load, and test/helm/alerts.test.yaml must see each alert fire and stay quiet.
+if ! command -v promtool >/dev/null; then
+  echo "promtool is needed for the alert tests: apt-get install prometheus" >&2
+  exit 1
+fi
+rules_dir="${helm_home}/rules"
+mkdir -p "${rules_dir}"
+"${HELM_BIN}" template r "${chart}" -f "${chart}/ci/monitoring-values.yaml" --show-only templates/prometheusrule.yaml \
+  | node -e "const y = require('yaml'); let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => process.stdout.write(y.stringify(y.parse(s).spec)))" \
+    >"${rules_dir}/rules.yaml"
+cp test/helm/alerts.test.yaml "${rules_dir}/"
+node test/helm/alert-coverage.mjs "${rules_dir}/rules.yaml" "${rules_dir}/alerts.test.yaml" RevocationGatewayClientAuthFailures
+promtool check rules "${rules_dir}/rules.yaml"
+promtool test rules "${rules_dir}/alerts.test.yaml"
