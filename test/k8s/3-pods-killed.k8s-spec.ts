@@ -12,13 +12,14 @@ import { notRevoked, registerClient, seedTokens, startLoad, summary, type LoadRe
 
 const RATE = Number(process.env.K8S_LOAD_RATE ?? 300);
 const NODE = 'revgw-node';
+const SEEDED = RATE * 180;
 
 const twoReady = () => eventually('two Ready gateway pods', async () => (await gatewayPods()).filter((pod) => pod.ready && !pod.deleting).length === 2);
 
 /** Runs `disrupt` under load, for at least `seconds`; the load's report. */
 async function underLoad(prefix: string, seconds: number, disrupt: () => Promise<void>): Promise<LoadReport> {
   const started = Date.now();
-  const load = startLoad(publicUrl, prefix, RATE);
+  const load = startLoad(publicUrl, prefix, RATE, SEEDED);
   let failed: Error | undefined;
   try {
     await sleep(3_000);
@@ -30,6 +31,8 @@ async function underLoad(prefix: string, seconds: number, disrupt: () => Promise
   const report = await load.stop();
   console.log(`${prefix}: ${summary(report)}`, report.failures.slice(0, 10));
   if (failed) throw failed;
+  expect(report.skipped).toBe(0);
+  expect(report.exhausted).toBe(false);
   return report;
 }
 
@@ -39,7 +42,7 @@ describe('pods killed under load', () => {
   beforeAll(async () => {
     publicUrl = await serviceUrl(FULLNAME);
     await registerClient(await serviceUrl(`${FULLNAME}-management`));
-    for (const prefix of ['sigkill', 'delete', 'drain']) await seedTokens(prefix, RATE * 60);
+    for (const prefix of ['sigkill', 'delete', 'drain']) await seedTokens(prefix, SEEDED);
     await twoReady();
   });
 
@@ -67,7 +70,9 @@ describe('pods killed under load', () => {
     });
     // Every answer that came was a 200; what failed failed without one (a reset or a refusal).
     expect(Object.keys(report.statuses)).toEqual(['200']);
-    expect(report.failures.filter((failure) => failure.status !== undefined)).toEqual([]);
+    // A reset or a closed socket (in flight on the killed process), or a refusal (sent to its
+    // address before the endpoint went); never a timeout, which would mean a hang.
+    expect(report.failures.filter((failure) => !['ECONNRESET', 'ECONNREFUSED', 'UND_ERR_SOCKET', 'EPIPE'].includes(failure.error ?? ''))).toEqual([]);
     expect(report.failures.length).toBeLessThan(report.sent / 20);
     expect(await notRevoked(report.revoked)).toEqual([]);
     await twoReady();
@@ -83,7 +88,6 @@ describe('pods killed under load', () => {
       });
     });
     expect(report.failures.slice(0, 20)).toEqual([]);
-    expect(report.skipped).toBe(0);
     expect(await notRevoked(report.revoked)).toEqual([]);
   });
 
@@ -109,7 +113,6 @@ describe('pods killed under load', () => {
     expect(drain).toMatch(/^exit [1-9]/);
     expect(drain).toMatch(/disruption budget/);
     expect(report.failures.slice(0, 20)).toEqual([]);
-    expect(report.skipped).toBe(0);
     expect(await notRevoked(report.revoked)).toEqual([]);
   });
 

@@ -8,19 +8,27 @@
 #                     a half-finished `up`
 # Everything lives in ${REVGW_K8S_STATE} (default /var/tmp/revgw-k8s); `up` writes env.sh there
 # (KUBECONFIG, the node's addresses). Test-only choices: static bearer tokens instead of client
-# certificates, the kubelet's API open to the node's loopback and bridge only, no cloud provider.
+# certificates, the kubelet's API unauthenticated but open to the node itself only, no cloud provider.
 # Runs as root (containerd, kubelet and kube-proxy need it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 state="${REVGW_K8S_STATE:-/var/tmp/revgw-k8s}"
 node_name="revgw-node"
 pod_cidr="10.244.0.0/24"
+bridge="revgw0"
 bridge_ip="10.244.0.1"
 service_cidr="10.96.0.0/16"
 etcd_port=23790
 say() { echo "cluster: $*" >&2; }
 
 pids_dir="${state}/pids"
+# Written by `up`: `down` removes only a folder that has it.
+marker=".revgw-k8s-state"
+# The kubelet (kernel defaults it insists on) and kube-proxy set these; `down` restores them.
+sysctls=(net/ipv4/ip_forward net/ipv4/conf/all/route_localnet net/bridge/bridge-nf-call-iptables
+  vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops kernel/keys/root_maxkeys
+  kernel/keys/root_maxbytes net/netfilter/nf_conntrack_tcp_timeout_established
+  net/netfilter/nf_conntrack_tcp_timeout_close_wait)
 logs="${state}/logs"
 
 start() { # name command… — runs in the background, output in logs/<name>.log
@@ -72,7 +80,12 @@ up() {
   images="$("${here}/ensure-images.sh")"
   node_ip="$(ip -4 route get 1.1.1.1 | awk '{for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1)}')"
   mkdir -p "${pids_dir}" "${logs}" "${state}/pki" "${state}/cni/net.d" "${state}/kube"
-  cat /proc/sys/net/ipv4/ip_forward >"${state}/ip_forward.before"
+  touch "${state}/${marker}"
+  # What the kubelet and kube-proxy change on the host, put back by `down`.
+  for key in "${sysctls[@]}"; do
+    [[ -e "/proc/sys/${key}" ]] && echo "${key}=$(cat "/proc/sys/${key}")"
+  done >"${state}/sysctl.before"
+  ip netns list 2>/dev/null | awk '{print $1}' >"${state}/netns.before"
   echo 1 >/proc/sys/net/ipv4/ip_forward
 
   say "certificates and tokens"
@@ -145,20 +158,19 @@ EOF
   say "containerd $(containerd --version | awk '{print $3}') with runc and the bridge CNI"
   # The bridge exists before the first pod so that the node's services (PostgreSQL and Redis
   # forwarders, DNS) can listen on its address, which only pods reach.
-  ip link add cni0 type bridge 2>/dev/null || true
-  ip addr add "${bridge_ip}/24" dev cni0 2>/dev/null || true
-  ip link set cni0 up
+  ip link add "${bridge}" type bridge 2>/dev/null || true
+  ip addr add "${bridge_ip}/24" dev "${bridge}" 2>/dev/null || true
+  ip link set "${bridge}" up
   cat >"${state}/cni/net.d/10-revgw.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
   "name": "revgw",
   "plugins": [
     {
-      "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+      "type": "bridge", "bridge": "${bridge}", "isGateway": true, "ipMasq": false, "hairpinMode": true,
       "ipam": {"type": "host-local", "dataDir": "${state}/cni/ipam", "ranges": [[{"subnet": "${pod_cidr}", "gateway": "${bridge_ip}"}]],
                "routes": [{"dst": "0.0.0.0/0"}]}
     },
-    {"type": "portmap", "capabilities": {"portMappings": true}},
     {"type": "loopback"}
   ]
 }
@@ -191,6 +203,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     bin_dir = "/usr/lib/cni"
     conf_dir = "${state}/cni/net.d"
 EOF
+  # The kubelet's API (anonymous here), the forwarders to PostgreSQL and Redis and the cluster DNS
+  # answer only the node itself and its pods, never the machine's network (Linux would otherwise
+  # deliver a packet for the bridge's address that arrives on any interface).
+  for rule in "-i lo -p tcp -m multiport --dports 10250,15432,16379 -j ACCEPT" \
+    "-i ${bridge} -d ${bridge_ip} -p tcp -m multiport --dports 53,15432,16379 -j ACCEPT" \
+    "-i ${bridge} -d ${bridge_ip} -p udp --dport 53 -j ACCEPT" \
+    "-p tcp -m multiport --dports 10250,15432,16379 -j DROP" "-d ${bridge_ip} -p tcp --dport 53 -j DROP" \
+    "-d ${bridge_ip} -p udp --dport 53 -j DROP"; do
+    # shellcheck disable=SC2086 # the rule is words
+    iptables -A INPUT -m comment --comment revgw-k8s ${rule}
+  done
   start containerd containerd --config "${state}/containerd.toml"
   local ctr=(ctr --address "${state}/containerd/containerd.sock" --namespace k8s.io)
   wait_for 30 containerd "${ctr[@]}" version
@@ -273,14 +296,24 @@ stop_pid() { # name [signal]
   [[ -f "${f}" ]] || return 0
   local pid
   pid="$(cat "${f}")"
+  rm -f "${f}"
+  # Only if that PID is still the program started under this name (a PID can be reused).
+  [[ "$(tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null)" == *"$1"* ]] || return 0
   kill "-${2:-TERM}" "${pid}" 2>/dev/null || true
   for _ in $(seq 1 40); do kill -0 "${pid}" 2>/dev/null || break; sleep 0.25; done
   kill -KILL "${pid}" 2>/dev/null || true
-  rm -f "${f}"
 }
 
 down() {
   [[ -d "${state}" ]] || return 0
+  if [[ ! -e "${state}/${marker}" ]]; then
+    if [[ -n "$(ls -A "${state}")" ]]; then
+      say "${state} was not made by cluster.sh up (no ${marker}): not touching it"
+      return 1
+    fi
+    rmdir "${state}"
+    return 0
+  fi
   say "down"
   # shellcheck disable=SC1091
   [[ -f "${state}/env.sh" ]] && source "${state}/env.sh"
@@ -298,20 +331,32 @@ down() {
   fi
   for name in coredns kube-proxy kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do stop_pid "${name}"; done
   pkill -KILL -f "containerd-shim-runc-v2 .*-address ${sock}" 2>/dev/null || true
-  # kube-proxy's and the kubelet's iptables chains (KUBE-*), the bridge plugin's masquerading (CNI-*).
+  # kube-proxy's and the kubelet's iptables chains (KUBE-*: the only Kubernetes on a test machine)
+  # and this script's own rules (revgw-k8s).
   if [[ -x "${REVGW_K8S_BIN:-/nonexistent}/kube-proxy" ]]; then "${REVGW_K8S_BIN}/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
   for save in iptables-save ip6tables-save; do
-    if "${save}" 2>/dev/null | grep -qE 'KUBE-|CNI-'; then
-      "${save}" | grep -vE 'KUBE-|CNI-' | "${save/-save/-restore}" || say "could not clean the ${save%-save} chains"
+    if "${save}" 2>/dev/null | grep -qE 'KUBE-|revgw-k8s'; then
+      "${save}" | grep -vE 'KUBE-|revgw-k8s' | "${save/-save/-restore}" || say "could not clean the ${save%-save} chains"
     fi
   done
   # Mounts under the state folder (pod volumes, overlay snapshots, sandbox /dev/shm), innermost first.
-  findmnt -rn -o TARGET | grep -F "${state}/" | sort -r | while read -r m; do umount -l "${m}" 2>/dev/null || true; done
-  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/ {print $1}'); do ip netns delete "${ns}" 2>/dev/null || true; done
-  ip link delete cni0 2>/dev/null || true
+  { findmnt -rn -o TARGET | awk -v p="${state}/" 'index($0, p) == 1' | sort -r || true; } | while read -r m; do
+    umount -l "${m}" 2>/dev/null || true
+  done
+  # The pods' network namespaces (containerd names them cni-…), not ones that were there before.
+  for ns in $(ip netns list 2>/dev/null | awk '/^cni-/ {print $1}'); do
+    grep -qx "${ns}" "${state}/netns.before" 2>/dev/null || ip netns delete "${ns}" 2>/dev/null || true
+  done
+  ip link delete "${bridge}" 2>/dev/null || true
   find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  if [[ -f "${state}/ip_forward.before" ]]; then cat "${state}/ip_forward.before" >/proc/sys/net/ipv4/ip_forward; fi
-  rm -rf "${state}"
+  if [[ -f "${state}/sysctl.before" ]]; then
+    while IFS='=' read -r key value; do echo "${value}" >"/proc/sys/${key}" 2>/dev/null || true; done <"${state}/sysctl.before"
+  fi
+  if findmnt -rn -o TARGET | awk -v p="${state}/" 'index($0, p) == 1' | grep -q .; then
+    say "mounts remain under ${state}; not removing it"
+    return 1
+  fi
+  rm -rf --one-file-system "${state}"
 }
 
 case "${1:-}" in

@@ -59,7 +59,9 @@ fi
 
 if ! exists "${pause}"; then
   say "making ${pause} (first run only)"
-  pause_c="$(go env GOMODCACHE)/k8s.io/kubernetes@${K8S_VERSION:-v1.34.4}/build/pause/linux/pause.c"
+  source "$(dirname "$0")/../support/find-go.sh"
+  find_go "ensure-images (to find Kubernetes' pause.c)"
+  pause_c="$("${go_bin}" env GOMODCACHE)/k8s.io/kubernetes@${K8S_VERSION:-v1.34.4}/build/pause/linux/pause.c"
   [[ -f "${pause_c}" ]] || { say "${pause_c} missing: run test/k8s/ensure-k8s.sh first"; exit 1; }
   work="$(mktemp -d)"
   gcc -Os -static -DVERSION=v3.10-revgw -o "${work}/pause" "${pause_c}"

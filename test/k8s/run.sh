@@ -33,7 +33,8 @@ cleanup() {
 trap cleanup EXIT
 
 HELM_BIN="$(bash test/helm/ensure-helm.sh)"
-export HELM_BIN
+PROMETHEUS_BIN="$(bash test/k8s/ensure-prometheus.sh)"
+export HELM_BIN PROMETHEUS_BIN
 bash test/k8s/cluster.sh up
 # shellcheck disable=SC1091
 source "${state}/env.sh"

@@ -44,6 +44,8 @@ export interface LoadReport {
   failures: Array<{ at: number; token: string; status?: number; retryAfter?: string | null; error?: string }>;
   /** Requests not sent because ten seconds' worth were still in flight (the service had stalled). */
   skipped: number;
+  /** The load ran out of seeded tokens and stopped sending (seed more, or the step took too long). */
+  exhausted: boolean;
   p50Ms: number;
   p99Ms: number;
   seconds: number;
@@ -53,11 +55,15 @@ export interface Load {
   stop(): Promise<LoadReport>;
 }
 
-/** Starts `rate` revocations per second of `<prefix>.0`, `<prefix>.1`, … until stop(). */
-export function startLoad(url: string, prefix: string, rate: number, connections = 16): Load {
+/**
+ * Starts `rate` revocations per second of `<prefix>.0`, `<prefix>.1`, … until stop(), never past
+ * `<prefix>.<seeded - 1>`: an unknown token is answered 200 too (RFC 7009 §2.2), and would then
+ * look like a revocation the database lost.
+ */
+export function startLoad(url: string, prefix: string, rate: number, seeded: number, connections = 16): Load {
   const pool = new Pool(url, { connections, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const started = Date.now();
-  const report: LoadReport = { sent: 0, statuses: {}, revoked: [], failures: [], skipped: 0, p50Ms: 0, p99Ms: 0, seconds: 0 };
+  const report: LoadReport = { sent: 0, statuses: {}, revoked: [], failures: [], skipped: 0, exhausted: false, p50Ms: 0, p99Ms: 0, seconds: 0 };
   const latencies: number[] = [];
   const inFlight = new Set<Promise<void>>();
   let next = 0;
@@ -88,6 +94,10 @@ export function startLoad(url: string, prefix: string, rate: number, connections
   const timer = setInterval(() => {
     const due = Math.floor(((Date.now() - started) * rate) / 1000);
     while (next < due) {
+      if (next >= seeded) {
+        report.exhausted = true;
+        break;
+      }
       const token = `${prefix}.${next++}`;
       if (inFlight.size >= 10 * rate) {
         report.skipped++;
@@ -115,7 +125,7 @@ export function startLoad(url: string, prefix: string, rate: number, connections
 
 /** One line for the test log: what the load saw. */
 export function summary(report: LoadReport): string {
-  return `${report.sent} revocations in ${report.seconds.toFixed(0)} s (${(report.sent / report.seconds).toFixed(0)}/s): statuses ${JSON.stringify(report.statuses)}, ${report.failures.length} failed, ${report.skipped} skipped, p50 ${report.p50Ms} ms, p99 ${report.p99Ms} ms`;
+  return `${report.sent} revocations in ${report.seconds.toFixed(0)} s (${(report.sent / report.seconds).toFixed(0)}/s): statuses ${JSON.stringify(report.statuses)}, ${report.failures.length} failed, ${report.skipped} skipped${report.exhausted ? ', ran out of seeded tokens' : ''}, p50 ${report.p50Ms} ms, p99 ${report.p99Ms} ms`;
 }
 
 /** The load's client (client_secret_basic), made or replaced through the admin API. */
