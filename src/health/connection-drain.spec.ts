@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { Agent as HttpAgent, createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
-import { closeDraining } from './connection-drain';
+import { closeDraining, QUIET_MS } from './connection-drain';
 
 /** A server that answers 200, with `Connection: close` once `draining` is set (as the gateway does). */
 function server(): { server: Server; url: string; drain: () => void; listen: () => Promise<void> } {
@@ -66,19 +66,84 @@ describe('closeDraining', () => {
     }
   });
 
-  it('closes connections still idle when the window ends', async () => {
+  it('closes the idle connections once no request came for QUIET_MS', async () => {
     const s = server();
     await s.listen();
     const agent = new Agent({ connections: 1, keepAliveTimeout: 60_000 });
     try {
       await (await request(s.url, { dispatcher: agent })).body.text();
       const started = Date.now();
-      await closeDraining(s.server, close(s.server), 300);
+      await closeDraining(s.server, close(s.server), 5000);
       const took = Date.now() - started;
-      expect(took).toBeGreaterThanOrEqual(280);
-      expect(took).toBeLessThan(2000);
+      expect(took).toBeGreaterThanOrEqual(QUIET_MS - 10);
+      expect(took).toBeLessThan(QUIET_MS + 1000);
     } finally {
       await agent.close();
+    }
+  });
+
+  it('keeps the window open while requests keep coming, each open connection answering one more', async () => {
+    const s = server();
+    await s.listen();
+    // node:http's agent reuses a free socket before it opens one (undici may reconnect a closed one).
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 5 });
+    const get = () =>
+      new Promise<number>((resolve, reject) =>
+        httpGet(s.url, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject),
+      );
+    try {
+      // Five connections open, all idle.
+      await Promise.all(Array.from({ length: 5 }, get));
+      expect(Object.values(agent.freeSockets).flat()).toHaveLength(5);
+      s.drain();
+      const closing = closeDraining(s.server, close(s.server), 5000);
+      // One request every 200 ms (under QUIET_MS apart): the last comes a second into the window.
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await sleep(200);
+        statuses.push(await get());
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+      await closing;
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closes idle connections when the window ends, however busy the others', async () => {
+    const s = server();
+    await s.listen();
+    const agent = new Agent({ connections: 1, keepAliveTimeout: 60_000 });
+    const busy = new Agent({ connections: 50, keepAliveTimeout: 60_000 });
+    try {
+      await (await request(s.url, { dispatcher: agent })).body.text();
+      await Promise.all(Array.from({ length: 50 }, async () => (await request(s.url, { dispatcher: busy })).body.text()));
+      s.drain();
+      const started = Date.now();
+      const closing = closeDraining(s.server, close(s.server), 600);
+      // A request every 100 ms on the busy connections, past the window.
+      let stop = false;
+      const traffic = (async () => {
+        while (!stop) {
+          await sleep(100);
+          await request(s.url, { dispatcher: busy }).then(
+            (r) => r.body.text(),
+            () => undefined,
+          );
+        }
+      })();
+      await closing;
+      stop = true;
+      await traffic;
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(580);
+      expect(took).toBeLessThan(2500);
+    } finally {
+      await agent.close();
+      await busy.close();
     }
   });
 

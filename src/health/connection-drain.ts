@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The longest a listener waits for idle keep-alive connections to take their last answer. */
 export const KEEP_ALIVE_DRAIN_MS = 1000;
+/** A listener that got no request for this long while draining: its callers have stopped sending. */
+export const QUIET_MS = 250;
 
 /**
  * docs/api.md §1 SIGTERM: closes a listener without dropping requests that are already on their way
@@ -13,11 +15,15 @@ export const KEEP_ALIVE_DRAIN_MS = 1000;
  * keeps sending on its open connections until it learns the pod is gone (in Kubernetes, right up to
  * the SIGTERM that follows the preStop sleep). So the listener stops accepting at once, the open
  * connections get `Connection: close` on their next answer (readiness is draining) for up to
- * `windowMs`, and only the ones still idle after that are closed; in-flight requests then finish.
+ * `windowMs`, or until no request has come for QUIET_MS (the callers stopped sending: the load
+ * balancer knows), and only the ones still idle then are closed; in-flight requests then finish.
  */
 export async function closeDraining(server: Server, close: () => Promise<void>, windowMs: number): Promise<void> {
   const closeIdleConnections = server.closeIdleConnections.bind(server);
   server.closeIdleConnections = () => undefined;
+  let lastRequest = Date.now();
+  const onRequest = () => (lastRequest = Date.now());
+  server.on('request', onRequest);
   const closed = close();
   let settled = false;
   const done = closed.finally(() => (settled = true));
@@ -26,9 +32,19 @@ export async function closeDraining(server: Server, close: () => Promise<void>, 
     // Nest runs its shutdown hooks before the listener closes; the window starts when it does.
     while (!settled && server.listening) await sleep(10);
     const deadline = Date.now() + windowMs;
-    while (!settled && Date.now() < deadline && (await openConnections(server)) > 0) await sleep(20);
+    lastRequest = Math.max(lastRequest, Date.now());
+    const draining = async () => {
+      if (settled || Date.now() >= deadline || (await openConnections(server)) === 0) return false;
+      if (Date.now() - lastRequest < QUIET_MS) return true;
+      // Quiet, as far as the requests read so far tell: let the event loop read what sockets hold
+      // (a busy loop may not have yet), then look again.
+      await new Promise((resolve) => setImmediate(resolve));
+      return Date.now() - lastRequest < QUIET_MS;
+    };
+    while (await draining()) await sleep(20);
   } finally {
     server.closeIdleConnections = closeIdleConnections;
+    server.off('request', onRequest);
   }
   server.closeIdleConnections();
   await closed;
