@@ -8,5 +8,5 @@ here="$(cd "$(dirname "$0")" && pwd)"
 for step in ensure-k8s ensure-coredns ensure-prometheus ensure-images; do
   started=$SECONDS
   "${here}/${step}.sh" >/dev/null
-  echo "prepare: ${step} $((SECONDS - started)) s"
+  echo "prepare: [$(date -u +%H:%M:%S)] ${step} $((SECONDS - started)) s"
 done
