@@ -2,7 +2,8 @@ import { createHmac, createPublicKey, randomBytes, randomUUID } from 'node:crypt
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { AccessTokenIssuer, b64 } from '../support/access-tokens';
 import { FakeUpstream } from '../support/fake-upstream';
-import { basic, checkToken, deniedWithin, eventually, json, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, checkToken, deniedWithin, json, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { sample, scrape } from '../support/metrics';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
 

@@ -1,4 +1,5 @@
-import { ADMIN_TOKEN, basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway, json } from '../support/gateway';
+import { ADMIN_TOKEN, basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway, json } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { assertionForm } from '../support/keys';
 import { sample, scrape } from '../support/metrics';
 import { startProxiedGateway, type ProxiedGateway } from '../support/proxied-gateway';

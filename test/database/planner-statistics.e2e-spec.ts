@@ -1,4 +1,5 @@
-import { eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 
 /**
  * Hot-path statements keep one generic plan per connection, made from the statistics of the

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AccessTokenIssuer } from '../support/access-tokens';
-import { basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 import { ISSUER } from '../support/keys';
 import { SetReceiver, type ReceivedSet } from '../support/set-receiver';

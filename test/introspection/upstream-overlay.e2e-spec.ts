@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { FakeUpstream, type UpstreamBehaviour } from '../support/fake-upstream';
-import { basic, eventually, json, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, json, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 
 const RS = { authorization: basic('rs', 'rs-secret-value') };
 const TPP = { authorization: basic('tpp', 'tpp-secret-value') };

@@ -7,14 +7,16 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { eventually, FULLNAME, gatewayPods, json, kubectl, run, serviceUrl, sleep } from './support/cluster';
+import { eventually } from '../support/eventually';
+import { CLUSTER_POLL, FULLNAME, gatewayPods, json, kubectl, run, serviceUrl, sleep } from './support/cluster';
 import { notRevoked, registerClient, seedTokens, startLoad, summary, type LoadReport } from './support/load';
 
 const RATE = Number(process.env.K8S_LOAD_RATE ?? 300);
 const NODE = 'revgw-node';
 const SEEDED = RATE * 180;
 
-const twoReady = () => eventually('two Ready gateway pods', async () => (await gatewayPods()).filter((pod) => pod.ready && !pod.deleting).length === 2);
+const twoReady = () =>
+  eventually(async () => (await gatewayPods()).filter((pod) => pod.ready && !pod.deleting).length === 2, 120_000, 'two Ready gateway pods', CLUSTER_POLL);
 
 /** Runs `disrupt` under load, for at least `seconds`; the load's report. */
 async function underLoad(prefix: string, seconds: number, disrupt: () => Promise<void>): Promise<LoadReport> {
@@ -63,10 +65,15 @@ describe('pods killed under load', () => {
         'SIGKILL',
         containerId,
       ]);
-      await eventually('the killed container to be restarted and Ready', async () => {
-        const now = await json('get', 'pod', victim.name);
-        return now.status.containerStatuses[0].restartCount > restarts && (await gatewayPods()).find((p) => p.name === victim.name)?.ready;
-      });
+      await eventually(
+        async () => {
+          const now = await json('get', 'pod', victim.name);
+          return now.status.containerStatuses[0].restartCount > restarts && (await gatewayPods()).find((p) => p.name === victim.name)?.ready;
+        },
+        120_000,
+        'the killed container to be restarted and Ready',
+        CLUSTER_POLL,
+      );
     });
     // Every answer that came was a 200; what failed failed without one (a reset or a refusal).
     expect(Object.keys(report.statuses)).toEqual(['200']);
@@ -82,10 +89,15 @@ describe('pods killed under load', () => {
     const [victim] = await gatewayPods();
     const report = await underLoad('delete', 30, async () => {
       await kubectl('delete', 'pod', victim.name, '--wait=false');
-      await eventually('a replacement pod Ready', async () => {
-        const pods = await gatewayPods();
-        return !pods.some((p) => p.uid === victim.uid) && pods.filter((p) => p.ready).length === 2;
-      });
+      await eventually(
+        async () => {
+          const pods = await gatewayPods();
+          return !pods.some((p) => p.uid === victim.uid) && pods.filter((p) => p.ready).length === 2;
+        },
+        120_000,
+        'a replacement pod Ready',
+        CLUSTER_POLL,
+      );
     });
     expect(report.failures.slice(0, 20)).toEqual([]);
     expect(await notRevoked(report.revoked)).toEqual([]);

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHART, eventually, FULLNAME, gatewayPods, helm, NAMESPACE, RELEASE, ROOT, run, serviceUrl, VALUES } from './support/cluster';
+import { eventually } from '../support/eventually';
+import { CHART, CLUSTER_POLL, FULLNAME, gatewayPods, helm, NAMESPACE, RELEASE, ROOT, run, serviceUrl, VALUES } from './support/cluster';
 import { registerClient, seedTokens, startLoad, summary } from './support/load';
 import { byKind, startPrometheus, type Prometheus } from './support/prometheus';
 
@@ -62,10 +63,12 @@ describe('a real Prometheus on the release', () => {
           body: 'token=x',
         });
       }
-      await eventually('both gateway pods scraped twice', async () => {
-        const result = await prometheus.query(`count_over_time(up{job="${JOB}"}[1m]) >= 2`);
-        return result.length === 2;
-      });
+      await eventually(
+        async () => (await prometheus.query(`count_over_time(up{job="${JOB}"}[1m]) >= 2`)).length === 2,
+        120_000,
+        'both gateway pods scraped twice',
+        CLUSTER_POLL,
+      );
       await new Promise((resolve) => setTimeout(resolve, 15_000));
     } finally {
       console.log(`prometheus load: ${summary(await load.stop())}`);
@@ -99,11 +102,16 @@ describe('a real Prometheus on the release', () => {
 
   it("loads the chart's PrometheusRule and evaluates every rule without error", async () => {
     const chartAlerts = manifests.PrometheusRule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
-    const rules = (await eventually('every rule evaluated', async () => {
-      const { groups } = await prometheus.get<{ groups: any[] }>('/api/v1/rules');
-      const all = groups.flatMap((g) => g.rules);
-      return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith('0001')) ? all : null;
-    }))!;
+    const rules = await eventually(
+      async () => {
+        const { groups } = await prometheus.get<{ groups: any[] }>('/api/v1/rules');
+        const all = groups.flatMap((g) => g.rules);
+        return all.length > 0 && all.every((r) => !r.lastEvaluation.startsWith('0001')) ? all : undefined;
+      },
+      120_000,
+      'every rule evaluated',
+      CLUSTER_POLL,
+    );
     expect(rules.map((r: any) => r.name).sort()).toEqual([...chartAlerts].sort());
     expect(rules.filter((r: any) => r.health !== 'ok').map((r: any) => `${r.name}: ${r.lastError}`)).toEqual([]);
     // A healthy release under light load: no rule even pending.

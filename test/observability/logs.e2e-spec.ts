@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ADMIN_TOKEN, basic, closedPort, eventually, IN_A_YEAR, newToken, rawHttp, startTestGateway, type TestGateway } from '../support/gateway';
+import { ADMIN_TOKEN, basic, closedPort, IN_A_YEAR, newToken, rawHttp, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { captureLogs } from '../support/log-capture';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
 

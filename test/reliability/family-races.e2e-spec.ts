@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { hashToken } from '../../src/revocation/token-hash';
-import { basic, deadlocks, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, deadlocks, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { assertionForm, clientAssertion, signingKey, type SigningKey } from '../support/keys';
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { FakeUpstream, type SeenRequest, type UpstreamBehaviour } from '../support/fake-upstream';
-import { basic, eventually, IN_A_YEAR, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, IN_A_YEAR, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 
 const TOKENS = Number(process.env.CHAOS_TOKENS ?? 300);
 const WORKERS = 20;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { hashToken } from '../../src/revocation/token-hash';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
-import { basic, deadlocks, eventually, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, deadlocks, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 
 const asA = { authorization: basic('app-a', 'app-a-secret-value') };
 const POISON_IP = '203.0.113.99';

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { assertionForm, clientAssertion, signingKey } from '../support/keys';
-import { basic, eventually, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, IN_A_YEAR, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 
 /** docs/api.md §2 revocation levels, through the rfc7009 route with REVOCATION_DEFAULT_LEVEL. */
 describe('revocation levels', () => {

@@ -129,17 +129,6 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` until it returns a value other than `undefined`/`false`, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Two gateways (replicas) sharing one fresh database on the DATABASE_URL server. */
 export async function startReplicas(env: Record<string, string> = {}): Promise<{ a: TestGateway; b: TestGateway; stop(): Promise<void> }> {
   const database = await freshDatabase();

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeUpstream, type SeenRequest } from '../support/fake-upstream';
-import { basic, eventually, freshDatabase, IN_A_YEAR, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, freshDatabase, IN_A_YEAR, newToken, startReplicas, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 
 const SECRET = 'tpp-secret-value';
 const asTpp = { authorization: basic('tpp', SECRET) };

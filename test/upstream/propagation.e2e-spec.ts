@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { FakeUpstream, type UpstreamBehaviour } from '../support/fake-upstream';
-import { basic, eventually, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { basic, IN_A_YEAR, json, newToken, startTestGateway, type TestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { assertionForm, clientAssertion, ISSUER, signingKey, type SigningKey } from '../support/keys';
 
 const SECRET = 'tpp-secret-value';

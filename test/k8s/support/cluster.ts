@@ -78,19 +78,5 @@ export async function admin(managementUrl: string, method: string, path: string,
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until check() is truthy; throws what() with the last value after timeoutMs. */
-export async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${String(last)}`);
-    await sleep(1000);
-  }
-}
+/** How the cluster tests poll: once a second, and a kubectl or fetch that fails (a pod restarting) is a "not yet". */
+export const CLUSTER_POLL = { intervalMs: 1000, retryErrors: true };

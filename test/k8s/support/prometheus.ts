@@ -9,7 +9,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { eventually } from './cluster';
+import { eventually } from '../../support/eventually';
+import { CLUSTER_POLL } from './cluster';
 
 export interface Prometheus {
   url: string;
@@ -95,7 +96,7 @@ export async function startPrometheus(manifests: Record<string, any>, token: str
     if (body.status !== 'success') throw new Error(`prometheus ${path}: ${body.error}`);
     return body.data;
   };
-  await eventually('Prometheus to be ready', async () => (await fetch(`${url}/-/ready`)).ok, 30_000).catch((error: Error) => {
+  await eventually(async () => (await fetch(`${url}/-/ready`)).ok, 30_000, 'Prometheus to be ready', CLUSTER_POLL).catch((error: Error) => {
     child.kill('SIGKILL');
     throw new Error(`${error.message}\n${log}`);
   });
