@@ -12,7 +12,7 @@ import type { PushTarget, Retry, SetStore, Settled } from './set-store';
 /** SETs one stream has in flight at once, per replica. */
 export const PUSH_BATCH = 64;
 /** How often each replica looks at the push streams and their due SETs, whatever it hears. */
-const LOOK_EVERY_MS = 1000;
+export const LOOK_EVERY_MS = 1000;
 /** The soonest a notification naming an unknown stream makes this replica look at the streams again. */
 const LOOK_SOON_MS = 250;
 /** While a receiver fails every delivery, it is probed with one SET at most this far apart. */

@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { LOOK_EVERY_MS } from '../../src/events/push-delivery';
 import { EXPAND_CHUNK } from '../../src/events/set-expander';
 import { SetStore } from '../../src/events/set-store';
-import { eventually, IN_A_YEAR, newToken, startReplicas, startTestGateway } from '../support/gateway';
+import { IN_A_YEAR, newToken, startReplicas, startTestGateway } from '../support/gateway';
+import { eventually } from '../support/eventually';
 import { ISSUER } from '../support/keys';
 import { sample, scrape } from '../support/metrics';
 import { SetReceiver } from '../support/set-receiver';
@@ -25,6 +27,9 @@ const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/ses
         (await a.admin('POST', '/admin/ssf/streams', { aud: 'rs', delivery: { method: PUSH, endpoint_url: receiver.url }, events_requested: [TOKEN_REVOKED] }))
           .status,
       ).toBe(201);
+      // Both replicas start a pump for the new stream by their next look: only then can both take
+      // part (a replica that has not looked yet may find the other has already sent everything).
+      await new Promise((resolve) => setTimeout(resolve, LOOK_EVERY_MS * 1.5));
       const subject = `psu-${randomUUID()}`;
       const tokens = Array.from({ length: 2000 }, () => ({
         token: newToken('at'),
