@@ -47,11 +47,7 @@ echo "ensure-coredns: building CoreDNS ${COREDNS_VERSION} into ${cache} (first r
 src="${cache}/src"
 rm -rf "${src}" && mkdir -p "${src}"
 printf '%s\n' "${main_go}" >"${src}/main.go"
-(
-  cd "${src}"
-  printf 'module revgw.local/coredns-build\n\ngo 1.24\n\nrequire github.com/coredns/coredns %s\n' "${COREDNS_VERSION}" >go.mod
-  GOFLAGS="-buildvcs=false -mod=mod" "${go_bin}" mod tidy >&2
-  CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=mod" "${go_bin}" build -trimpath -ldflags "-s -w" -o "${coredns}" . >&2
-)
+printf 'module revgw.local/coredns-build\n\ngo 1.24\n\nrequire github.com/coredns/coredns %s\n' "${COREDNS_VERSION}" >"${src}/go.mod"
+go_build_throwaway "${src}" -ldflags "-s -w" -o "${coredns}" .
 "${coredns}" -version | grep -q "CoreDNS-${COREDNS_VERSION#v}" || { echo "ensure-coredns: ${coredns} does not report ${COREDNS_VERSION}" >&2; exit 1; }
 echo "${coredns}"

@@ -48,14 +48,10 @@ sed -i '1i //go:build tools' "${src}/tools.go"
 pkg=k8s.io/component-base/version
 ldflags="-s -w -X ${pkg}.gitVersion=${K8S_VERSION} -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=$(cut -d. -f2 <<<"${K8S_VERSION}")"
 ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
-(
-  cd "${src}"
-  GOFLAGS="-buildvcs=false -mod=mod" "${go_bin}" mod tidy -e >&2 2>&1 || true
-  targets=()
-  for p in "${programs[@]}"; do targets+=("k8s.io/kubernetes/cmd/${p}"); done
-  # Statically linked, as Kubernetes' release builds are (CGO_ENABLED=0 for the server binaries).
-  CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=mod" "${go_bin}" build -trimpath -tags tools -ldflags "${ldflags}" -o "${bin}/" "${targets[@]}" >&2
-)
+targets=()
+for p in "${programs[@]}"; do targets+=("k8s.io/kubernetes/cmd/${p}"); done
+# Statically linked, as Kubernetes' release builds are (CGO_ENABLED=0 for the server binaries).
+go_build_throwaway "${src}" -tags tools -ldflags "${ldflags}" -o "${bin}/" "${targets[@]}"
 if ! built; then
   echo "ensure-k8s: ${bin}/kubectl does not report ${K8S_VERSION}" >&2
   exit 1

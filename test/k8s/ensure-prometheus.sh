@@ -22,15 +22,11 @@ find_go "ensure-prometheus (to build Prometheus ${PROMETHEUS_MODULE_VERSION})"
 echo "ensure-prometheus: building Prometheus ${PROMETHEUS_MODULE_VERSION} (Kubernetes discovery only) into ${cache} (first run only)" >&2
 src="${cache}/src"
 rm -rf "${src}" && mkdir -p "${src}"
-(
-  cd "${src}"
-  printf 'module revgw.local/prometheus-build\n\ngo 1.26\n\nrequire github.com/prometheus/prometheus %s\n' "${PROMETHEUS_MODULE_VERSION}" >go.mod
-  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus/prometheus/cmd/prometheus"\n' >tools.go
-  GOFLAGS="-buildvcs=false -mod=mod" "${go_bin}" mod tidy -e >&2
-  CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=mod" "${go_bin}" build -trimpath -tags "${tags},tools" \
-    -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_MODULE_VERSION}" \
-    -o "${prometheus}" github.com/prometheus/prometheus/cmd/prometheus >&2
-)
+printf 'module revgw.local/prometheus-build\n\ngo 1.26\n\nrequire github.com/prometheus/prometheus %s\n' "${PROMETHEUS_MODULE_VERSION}" >"${src}/go.mod"
+printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus/prometheus/cmd/prometheus"\n' >"${src}/tools.go"
+go_build_throwaway "${src}" -tags "${tags},tools" \
+  -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_MODULE_VERSION}" \
+  -o "${prometheus}" github.com/prometheus/prometheus/cmd/prometheus
 "${prometheus}" --version >/dev/null
 printf '%s' "${tags}" >"${cache}/tags"
 echo "${prometheus}"
