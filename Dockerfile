@@ -21,9 +21,9 @@ ENV NODE_ENV=production
 ENV DATA_DIR=/tmp/revgw-data
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm's cache and its debug logs (~/.npm/_logs, which `npm cache clean` leaves) stay out of the image.
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
-  && npm cache clean --force \
-  && rm package-lock.json
+  && rm -rf "$(npm config get cache)" package-lock.json
 COPY --from=build /app/dist ./dist
 # Files stay owned by root and read-only for the process; the root filesystem can be mounted
 # read-only (only /tmp needs to be writable). uid 1000 is the image's `node` user.
