@@ -18,7 +18,9 @@ const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/ses
 (process.env.DATABASE_URL ? describe : describe.skip)('Shared Signals across replicas', () => {
   it('two replicas drain one push stream: every SET delivered, none twice at the same time, both replicas delivering', async () => {
     const receiver = await SetReceiver.start();
-    receiver.behave = () => ({ status: 202, delayMs: 5 });
+    // 20 ms an answer: 2,000 SETs keep one replica's 64 in flight busy for over half a second, so
+    // the other has time to claim its share even on a machine fast enough to drain it alone sooner.
+    receiver.behave = () => ({ status: 202, delayMs: 20 });
     const replicas = await startReplicas({ TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
     try {
       const { a, b } = replicas;
@@ -27,8 +29,8 @@ const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/ses
         (await a.admin('POST', '/admin/ssf/streams', { aud: 'rs', delivery: { method: PUSH, endpoint_url: receiver.url }, events_requested: [TOKEN_REVOKED] }))
           .status,
       ).toBe(201);
-      // Both replicas start a pump for the new stream by their next look: only then can both take
-      // part (a replica that has not looked yet may find the other has already sent everything).
+      // Both replicas start a pump for the new stream by their next look (each looks every
+      // LOOK_EVERY_MS): only then are both kicked by the revocation's notification.
       await new Promise((resolve) => setTimeout(resolve, LOOK_EVERY_MS * 1.5));
       const subject = `psu-${randomUUID()}`;
       const tokens = Array.from({ length: 2000 }, () => ({

@@ -1,7 +1,9 @@
 // A Jest reporter for the gate (.ci/run): keeps the file named by JEST_PROGRESS_FILE listing the test
-// files running now, each as "<epoch seconds it began> <path>". Jest's own reporter names a file
+// files running now, each as "<epoch seconds it began> <path>", and JEST_PROGRESS_FILE.ended holding
+// the last file to end, as "<epoch seconds it ended> <path>". Jest's own reporter names a file
 // when it ends, so a file that never ends (its event loop blocked, where no testTimeout fires) is
-// named nowhere; .ci/run reads this list to stop such a run and say which file it was.
+// named nowhere; .ci/run reads these to stop such a run, or a Jest that does not exit after its
+// last file, and say where it was.
 const { writeFileSync } = require('node:fs');
 const { relative } = require('node:path');
 
@@ -20,6 +22,7 @@ class ProgressReporter {
   onTestFileResult(test) {
     this.running.delete(test.path);
     this.write();
+    if (this.file) writeFileSync(`${this.file}.ended`, `${Math.floor(Date.now() / 1000)} ${relative(this.rootDir, test.path)}\n`);
   }
 
   write() {
