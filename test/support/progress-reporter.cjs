@@ -4,7 +4,7 @@
 // when it ends, so a file that never ends (its event loop blocked, where no testTimeout fires) is
 // named nowhere; .ci/run reads these to stop such a run, or a Jest that does not exit after its
 // last file, and say where it was.
-const { writeFileSync } = require('node:fs');
+const { renameSync, writeFileSync } = require('node:fs');
 const { relative } = require('node:path');
 
 class ProgressReporter {
@@ -22,14 +22,20 @@ class ProgressReporter {
   onTestFileResult(test) {
     this.running.delete(test.path);
     this.write();
-    if (this.file) writeFileSync(`${this.file}.ended`, `${Math.floor(Date.now() / 1000)} ${relative(this.rootDir, test.path)}\n`);
+    if (this.file) replace(`${this.file}.ended`, `${Math.floor(Date.now() / 1000)} ${relative(this.rootDir, test.path)}\n`);
   }
 
   write() {
     if (!this.file) return;
     const lines = [...this.running].map(([path, began]) => `${began} ${relative(this.rootDir, path)}\n`);
-    writeFileSync(this.file, lines.join(''));
+    replace(this.file, lines.join(''));
   }
+}
+
+/** Written beside and renamed over, so that .ci/run never reads a half-written line. */
+function replace(file, text) {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
 }
 
 module.exports = ProgressReporter;
